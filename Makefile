@@ -1,0 +1,30 @@
+# One entry point for humans and CI. `make test` and `make all` create .venv when missing.
+PY      := .venv/bin/python
+PROFILE ?= auto
+CORES   ?= 2
+
+.PHONY: all test venv study book bench clean
+
+all: venv study book          ## the pipeline (Snakemake) at the default profile, then the book
+
+venv: .venv/.installed
+.venv/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+test: venv                    ## unit and integration tests
+	$(PY) -m pytest
+
+study: venv                   ## data -> 14 trainings -> 14 evaluations -> benchmark
+	.venv/bin/snakemake --cores $(CORES) --config profile=$(PROFILE)
+
+book: venv                    ## build the Jupyter Book from results/
+	.venv/bin/jupyter-book build . --warningiserror --keep-going
+
+bench: venv
+	$(PY) -m diffsurr.bench all
+
+clean:
+	rm -rf _build .snakemake

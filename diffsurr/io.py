@@ -1,0 +1,125 @@
+"""Atomic file writes, provenance attributes and safe loading of results and checkpoints."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    A reader never sees a half-written file: either the old file or the complete new one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def git_commit() -> str:
+    """The current git commit of the repository (with ``-dirty`` if it has local changes)."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that shape the results."""
+    import scipy
+    import torch
+
+    import diffsurr
+
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "torch": torch.__version__, "xarray": xr.__version__,
+            "diffsurr": diffsurr.__version__}
+
+
+def provenance(**params) -> dict[str, str | int | float]:
+    """Attributes recorded on every result: parameters, versions, git commit, host and date.
+
+    netCDF attributes must be str or numbers: dicts and ``None`` are stored as JSON strings.
+    """
+    attrs: dict = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                   "git_commit": git_commit(), "host": platform.node(),
+                   "versions": json.dumps(versions())}
+    for key, value in params.items():
+        if isinstance(value, (bool, np.bool_)):
+            attrs[key] = int(value)
+        elif isinstance(value, (int, float, str, np.integer, np.floating)):
+            attrs[key] = value
+        else:
+            attrs[key] = json.dumps(value, default=str)
+    return attrs
+
+
+def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, compress: bool = True) -> Path:
+    """Write ``ds`` to ``path`` atomically, with zlib compression of the data variables."""
+    encoding = {name: {"zlib": True, "complevel": 4} for name, var in ds.data_vars.items()
+                if compress and var.dtype.kind in "fiub" and var.ndim > 0}
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+    return Path(path)
+
+
+def read_netcdf(path: str | os.PathLike, require: tuple[str, ...] = ()) -> xr.Dataset:
+    """Load a netCDF file fully into memory, with a clear error if it is missing or corrupt."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no results file at {path}: run the stage that writes it first")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            ds = ds.load()
+    except Exception as err:  # netCDF4 raises OSError, ValueError or RuntimeError on bad files
+        raise ValueError(f"{path} is not a readable netCDF file ({err}); delete it and rerun "
+                         "the stage that writes it") from err
+    missing = [name for name in require if name not in ds.variables]
+    if missing:
+        raise ValueError(f"{path} lacks variables {missing}; it holds {sorted(ds.variables)}")
+    return ds
+
+
+def save_checkpoint(state: dict, path: str | os.PathLike) -> None:
+    """``torch.save`` through a temporary file, so a kill mid-write leaves the old checkpoint."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint with ``weights_only=True`` (no arbitrary code from pickles)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"checkpoint {path} cannot be loaded safely ({err}); delete it to "
+                         "start over") from err

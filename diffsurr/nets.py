@@ -1,0 +1,247 @@
+"""The two networks of Table 1 (NN1, NN2) and their weighted sum yhat = p1·NN1(x) + p2·NN2(x) (Fig. 2).
+
+Conventions of the authors' Flux code (implementation notes, "Networks"): LeakyReLU slope
+0.01, element-wise dropout, BatchNorm after the activation (momentum 0.1, eps 1e-5),
+Glorot-uniform weights and zero biases for every Conv and ConvTranspose. PyTorch's
+default initialisation left NN2's final ReLU dead (notes, "Seen when probing"), so the
+Flux initialisation is applied here. Glorot's bound sqrt(6 / (fan_in + fan_out)) is
+symmetric in the two fans, so torch's (in, out, k, k) ConvTranspose weight layout gives
+the same bound as Flux's layout.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import torch
+from torch import nn
+
+from diffsurr.registry import spec as table2_spec
+
+GRID = 100
+"""Image side N fixed by NN2's shapes in Table 1 (100 → 1 → 100)."""
+HEADS = ("table1", "relu")
+SLOPE = 0.01
+NN1_CHANNELS = (1, 4, 8, 16, 8, 4, 1)
+NN2_ENCODER_CHANNELS = (1, 64, 128, 256, 512, 1024, 2048)
+# (out_channels, kernel, stride, padding) of the decoder's ConvTranspose layers, Table 1.
+NN2_DECODER = ((1024, 3, 2, 0), (512, 3, 2, 0), (256, 3, 2, 1), (128, 3, 2, 1), (64, 3, 2, 0), (1, 4, 2, 2))
+
+
+def _batchnorm(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
+
+
+def _check_dropout(name: str, p: float) -> float:
+    if isinstance(p, bool) or not isinstance(p, Real) or not 0.0 <= p < 1.0:
+        raise ValueError(f"{name} must be a dropout rate in [0, 1), got {p!r}")
+    return float(p)
+
+
+def _check_input(x: torch.Tensor, square: int | None) -> None:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise ValueError(f"input must be a floating-point torch.Tensor of shape (B, 1, N, N), got {type(x).__name__}")
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise ValueError(f"input must have shape (B, 1, N, N), got {tuple(x.shape)}")
+    if square is not None and tuple(x.shape[2:]) != (square, square):
+        raise ValueError(f"NN2 needs {square}×{square} images (Table 1), got {tuple(x.shape[2:])}")
+
+
+def glorot_init(module: nn.Module) -> None:
+    """Flux's default initialisation: Glorot-uniform weights, zero biases, for every (transposed) conv."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters (Table 1: NN1 3,075, NN2 50,290,243)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+class NN1(nn.Module):
+    """Table 1(a): six 3×3 convs (stride 1, padding 1) keeping N×N, channels 1→4→8→16→8→4→1.
+
+    Each conv is followed by LeakyReLU (ReLU after the last) and BatchNorm; Dropout D1 sits
+    between the first activation and its BatchNorm, Dropout D2 between the last ReLU and
+    the last BatchNorm. Works for any image size. 3,075 trainable parameters.
+    """
+
+    def __init__(self, D1: float, D2: float):
+        super().__init__()
+        self.D1 = _check_dropout("D1", D1)
+        self.D2 = _check_dropout("D2", D2)
+        layers: list[nn.Module] = []
+        pairs = list(zip(NN1_CHANNELS[:-1], NN1_CHANNELS[1:]))
+        for i, (c_in, c_out) in enumerate(pairs):
+            last = i == len(pairs) - 1
+            layers.append(nn.Conv2d(c_in, c_out, 3, stride=1, padding=1))
+            layers.append(nn.ReLU() if last else nn.LeakyReLU(SLOPE))
+            if i == 0:
+                layers.append(nn.Dropout(self.D1))
+            if last:
+                layers.append(nn.Dropout(self.D2))
+            layers.append(_batchnorm(c_out))
+        self.layers = nn.Sequential(*layers)
+        glorot_init(self)
+
+    @property
+    def last_conv(self) -> nn.Conv2d:
+        """The sixth conv, whose output feeds the final ReLU."""
+        return [m for m in self.layers if isinstance(m, nn.Conv2d)][-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, square=None)
+        return self.layers(x)
+
+
+class NN2(nn.Module):
+    """Table 1(b): the encoder–decoder, 1×100×100 → 2048×1×1 → 1×100×100. 50,290,243 parameters at width 1.
+
+    Encoder: conv 1→64 → LeakyReLU → BatchNorm → Dropout D3 → meanpool 2; convs 64→128,
+    128→256, 256→512, 512→1024 (3×3, padding 1, LeakyReLU) each followed by meanpool 2;
+    conv 1024→2048 (3×3, no padding) → LeakyReLU. Spatial 100→50→25→12→6→3→1.
+    All meanpools are unpadded with floor, as Table 1's 25→12 requires; the authors' code
+    padded the second pool (25→26→13), a difference this implementation does not follow.
+
+    Decoder: ConvTranspose 2048→1024→512→256→128→64 (3×3, stride 2, padding 0, 0, 1, 1, 0;
+    LeakyReLU), Dropout D4, ConvTranspose 64→1 (4×4, stride 2, padding 2) → ReLU, then
+    BatchNorm(1) for ``head="table1"`` (faithful) or nothing for ``head="relu"`` (the
+    variant of the implementation notes, two parameters fewer). Spatial 1→3→7→13→25→51→100.
+
+    ``width`` scales every hidden channel count (rounded, at least 1) for cheaper profiles;
+    input and output stay 1 channel.
+    """
+
+    def __init__(self, D3: float, D4: float, width: float = 1.0, head: str = "table1"):
+        super().__init__()
+        self.D3 = _check_dropout("D3", D3)
+        self.D4 = _check_dropout("D4", D4)
+        if isinstance(width, bool) or not isinstance(width, Real) or not (math.isfinite(width) and width > 0):
+            raise ValueError(f"width must be a finite number > 0, got {width!r}")
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        self.width = float(width)
+        self.head = head
+
+        def scaled(c: int) -> int:
+            return c if c == 1 else max(1, round(c * self.width))
+
+        enc = [scaled(c) for c in NN2_ENCODER_CHANNELS]
+        encoder: list[nn.Module] = [
+            nn.Conv2d(enc[0], enc[1], 3, padding=1),
+            nn.LeakyReLU(SLOPE),
+            _batchnorm(enc[1]),
+            nn.Dropout(self.D3),
+            nn.AvgPool2d(2),
+        ]
+        for c_in, c_out in zip(enc[1:5], enc[2:6]):
+            encoder += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.LeakyReLU(SLOPE), nn.AvgPool2d(2)]
+        encoder += [nn.Conv2d(enc[5], enc[6], 3, padding=0), nn.LeakyReLU(SLOPE)]
+        self.encoder = nn.Sequential(*encoder)
+
+        decoder: list[nn.Module] = []
+        c_in = enc[6]
+        for c_out, k, s, p in NN2_DECODER[:-1]:
+            decoder += [nn.ConvTranspose2d(c_in, scaled(c_out), k, stride=s, padding=p), nn.LeakyReLU(SLOPE)]
+            c_in = scaled(c_out)
+        c_out, k, s, p = NN2_DECODER[-1]
+        decoder += [nn.Dropout(self.D4), nn.ConvTranspose2d(c_in, c_out, k, stride=s, padding=p), nn.ReLU()]
+        if head == "table1":
+            decoder.append(_batchnorm(c_out))
+        self.decoder = nn.Sequential(*decoder)
+        glorot_init(self)
+
+    @property
+    def last_conv(self) -> nn.ConvTranspose2d:
+        """The 64→1 ConvTranspose, whose output feeds the final ReLU."""
+        return [m for m in self.decoder if isinstance(m, nn.ConvTranspose2d)][-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, square=GRID)
+        return self.decoder(self.encoder(x))
+
+
+class Surrogate(nn.Module):
+    """Fig. 2: yhat = p1·yhat1 + p2·yhat2 with yhat1 = NN1(x), yhat2 = NN2(x); p1, p2 fixed.
+
+    A network whose p is 0 must be passed as None (it is not built, so parameter counts
+    match Table 1); at least one network must be on. ``self.config`` records model,
+    p1, p2, D1–D4, width and head (None for a network that is off) so that a checkpoint
+    can be checked against the model it was built for.
+    """
+
+    def __init__(self, nn1: NN1 | None, nn2: NN2 | None, p1: float, p2: float, model: int | None = None):
+        super().__init__()
+        for name, net, p, cls in (("NN1", nn1, p1, NN1), ("NN2", nn2, p2, NN2)):
+            if isinstance(p, bool) or not isinstance(p, Real) or not math.isfinite(p):
+                raise ValueError(f"p for {name} must be a finite number, got {p!r}")
+            if (p == 0) != (net is None):
+                raise ValueError(f"{name} must be None exactly when its p is 0, got p={p} and {type(net).__name__}")
+            if net is not None and not isinstance(net, cls):
+                raise ValueError(f"{name} must be a {cls.__name__} or None, got {type(net).__name__}")
+        if nn1 is None and nn2 is None:
+            raise ValueError("at least one of p1, p2 must be non-zero (both networks are off)")
+        self.nn1, self.nn2 = nn1, nn2
+        self.p1, self.p2 = float(p1), float(p2)
+        self.config = {
+            "model": model,
+            "p1": self.p1,
+            "p2": self.p2,
+            "D1": nn1.D1 if nn1 else None,
+            "D2": nn1.D2 if nn1 else None,
+            "D3": nn2.D3 if nn2 else None,
+            "D4": nn2.D4 if nn2 else None,
+            "width": nn2.width if nn2 else None,
+            "head": nn2.head if nn2 else None,
+        }
+
+    @classmethod
+    def from_table2(cls, model: int, width: float = 1.0, head: str = "table1") -> "Surrogate":
+        """The surrogate of Table 2's row ``model`` (1–14); width and head apply to NN2 only."""
+        s = table2_spec(model)
+        nn1 = NN1(s.D1, s.D2) if s.p1 != 0 else None
+        nn2 = NN2(s.D3, s.D4, width=width, head=head) if s.p2 != 0 else None
+        return cls(nn1, nn2, s.p1, s.p2, model=s.model)
+
+    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The unweighted outputs (yhat1, yhat2) of NN1 and NN2 (Fig. 7); None for a network that is off."""
+        y1 = self.nn1(x) if self.nn1 is not None else None
+        y2 = self.nn2(x) if self.nn2 is not None else None
+        return y1, y2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y1, y2 = self.parts(x)
+        if y1 is None:
+            return self.p2 * y2
+        if y2 is None:
+            return self.p1 * y1
+        return self.p1 * y1 + self.p2 * y2
+
+
+@torch.no_grad()
+def alive_fraction(surrogate: Surrogate, x: torch.Tensor) -> dict[str, float]:
+    """Fraction of positive pre-activation outputs of each network's last (transposed) conv.
+
+    A fraction near 0 means the final ReLU is dead and the output is a constant (the
+    implementation notes saw this for the Table 1 head at lr ≥ 1e-4). Runs in eval mode
+    (no dropout, BatchNorm running statistics left untouched) and restores the previous
+    mode. Returns {"nn1": ..., "nn2": ...} for the networks that are on.
+    """
+    nets = {name: net for name, net in (("nn1", surrogate.nn1), ("nn2", surrogate.nn2)) if net is not None}
+    outputs: dict[str, torch.Tensor] = {}
+    hooks = [
+        net.last_conv.register_forward_hook(lambda _m, _i, out, name=name: outputs.__setitem__(name, out))
+        for name, net in nets.items()
+    ]
+    was_training = surrogate.training
+    try:
+        surrogate.eval()
+        surrogate(x)
+    finally:
+        surrogate.train(was_training)
+        for h in hooks:
+            h.remove()
+    return {name: (out > 0).float().mean().item() for name, out in outputs.items()}
