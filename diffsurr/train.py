@@ -1,0 +1,215 @@
+"""The roll-back trainer (preprint Sec. 2, Eq. 3, Fig. 4).
+
+Adam on mini-batches of the training split; after every epoch the rule of
+:mod:`diffsurr.rollback` decides whether the epoch is a jump, in which case the model and
+optimiser go back to an earlier state and training goes on from there (with new shuffles).
+The kept model is the one with the lowest loss on a validation split carved from the training
+data (the preprint keeps "the lowest loss regardless of epoch"; the authors' code selected on
+the test set, which leaks; the test set is never seen here).
+
+Every ``checkpoint_every`` accepted epochs the whole state (weights, optimiser, the states
+needed to roll back, best model, history, random generators) is written atomically, so a
+killed run resumes from its last checkpoint and ends with the same weights as an
+uninterrupted one (on CPU).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import xarray as xr
+from tqdm.auto import tqdm
+
+from . import io
+from .nets import alive_fraction
+from .rollback import RollbackRule
+
+# Per attempted epoch: ``accepted`` is 0 for a jump; ``kept`` is 1 for the epochs that form
+# the final trajectory (0 for a jump and for the accepted epochs a later roll-back undid).
+HISTORY_VARS = ("epoch", "train_loss", "val_loss", "accepted", "kept", "rolled_back_to",
+                "wall_time_s", "alive_nn1", "alive_nn2")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (the run profiles of :mod:`diffsurr.profiles` fill them)."""
+
+    epochs: int = 800
+    batch_size: int = 25
+    lr: float = 5e-6
+    seed: int = 0
+    rollback: RollbackRule = field(default_factory=RollbackRule)
+    max_rollbacks: int = 200
+    checkpoint_every: int = 5
+    device: str = "cpu"
+    amp: bool = False             # bf16 autocast (CUDA only)
+    channels_last: bool = False
+    compile: bool = False
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "checkpoint_every"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+                    and value >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.max_rollbacks < 0:
+            raise ValueError(f"max_rollbacks must be >= 0, got {self.max_rollbacks}")
+        if self.amp and not str(self.device).startswith("cuda"):
+            raise ValueError("amp (bf16 autocast) is for CUDA devices only; set amp=False on "
+                             f"{self.device!r}")
+
+    def signature(self) -> dict:
+        """What must agree between a checkpoint and a run that resumes it."""
+        d = asdict(self)
+        d["rollback"] = asdict(self.rollback)
+        for key in ("checkpoint_every", "device", "compile"):
+            d.pop(key)
+        return d
+
+
+def _state(model, opt) -> dict:
+    return {"model": copy.deepcopy(model.state_dict()), "opt": copy.deepcopy(opt.state_dict())}
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def evaluate_loss(model, loss_fn, x, y, batch_size: int = 256, amp: bool = False) -> float:
+    """Mean loss of ``model`` (eval mode) on (x, y), in batches."""
+    model.eval()
+    total = torch.zeros((), device=x.device, dtype=torch.float64)
+    with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=amp):
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+            total += loss_fn(model(xb).float(), yb).double() * len(xb)
+    return float(total) / len(x)
+
+
+def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: TrainConfig,
+          checkpoint: str | Path | None = None, identity: dict | None = None,
+          progress: bool = True,
+          on_epoch_end: Callable[[int], None] | None = None) -> tuple[dict, xr.Dataset]:
+    """Train ``model`` with roll-back; return (best state_dict, history).
+
+    Tensors are (n, 1, N, N). ``identity`` (for example the model's Table 2 configuration)
+    is stored in the checkpoint and must match on resume. ``on_epoch_end(n_accepted)`` is
+    called after each accepted epoch and its checkpoint (tests use it to simulate a kill).
+    """
+    device = torch.device(cfg.device)
+    identity = {"model": identity or {}, "train": cfg.signature()}
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    x_train, y_train, x_val, y_val = (t.to(device) for t in (x_train, y_train, x_val, y_val))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    step_model = torch.compile(model) if cfg.compile else model
+    gen = torch.Generator(device="cpu")
+    gen.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+
+    hist = {k: [] for k in HISTORY_VARS}
+    accepted: list[float] = []          # training loss of each accepted epoch
+    kept = {0: _state(model, opt)}      # accepted-epoch number -> state after it
+    best = {"val": float("inf"), "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    n_rollbacks, t_used = 0, 0.0
+
+    ckpt = Path(checkpoint) if checkpoint else None
+    if ckpt and ckpt.exists():
+        saved = io.load_checkpoint(ckpt)
+        if saved.get("identity") != _to_cpu(identity):
+            raise ValueError(f"checkpoint {ckpt} belongs to another run: it was written for "
+                             f"{saved.get('identity')}, this run is {identity}; delete it or "
+                             "point to another output folder")
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        kept = {int(k): v for k, v in saved["kept"].items()}
+        best = saved["best"]
+        hist, accepted = saved["history"], saved["accepted"]
+        n_rollbacks, t_used = saved["n_rollbacks"], saved["wall_time_s"]
+        gen.set_state(saved["gen"])
+        torch.set_rng_state(saved["torch_rng"])
+        if device.type == "cuda" and "cuda_rng" in saved:
+            torch.cuda.set_rng_state(saved["cuda_rng"], device)
+
+    n_train, t0 = len(x_train), time.perf_counter() - t_used
+    bar = tqdm(total=cfg.epochs, initial=len(accepted), desc="epochs", disable=not progress)
+    while len(accepted) < cfg.epochs:
+        model.train()
+        total = torch.zeros((), device=device, dtype=torch.float64)
+        for idx in torch.randperm(n_train, generator=gen).split(cfg.batch_size):
+            idx = idx.to(device)
+            xb, yb = x_train[idx], y_train[idx]
+            with torch.autocast(device.type, torch.bfloat16, enabled=cfg.amp):
+                loss = loss_fn(step_model(xb).float(), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach().double() * len(idx)
+        train_loss = float(total) / n_train
+        val_loss = evaluate_loss(model, loss_fn, x_val, y_val, amp=cfg.amp)
+        alive = alive_fraction(model, x_val[:64])
+        n = len(accepted)
+        if not np.isfinite(train_loss) and not kept:
+            raise FloatingPointError(f"training loss became {train_loss} at epoch {n + 1} and "
+                                     "the roll-back rule is 'none': lower lr or enable roll-back")
+        jump = not np.isfinite(train_loss) or (n_rollbacks < cfg.max_rollbacks
+                                               and cfg.rollback.is_jump(accepted, train_loss))
+        back = -1
+        if jump:
+            back = max(cfg.rollback.target_epoch(n), min(kept))
+            model.load_state_dict(kept[back]["model"])
+            opt.load_state_dict(kept[back]["opt"])
+            del accepted[back:]
+            kept = {k: v for k, v in kept.items() if k <= back}
+            n_rollbacks += 1
+            hist["kept"] = [k and e <= back for k, e in zip(hist["kept"], hist["epoch"])]
+            bar.n = len(accepted)
+        else:
+            accepted.append(train_loss)
+            kept[n + 1] = _state(model, opt)
+            keep = set(cfg.rollback.needed_states(n + 1))
+            kept = {k: v for k, v in kept.items() if k in keep}
+            if val_loss < best["val"]:
+                best = {"val": val_loss, "epoch": n + 1,
+                        "state": copy.deepcopy(model.state_dict())}
+            bar.update(1)
+        for key, value in zip(HISTORY_VARS, (n + 1, train_loss, val_loss, not jump, not jump, back,
+                                             time.perf_counter() - t0, alive.get("nn1", np.nan),
+                                             alive.get("nn2", np.nan))):
+            hist[key].append(value)
+        bar.set_postfix(loss=f"{train_loss:.3g}", val=f"{val_loss:.3g}", rb=n_rollbacks)
+        if not jump and ckpt and ((n + 1) % cfg.checkpoint_every == 0 or n + 1 == cfg.epochs):
+            io.save_checkpoint(_to_cpu({
+                "identity": identity, "model": model.state_dict(), "opt": opt.state_dict(),
+                "kept": {str(k): v for k, v in kept.items()}, "best": best, "history": hist,
+                "accepted": accepted, "n_rollbacks": n_rollbacks,
+                "wall_time_s": time.perf_counter() - t0, "gen": gen.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                **({"cuda_rng": torch.cuda.get_rng_state(device)}
+                   if device.type == "cuda" else {})}), ckpt)
+        if not jump and on_epoch_end is not None:
+            on_epoch_end(n + 1)
+    bar.close()
+    history = xr.Dataset(
+        {k: ("step", np.asarray(hist[k], dtype=np.int8 if k in ("accepted", "kept") else None))
+         for k in HISTORY_VARS if k != "epoch"},
+        coords={"step": np.arange(len(hist["epoch"])), "epoch": ("step", np.asarray(hist["epoch"]))},
+        attrs={"n_rollbacks": n_rollbacks, "best_epoch": int(best["epoch"]),
+               "best_val_loss": float(best["val"]), "wall_time_s": time.perf_counter() - t0,
+               "rollback_rule": cfg.rollback.kind})
+    return best["state"], history
