@@ -3,6 +3,8 @@
 ``paper`` is the preprint's scale (Sec. 2): 20,000 samples, 80/20 train/test, 800 epochs,
 batch 25, Adam lr 5e-6, full-width Table 1 networks. It is meant for a GPU.
 
+``smoke`` is for tests and for developing the book: seconds per stage, meaningless numbers.
+
 ``ci`` runs the same pipeline on a 2-core CPU in CI: fewer samples and epochs, NN2 with its
 channel counts divided by 8 and a larger learning rate. Its numbers are not the preprint's
 and the book says so wherever it shows them.
@@ -95,6 +97,12 @@ PROFILES = {
         n_samples=2_000, test_fraction=0.2, val_fraction=0.1, epochs=12, batch_size=25,
         lr=1e-3, width=0.125, head="table1", m=5, s=2, checkpoint_every=2,
         max_eval_train=400),
+    "smoke": Profile(
+        name="smoke",
+        description="a few seconds per stage, for tests and for developing the book; its "
+                    "numbers mean nothing",
+        n_samples=300, test_fraction=0.2, val_fraction=0.1, epochs=3, batch_size=25,
+        lr=1e-3, width=0.125, head="relu", m=2, s=1, checkpoint_every=1, max_eval_train=100),
 }
 
 

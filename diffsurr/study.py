@@ -7,6 +7,7 @@ Layout of ``results/<profile>/``::
     model_09/history.nc     per-epoch losses, roll-backs, alive fractions, wall time
     model_09/eval.nc        metrics, figure samples, histograms (diffsurr.evaluate)
     model_09_seed1/ ...     the same model trained with another seed
+    model_09_rollback-none/ the same model with a profile value overridden (here: no roll-back)
 
 Final files are written atomically and only at the end of a stage, so a later stage never
 reads a half-finished file; ``checkpoint.pt`` is the training stage's own resume point.
@@ -14,6 +15,7 @@ reads a half-finished file; ``checkpoint.pt`` is the training stage's own resume
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -23,22 +25,34 @@ import torch
 from . import data, io
 from .loss import ExpWeightedLoss
 from .nets import Surrogate
-from .profiles import Profile
+from .profiles import PROFILES, Profile
 from .registry import spec
 from .rollback import RollbackRule
 from .train import TrainConfig, train
 
-RESULTS = io.REPO_ROOT / "results"
-
-
 def results_dir(profile: Profile) -> Path:
-    return RESULTS / profile.name
+    """``results/<profile>/`` (the root can be moved with $DIFFSURR_RESULTS, e.g. in tests)."""
+    return Path(os.environ.get("DIFFSURR_RESULTS", io.REPO_ROOT / "results")) / profile.name
+
+
+# Overriding these does not change what a run computes, so it does not change its folder.
+_NOT_IN_TAG = {"name", "description", "device", "seed", "checkpoint_every", "max_eval_train",
+               "n_figure_samples"}
+
+
+def run_tag(profile: Profile) -> str:
+    """``key-value`` for each value that differs from the named profile ('' if none)."""
+    base = PROFILES[profile.name]
+    return "_".join(f"{k}-{getattr(profile, k)}" for k in profile.__dataclass_fields__
+                    if k not in _NOT_IN_TAG and getattr(profile, k) != getattr(base, k))
 
 
 def model_dir(profile: Profile, model: int, seed: int | None = None) -> Path:
+    """``results/<profile>/model_NN[_seedS][_key-value...]``."""
     seed = profile.seed if seed is None else seed
-    suffix = "" if seed == profile.seed else f"_seed{seed}"
-    return results_dir(profile) / f"model_{spec(model).model:02d}{suffix}"
+    parts = [f"model_{spec(model).model:02d}"] + ([f"seed{seed}"] if seed != profile.seed else [])
+    tag = run_tag(profile)
+    return results_dir(profile) / "_".join(parts + ([tag] if tag else []))
 
 
 def data_stage(profile: Profile, force: bool = False) -> Path:
@@ -115,11 +129,10 @@ def train_stage(profile: Profile, model: int, seed: int | None = None,
     best, history = train(net, loss_fn, *split["train"], *split["val"], cfg,
                           checkpoint=out / "checkpoint.pt", identity=net.config,
                           progress=progress)
-    history.attrs.update(io.provenance(model=model, seed=seed, device=cfg.device,
-                                       n_train=len(split["train"][0]),
-                                       n_val=len(split["val"][0]),
-                                       stage_wall_time_s=time.perf_counter() - t0,
-                                       **profile.as_attrs(), **net.config))
+    history.attrs.update(io.provenance(**{
+        **profile.as_attrs(), **net.config, "seed": seed, "device": cfg.device,
+        "n_train": len(split["train"][0]), "n_val": len(split["val"][0]),
+        "stage_wall_time_s": time.perf_counter() - t0}))
     io.save_checkpoint({"state": best, "config": net.config, "profile": profile.name,
                         "seed": seed}, final[0])
     io.write_netcdf(history, final[1])

@@ -1,0 +1,89 @@
+"""Evaluation of one trained model: everything the book draws (preprint Sec. 3, Figs. 5–11,
+Table 2, Supplement A) and the metrics beyond the preprint, in one ``eval.nc``."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import xarray as xr
+
+from . import io, metrics
+from .profiles import Profile
+from .study import load_split, load_trained, model_dir
+
+
+@torch.no_grad()
+def predict(net, x: torch.Tensor, batch_size: int = 100, parts: bool = False):
+    """Predictions of ``net`` (eval mode) for (n, 1, N, N) inputs, as (n, N, N) numpy arrays.
+
+    With ``parts=True`` also the unweighted NN1 and NN2 outputs (NaN for a network that is off).
+    """
+    net.eval()
+    device = next(net.parameters()).device
+    out, p1, p2 = [], [], []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device)
+        y1, y2 = net.parts(xb)
+        out.append(net(xb)[:, 0].cpu().numpy())
+        if parts:
+            nan = torch.full_like(xb, float("nan"))
+            p1.append((nan if y1 is None else y1)[:, 0].cpu().numpy())
+            p2.append((nan if y2 is None else y2)[:, 0].cpu().numpy())
+    pred = np.concatenate(out)
+    return (pred, np.concatenate(p1), np.concatenate(p2)) if parts else pred
+
+
+def _per_set(name: str, x, y, yhat) -> xr.Dataset:
+    """The metrics of one set (test or train), every variable prefixed by nothing, dim-free
+    scalars plus slice and band dimensions; combined over ``set`` by :func:`evaluate`."""
+    parts = [metrics.residual_stats(y, yhat),
+             metrics.slice_stats(y, yhat, width=0.1),
+             metrics.slice_summary(metrics.slice_stats(y, yhat, width=0.1)),
+             metrics.nrmse(y, yhat)[["mean_nrmse"]],
+             metrics.boundary_error(y, yhat)[["rmse_boundary_all", "max_boundary_all"]],
+             metrics.fourier_band_errors(y, yhat),
+             metrics.pde_residual(yhat, x)[["rms_pde_all", "max_pde_all"]]]
+    ds = xr.merge(parts, compat="override", combine_attrs="drop")
+    return ds.expand_dims(set=[name])
+
+
+def evaluate_stage(profile: Profile, model: int, seed: int | None = None,
+                   device: str | None = None) -> xr.Dataset:
+    """Evaluate a trained model on the test set and on (part of) the training set; write eval.nc."""
+    t0 = time.perf_counter()
+    device = device or profile.resolved_device()
+    net = load_trained(profile, model, seed).to(device)
+    split = load_split(profile)
+    x_test, y_test = (t[:, 0].numpy() for t in split["test"])
+    n_train = min(profile.max_eval_train, len(split["train"][0]))
+    x_train, y_train = (t[:n_train, 0].numpy() for t in split["train"])
+    t_pred = time.perf_counter()
+    yhat_test, nn1_test, nn2_test = predict(net, split["test"][0], parts=True)
+    t_pred = time.perf_counter() - t_pred
+    yhat_train = predict(net, split["train"][0][:n_train])
+
+    sets = xr.concat([_per_set("test", x_test, y_test, yhat_test),
+                      _per_set("train", x_train, y_train, yhat_train)], dim="set")
+    k = min(profile.n_figure_samples, len(x_test))
+    fig = xr.Dataset(
+        {"fig_input": (("fig_sample", "y", "x"), x_test[:k]),
+         "fig_target": (("fig_sample", "y", "x"), y_test[:k]),
+         "fig_pred": (("fig_sample", "y", "x"), yhat_test[:k]),
+         "fig_nn1": (("fig_sample", "y", "x"), nn1_test[:k]),
+         "fig_nn2": (("fig_sample", "y", "x"), nn2_test[:k])})
+    spdf = metrics.slice_pdfs(y_test, yhat_test, width=0.05).rename(
+        {"slice": "slice20", "lower": "lower20", "upper": "upper20", "count": "count20",
+         "mean_xprime": "mean_xprime20", "std_xprime": "std_xprime20"})
+    fpdf = metrics.field_pdfs(y_test, yhat_test)
+    h_test = metrics.hist2d(y_test, yhat_test).rename("hist2d_test")
+    h_train = metrics.hist2d(y_train, yhat_train).rename("hist2d_train")
+    ds = xr.merge([sets, fig, spdf, fpdf, h_test, h_train], compat="override",
+                  combine_attrs="drop")
+    ds.attrs = io.provenance(**{
+        **profile.as_attrs(), **net.config, "seed": profile.seed if seed is None else seed,
+        "device": device, "n_test": len(x_test), "n_train_evaluated": n_train,
+        "predict_s_per_sample": t_pred / len(x_test), "wall_time_s": time.perf_counter() - t0})
+    io.write_netcdf(ds, model_dir(profile, model, seed) / "eval.nc")
+    return ds

@@ -1,0 +1,89 @@
+"""The stage notebooks through papermill, at the tiny `smoke` profile, in a temporary results
+folder: they run from the repository root, refuse bad parameters at once, resume after a kill
+and leave no half-finished file behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPERMILL = [sys.executable, "-m", "papermill", "--cwd", str(ROOT), "--no-progress-bar",
+             "-k", "python3"]
+
+
+def _papermill(nb, out, env, *params, check=True, **kwargs):
+    args = [*PAPERMILL, str(ROOT / "notebooks" / f"{nb}.ipynb"), str(out)]
+    for key, value in params:
+        args += ["-p", key, str(value)]
+    return subprocess.run(args, env=env, capture_output=True, text=True, check=check, cwd=ROOT,
+                          **kwargs)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    env = {**os.environ, "DIFFSURR_RESULTS": str(root), "OMP_NUM_THREADS": "2"}
+    _papermill("data", root / "data.ipynb", env, ("profile", "smoke"))
+    return env
+
+
+def _root(env):
+    return Path(env["DIFFSURR_RESULTS"]) / "smoke"
+
+
+@pytest.mark.parametrize("params, message", [
+    ((("model", 15),), "1–14"),
+    ((("profile", "nope"),), "unknown profile 'nope'"),
+    ((("epochs", -3),), "epochs must be a positive integer"),
+])
+def test_bad_parameters_fail_at_once_with_the_valid_values(env, tmp_path, params, message):
+    start = time.perf_counter()
+    res = _papermill("train", tmp_path / "out.ipynb", env, ("profile", "smoke"), *params,
+                     check=False)
+    assert res.returncode != 0
+    assert message in res.stderr + res.stdout
+    assert time.perf_counter() - start < 60
+    assert not list(_root(env).glob("model_15*"))
+
+
+def test_train_evaluate_and_rerun_does_nothing(env, tmp_path):
+    _papermill("train", tmp_path / "t.ipynb", env, ("profile", "smoke"), ("model", 12))
+    out = _root(env) / "model_12"
+    assert (out / "model.pt").exists() and not (out / "checkpoint.pt").exists()
+    hist = xr.open_dataset(out / "history.nc")
+    for key in ("git_commit", "versions", "profile_name", "wall_time_s", "profile_epochs"):
+        assert key in hist.attrs, key
+    assert int(hist.kept.sum()) == 3
+    before = (out / "model.pt").stat().st_mtime_ns
+    res = _papermill("train", tmp_path / "t2.ipynb", env, ("profile", "smoke"), ("model", 12))
+    assert "already trained" in (tmp_path / "t2.ipynb").read_text()
+    assert (out / "model.pt").stat().st_mtime_ns == before
+    _papermill("evaluate", tmp_path / "e.ipynb", env, ("profile", "smoke"), ("model", 12))
+    ev = xr.open_dataset(out / "eval.nc")
+    assert set(ev.set.values) == {"test", "train"} and ev.mean_res.sel(set="test") > 0
+    assert ev.attrs["profile_name"] == "smoke" and "git_commit" in ev.attrs
+
+
+def test_killed_training_resumes_and_leaves_no_final_file(env, tmp_path):
+    out = _root(env) / "model_05_epochs-6"
+    args = [*PAPERMILL, str(ROOT / "notebooks" / "train.ipynb"), str(tmp_path / "k.ipynb"),
+            "-p", "profile", "smoke", "-p", "model", "5", "-p", "epochs", "6"]
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert (out / "checkpoint.pt").exists(), "no checkpoint written"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "model.pt").exists() and not (out / "history.nc").exists()
+    _papermill("train", tmp_path / "k2.ipynb", env, ("profile", "smoke"), ("model", 5),
+               ("epochs", 6))
+    hist = xr.open_dataset(out / "history.nc")
+    assert int(hist.kept.sum()) == 6 and (out / "model.pt").exists()
