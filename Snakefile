@@ -1,20 +1,39 @@
-# The whole study as one DAG:  data -> 14 trainings -> 14 evaluations -> benchmark -> book.
+# The whole study as one DAG:
+#   data -> 14 trainings (+ seeds, + variants) -> evaluations, generalisation -> benchmark -> book
 # Local:   snakemake --cores 2 --config profile=ci
 # Cluster: snakemake --profile workflow/slurm --config profile=paper   (one Slurm job per rule
 #          instance: each training is one GPU job; see workflow/slurm/config.yaml)
+import re
+
 from diffsurr.profiles import get_profile
 
 PROFILE, WHY = get_profile(config.get("profile", "auto"))
 P = PROFILE.name
-MODELS = [int(m) for m in config.get("models", range(1, 15))]
-print(f"diffsurr workflow: profile {P!r} ({WHY}); models {MODELS}")
+MODELS = [int(m) for m in str(config.get("models", "1,2,3,4,5,6,7,8,9,10,11,12,13,14")).split(",")]
+SEEDS = [int(s) for s in str(config.get("seeds", ",".join(map(str, PROFILE.extra_seeds)))).split(",") if s]
+SEED_MODELS = [int(m) for m in str(config.get("seed_models", ",".join(map(str, PROFILE.seed_models)))).split(",") if m]
+OTHER_HEAD = "table1" if PROFILE.head == "relu" else "relu"
+
+RUNS = [f"model_{m:02d}" for m in MODELS]                                   # Table 2
+RUNS += [f"model_{m:02d}_seed{s}" for m in SEED_MODELS for s in SEEDS]      # error bars
+RUNS += ["model_09_rollback-none", f"model_12_head-{OTHER_HEAD}"]          # Fig. 4a, head
+print(f"diffsurr workflow: profile {P!r} ({WHY}); {len(RUNS)} trainings")
 
 NB = f"results/{P}/notebooks"
 PM = "papermill --cwd . --log-output --no-progress-bar -k python3"
 
 
-def mdir(m):
-    return f"results/{P}/model_{int(m):02d}"
+wildcard_constraints:
+    run=r"model_\d{2}(_seed\d+)?(_[a-z][a-z_]*-[^_/]+)*",
+
+
+def run_params(run):
+    """papermill -p flags for a run folder name: model, seed and overridden values."""
+    m = re.match(r"model_(\d{2})(?:_seed(\d+))?(.*)$", run)
+    flags = f"-p model {int(m.group(1))}" + (f" -p seed {m.group(2)}" if m.group(2) else "")
+    for key, value in re.findall(r"_([a-z][a-z_]*)-([^_]+)", m.group(3)):
+        flags += f" -p {key} {value}"
+    return flags
 
 
 localrules: all, book
@@ -38,23 +57,38 @@ rule train:
     input:
         f"results/{P}/data.nc",
     output:
-        model=f"results/{P}/model_{{m}}/model.pt",
-        history=f"results/{P}/model_{{m}}/history.nc",
+        f"results/{P}/{{run}}/model.pt",
+        f"results/{P}/{{run}}/history.nc",
     log:
-        f"{NB}/train_{{m}}.ipynb",
+        f"{NB}/train_{{run}}.ipynb",
+    params:
+        p=lambda wc: run_params(wc.run),
     shell:
-        f"{PM} notebooks/train.ipynb {{log}} -p profile {P} -p model {{wildcards.m}}"
+        f"{PM} notebooks/train.ipynb {{log}} -p profile {P} {{params.p}}"
 
 
 rule evaluate:
     input:
-        f"results/{P}/model_{{m}}/model.pt",
+        f"results/{P}/{{run}}/model.pt",
     output:
-        f"results/{P}/model_{{m}}/eval.nc",
+        f"results/{P}/{{run}}/eval.nc",
     log:
-        f"{NB}/evaluate_{{m}}.ipynb",
+        f"{NB}/evaluate_{{run}}.ipynb",
+    params:
+        p=lambda wc: run_params(wc.run),
     shell:
-        f"{PM} notebooks/evaluate.ipynb {{log}} -p profile {P} -p model {{wildcards.m}}"
+        f"{PM} notebooks/evaluate.ipynb {{log}} -p profile {P} {{params.p}}"
+
+
+rule generalise:
+    input:
+        expand(f"results/{P}/model_{{m:02d}}/model.pt", m=MODELS),
+    output:
+        f"results/{P}/generalisation.nc",
+    log:
+        f"{NB}/generalise.ipynb",
+    shell:
+        f"{PM} notebooks/generalise.ipynb {{log}} -p profile {P} -p models {','.join(map(str, MODELS))}"
 
 
 rule benchmark:
@@ -68,9 +102,11 @@ rule benchmark:
 
 rule book:
     input:
-        expand(f"results/{P}/model_{{m}}/eval.nc", m=[f"{m:02d}" for m in MODELS]),
+        expand(f"results/{P}/{{run}}/eval.nc", run=RUNS),
+        f"results/{P}/generalisation.nc",
         f"{NB}/benchmark.ipynb",
     output:
         "_build/html/index.html",
     shell:
+        f"rm -rf book/executed && mkdir -p book/executed && cp {NB}/*.ipynb book/executed/ && "
         f"DIFFSURR_PROFILE={P} jupyter-book build . --warningiserror --keep-going"

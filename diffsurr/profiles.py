@@ -40,6 +40,8 @@ class Profile:
     data_seed: int = 0
     split_seed: int = 0
     seed: int = 0                   # training seed
+    extra_seeds: tuple = ()         # more training seeds, for the models in seed_models
+    seed_models: tuple = ()         # models trained with every seed (error bars over seeds)
     mode: str = "clamped"           # source model: "clamped" (preprint) or "production" (code)
     placement: str = "preprint"     # "preprint" or "code" (see diffsurr.data)
     n_figure_samples: int = 20      # test samples kept for Figs. 5-7
@@ -95,8 +97,8 @@ PROFILES = {
         description="the same pipeline scaled to a 2-core CPU: 2,000 samples, 12 epochs, "
                     "NN2 channels / 8, Adam 1e-3, roll-back window m = 5; not the preprint's scale",
         n_samples=2_000, test_fraction=0.2, val_fraction=0.1, epochs=12, batch_size=25,
-        lr=1e-3, width=0.125, head="table1", m=5, s=2, checkpoint_every=2,
-        max_eval_train=400),
+        lr=1e-3, width=0.125, head="relu", m=5, s=2, checkpoint_every=2,
+        max_eval_train=400, extra_seeds=(1, 2), seed_models=(5, 6, 9, 11, 12)),
     "smoke": Profile(
         name="smoke",
         description="a few seconds per stage, for tests and for developing the book; its "

@@ -17,6 +17,10 @@
 model = 9
 profile = "auto"
 seed = None
+epochs = None         # the overrides the model was trained with (they name its folder)
+lr = None
+rollback = None
+head = None
 device = None
 
 # %%
@@ -25,7 +29,8 @@ from diffsurr.profiles import get_profile
 from diffsurr.registry import spec
 
 spec(model)
-p, why = get_profile(profile, device=device)
+p, why = get_profile(profile, epochs=epochs, lr=lr, rollback=rollback, head=head,
+                     device=device)
 print(f"profile {p.name!r} ({why}): {p.description}")
 ds = evaluate.evaluate_stage(p, model, seed=seed)
 test = ds.sel(set="test")

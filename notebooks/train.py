@@ -19,6 +19,8 @@ profile = "auto"      # "paper", "ci" or "auto"
 seed = None           # training seed; None: the profile's
 epochs = None         # None: the profile's value
 lr = None
+rollback = None       # "preprint", "code" or "none"; None: the profile's
+head = None           # NN2 output head, "table1" or "relu"; None: the profile's
 device = None         # None: cuda if available, else cpu
 retrain = False
 
@@ -28,7 +30,8 @@ from diffsurr.profiles import get_profile
 from diffsurr.registry import spec
 
 print(spec(model))
-p, why = get_profile(profile, epochs=epochs, lr=lr, device=device)
+p, why = get_profile(profile, epochs=epochs, lr=lr, rollback=rollback, head=head,
+                     device=device)
 print(f"profile {p.name!r} ({why}): {p.description}")
 out = study.train_stage(p, model, seed=seed, retrain=retrain)
 
