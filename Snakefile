@@ -20,7 +20,9 @@ RUNS += ["model_09_rollback-none", f"model_12_head-{OTHER_HEAD}"]          # Fig
 print(f"diffsurr workflow: profile {P!r} ({WHY}); {len(RUNS)} trainings")
 
 NB = f"results/{P}/notebooks"
-PM = "papermill --cwd . --log-output --no-progress-bar -k python3"
+# One torch thread per job: small convolutions scale poorly over threads, so on a CPU
+# `--cores 2` runs two trainings side by side instead.
+PM = "OMP_NUM_THREADS={threads} papermill --cwd . --log-output --no-progress-bar -k python3"
 
 
 wildcard_constraints:
@@ -45,6 +47,7 @@ rule all:
 
 
 rule data:
+    threads: 1
     output:
         f"results/{P}/data.nc",
     log:
@@ -54,6 +57,7 @@ rule data:
 
 
 rule train:
+    threads: 1
     input:
         f"results/{P}/data.nc",
     output:
@@ -68,6 +72,7 @@ rule train:
 
 
 rule evaluate:
+    threads: 1
     input:
         f"results/{P}/{{run}}/model.pt",
     output:
@@ -81,6 +86,7 @@ rule evaluate:
 
 
 rule generalise:
+    threads: 1
     input:
         expand(f"results/{P}/model_{{m:02d}}/model.pt", m=MODELS),
     output:
@@ -92,6 +98,7 @@ rule generalise:
 
 
 rule benchmark:
+    threads: workflow.cores
     output:
         f"{NB}/benchmark.ipynb",
     params:

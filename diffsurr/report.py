@@ -1,0 +1,427 @@
+"""Helpers the book's pages use: which profile they show, loading results, Table 2, captions.
+
+Every page starts with::
+
+    from diffsurr import report
+    profile, why = report.book_profile()
+    report.show_banner(profile, why)       # boxed report.banner(): which run made the numbers
+
+and reads its numbers only through the loaders here (:func:`load_evals`,
+:func:`load_histories`, :func:`load_history`, :func:`load_data`), so that every figure and
+every number in the text comes from ``results/<profile>/`` at build time.
+
+The profile is ``$DIFFSURR_PROFILE`` when set, else ``diffsurr.profiles.get_profile("auto")``
+(``paper`` with CUDA, ``ci`` without). The results root is ``$DIFFSURR_RESULTS`` or
+``<repo>/results`` (:func:`diffsurr.study.results_dir`).
+
+Figures are shown with :func:`show`: the PNG, then a markdown caption right under it, built by
+:func:`caption` so that every caption names the preprint figure, the profile and the data.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import io
+from .profiles import PROFILES, Profile, get_profile
+from .registry import MODELS, spec, table2_frame
+from .study import model_dir, results_dir
+
+PROFILE_ENV = "DIFFSURR_PROFILE"
+RESULTS_ENV = "DIFFSURR_RESULTS"
+NN1_ONLY = tuple(m for m in MODELS if spec(m).p2 == 0)        # models 6, 7
+WITH_NN2 = tuple(m for m in MODELS if spec(m).p2 != 0)
+WITH_NN1 = tuple(m for m in MODELS if spec(m).p1 != 0)
+MSE_MODELS = tuple(m for m in MODELS if spec(m).loss == "MSE")
+MAE_MODELS = tuple(m for m in MODELS if spec(m).loss == "MAE")
+# Supplement A of the preprint: Figs. S1-S12 show these models, in this order (not 4 and 7).
+SUPPLEMENT_FIGURES = {m: f"S{i}" for i, m in enumerate((1, 2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14),
+                                                       start=1)}
+# Table 2 columns: our eval.nc name, the registry's name, the unit Table 2 prints it in.
+RESIDUALS = (("mean_res", "paper_mean_res", 1e-3, "⟨res⟩ (10⁻³)"),
+             ("p99_res", "paper_p99_res", 1e-2, "99-P res (10⁻²)"),
+             ("max_res", "paper_max_res", 1.0, "max res"))
+
+
+# ---------------------------------------------------------------- profile and banner
+def book_profile() -> tuple[Profile, str]:
+    """The profile the book shows and why: ``$DIFFSURR_PROFILE``, else ``get_profile("auto")``."""
+    name = os.environ.get(PROFILE_ENV, "").strip()
+    if name:
+        profile, _ = get_profile(name)
+        return profile, f"set by ${PROFILE_ENV}={name}"
+    return get_profile("auto")
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """``path`` relative to the repository when it lies inside it, else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(io.REPO_ROOT.resolve()))
+    except ValueError:
+        return str(path)
+
+
+_DATA_KEYS = ("n_samples", "test_fraction", "val_fraction", "data_seed", "split_seed", "mode",
+              "placement")
+_TRAIN_KEYS = ("epochs", "batch_size", "lr", "width", "head", "rollback", "C", "m", "s")
+
+
+def _differences(profile: Profile, attrs: dict, keys: Sequence[str], where: str) -> list[str]:
+    """'key = stored (profile: value) in <where>' for each ``profile_<key>`` attr that differs."""
+    out = []
+    for key in keys:
+        stored = attrs.get(f"profile_{key}")
+        if stored is not None and str(stored) != str(getattr(profile, key)):
+            out.append(f"{key} = {stored} in `{where}` (profile: {getattr(profile, key)})")
+    return out
+
+
+def banner(profile: Profile, why: str | None = None) -> str:
+    """Markdown that says which profile made the numbers of a page (and, unless it is
+    ``paper``, that they are scaled results, not the preprint's scale)."""
+    root = results_dir(profile)
+    lines = [f"**Profile `{profile.name}`** — {profile.description}."]
+    if why:
+        lines[0] += f" (Chosen: {why}.)"
+    data = root / "data.nc"
+    if data.exists():
+        with xr.open_dataset(data) as ds:
+            split = ds["split"].values
+            attrs = dict(ds.attrs)
+        commit = str(attrs.get("git_commit", "unknown"))[:12]
+        lines.append(
+            f"Results read from `{display_path(root)}`: {attrs.get('n', split.size)} "
+            f"configurations ({(split == 'train').sum()} train, {(split == 'val').sum()} "
+            f"validation, {(split == 'test').sum()} test), {profile.epochs} epochs per model, "
+            f"NN2 width × {profile.width:g}, output head `{profile.head}`, Adam lr "
+            f"{fmt(profile.lr, 2)}, roll-back rule `{profile.rollback}` (C = {profile.C:g}, "
+            f"m = {profile.m}, s = {profile.s}); data made at commit `{commit}`.")
+        differ = _differences(profile, attrs, _DATA_KEYS, "data.nc")
+        hist = root / "model_09" / "history.nc"
+        if hist.exists():
+            with xr.open_dataset(hist) as h:
+                differ += _differences(profile, dict(h.attrs), _TRAIN_KEYS, "model_09/history.nc")
+        if differ:
+            lines.append("⚠️ These results were made with other profile values than the profile "
+                         "now defines: " + "; ".join(differ) + ".")
+    else:
+        lines.append(f"Results are expected in `{display_path(root)}` (no `data.nc` there yet).")
+    if profile.name != "paper":
+        paper = PROFILES["paper"]
+        lines.append(f"⚠️ **These are scaled results, not the preprint's scale** (the preprint: "
+                     f"{paper.n_samples:,} samples, {paper.epochs} epochs, full-width networks, "
+                     f"Adam lr {fmt(paper.lr, 2)}). Compare trends and orders of magnitude with "
+                     "the preprint, not digits; where a preprint claim does not hold here the "
+                     "text says so.")
+    return "\n\n".join(lines)
+
+
+def show_banner(profile: Profile, why: str | None = None) -> None:
+    """Display :func:`banner` as a boxed admonition (HTML), at the top of a page."""
+    from IPython.display import HTML, display
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").render(banner(profile, why))
+    kind = "note" if profile.name == "paper" else "warning"
+    display(HTML(f'<div class="admonition {kind}"><p class="admonition-title">Which run these '
+                 f'numbers come from</p>{body}</div>'))
+
+
+# ---------------------------------------------------------------- loading results
+def run_dir(profile: Profile, model: int, **overrides) -> Path:
+    """Folder of ``model`` for ``profile`` with profile values overridden (e.g. rollback="none")."""
+    return model_dir(profile.replace(**overrides) if overrides else profile, model)
+
+
+def _need(paths: Iterable[Path]) -> None:
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        shown = ", ".join(display_path(p) for p in missing[:6])
+        more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+        raise FileNotFoundError(
+            f"results missing: {shown}{more}. Run the study for this profile first "
+            "(`make study PROFILE=<name>` or `snakemake --cores 2 --config profile=<name>`), "
+            f"or point ${RESULTS_ENV} at a results root that has them.")
+
+
+def load_data(profile: Profile) -> xr.Dataset:
+    """``results/<profile>/data.nc`` loaded into memory (inputs, targets, split, attrs)."""
+    path = results_dir(profile) / "data.nc"
+    _need([path])
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def _spec_vars(models: Sequence[int]) -> dict:
+    t2 = table2_frame().sel(model=list(models))
+    return {name: t2[name] for name in ("w", "p1", "p2", "D1", "D2", "D3", "D4", "loss")}
+
+
+def load_evals(profile: Profile, models: Sequence[int] = MODELS, **overrides) -> xr.Dataset:
+    """Every model's ``eval.nc`` in one Dataset with a leading ``model`` dim.
+
+    The residual histogram of Supplement A has its own bins per model, so its dim ``xprime``
+    becomes ``xbin`` and the bin centres/edges ``xprime``, ``xprime_lower``, ``xprime_upper``
+    are variables over (model, xbin). Per-model attributes that are numbers (``n_test``,
+    ``predict_s_per_sample``, ...) become variables over ``model``; Table 2's hyperparameters
+    (``w``, ``p1``, ``p2``, ``D1``–``D4``, ``loss``) are added as variables too. The attrs keep
+    the profile values and ``paths`` (the files read).
+    """
+    models = [int(m) for m in models]
+    paths = [run_dir(profile, m, **overrides) / "eval.nc" for m in models]
+    _need(paths)
+    parts, scalars = [], {}
+    for m, path in zip(models, paths):
+        with xr.open_dataset(path) as ds:
+            ds = ds.load()
+        if "xprime" in ds.dims:
+            centres = ds["xprime"].values
+            ds = ds.reset_coords([c for c in ("xprime_lower", "xprime_upper") if c in ds.coords])
+            ds = ds.drop_vars("xprime").rename_dims({"xprime": "xbin"})
+            ds["xprime"] = ("xbin", centres)
+        for key in ("n_test", "n_train_evaluated", "predict_s_per_sample", "wall_time_s"):
+            scalars.setdefault(key, []).append(ds.attrs.get(key, np.nan))
+        parts.append(ds)
+    out = xr.concat(parts, dim=pd.Index(models, name="model"), coords="minimal",
+                    compat="override", combine_attrs="drop_conflicts", join="outer")
+    for key, values in scalars.items():
+        out[key] = ("model", np.asarray(values, dtype=float))
+    for name, var in _spec_vars(models).items():
+        out[name] = var
+    out.attrs = {k: v for k, v in out.attrs.items() if k.startswith("profile_")}
+    out.attrs["paths"] = [display_path(p) for p in paths]
+    return out
+
+
+def load_history(profile: Profile, model: int, **overrides) -> xr.Dataset:
+    """``history.nc`` of one run (``overrides`` pick a variant, e.g. rollback="none")."""
+    path = run_dir(profile, model, **overrides) / "history.nc"
+    _need([path])
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    ds.attrs["path"] = display_path(path)
+    return ds
+
+
+def load_histories(profile: Profile, models: Sequence[int] = MODELS, **overrides) -> xr.Dataset:
+    """Every model's ``history.nc`` with a ``model`` dim; shorter runs are padded with NaN along
+    ``step``. The attrs ``n_rollbacks``, ``best_epoch``, ``best_val_loss``, ``wall_time_s``
+    become variables over ``model``."""
+    models = [int(m) for m in models]
+    hists = [load_history(profile, m, **overrides) for m in models]
+    scalars = {k: [h.attrs.get(k, np.nan) for h in hists]
+               for k in ("n_rollbacks", "best_epoch", "best_val_loss", "wall_time_s")}
+    hists = [h.reset_coords("epoch").astype(float) for h in hists]
+    out = xr.concat(hists, dim=pd.Index(models, name="model"), join="outer",
+                    combine_attrs="drop_conflicts", fill_value=np.nan)
+    for key, values in scalars.items():
+        out[f"run_{key}" if key == "wall_time_s" else key] = ("model", np.asarray(values, float))
+    for name, var in _spec_vars(models).items():
+        out[name] = var
+    out.attrs = {k: v for k, v in out.attrs.items() if k.startswith("profile_")}
+    return out
+
+
+# ---------------------------------------------------------------- derived numbers
+def last_valid(da: xr.DataArray, dim: str = "step") -> xr.DataArray:
+    """The last non-NaN value along ``dim`` (NaN where there is none), e.g. a history's final
+    value when shorter runs are padded with NaN."""
+    def last(a):
+        ok = np.isfinite(a)
+        idx = np.where(ok.any(-1), a.shape[-1] - 1 - np.argmax(ok[..., ::-1], -1), 0)
+        out = np.take_along_axis(a, idx[..., None], -1)[..., 0]
+        return np.where(ok.any(-1), out, np.nan)
+    return xr.apply_ufunc(last, da.astype(float), input_core_dims=[[dim]])
+
+
+def pooled_dispersion(evals: xr.Dataset) -> xr.DataArray:
+    """RMS of ŷ − y over all pixels of each (model, set), from the 10-slice statistics.
+
+    With n_i, μ_i, σ_i the count, mean and std of x' = (ŷ − y)/√2 in slice i:
+    rms(ŷ − y) = √2 · sqrt(Σ n_i (σ_i² + μ_i²) / Σ n_i) (empty slices count 0).
+    """
+    n = evals["count"]
+    second = (evals["std_xprime"] ** 2 + evals["mean_xprime"] ** 2).fillna(0)
+    return np.sqrt(2 * (n * second).sum("slice") / n.sum("slice")).rename("rms_res")
+
+
+def pdf_overlap(evals: xr.Dataset) -> xr.DataArray:
+    """Overlap ∫ min(p_true, p_pred) dv of the field PDFs of Fig. 11 (1 = identical), per model."""
+    width = float(np.diff(evals["value"].values).mean())
+    both = np.minimum(evals["pdf_true"].fillna(0), evals["pdf_pred"].fillna(0))
+    return (both.sum("value") * width).rename("pdf_overlap")
+
+
+def low_value_mass(evals: xr.Dataset, low: float = 0.01, high: float = 0.1) -> xr.Dataset:
+    """Probability mass of true and predicted field values in [low, high) and below ``low``
+    (Fig. 11's "low non-zero values"), from the binned PDFs."""
+    v = evals["value"]
+    width = float(np.diff(v.values).mean())
+    sel_low = (v >= low) & (v < high)
+    sel_zero = v < low
+    return xr.Dataset({
+        "true_low": (evals["pdf_true"].where(sel_low).sum("value") * width),
+        "pred_low": (evals["pdf_pred"].where(sel_low).sum("value") * width),
+        "true_zero": (evals["pdf_true"].where(sel_zero).sum("value") * width),
+        "pred_zero": (evals["pdf_pred"].where(sel_zero).sum("value") * width)},
+        attrs={"low": low, "high": high})
+
+
+# ---------------------------------------------------------------- Table 2
+def table2_comparison(evals: xr.Dataset) -> pd.DataFrame:
+    """Table 2: hyperparameters, our test-set residuals next to the preprint's, and the ratio.
+
+    One row per model of ``evals`` (all 14 for a full study). Columns are a two-level index:
+    ``("Table 2", w | p1 | p2 | D1 | D2 | D3 | D4 | loss)`` and, for each of
+    ``⟨res⟩ (10⁻³)``, ``99-P res (10⁻²)``, ``max res``: ``ours``, ``preprint`` (in the units
+    Table 2 prints) and ``ours / preprint``. The preprint's values are the registry's
+    (:func:`diffsurr.registry.table2_frame`).
+    """
+    t2 = table2_frame()
+    models = [int(m) for m in evals["model"].values]
+    test = evals.sel(set="test")
+    cols: dict[tuple[str, str], list] = {}
+    for name in ("w", "p1", "p2", "D1", "D2", "D3", "D4", "loss"):
+        values = t2[name].sel(model=models).values
+        cols[("Table 2", name)] = list(values)
+    for ours, paper, unit, label in RESIDUALS:
+        o = test[ours].sel(model=models).values / unit
+        p = t2[paper].sel(model=models).values / unit
+        cols[(label, "ours")] = list(o)
+        cols[(label, "preprint")] = list(p)
+        cols[(label, "ours / preprint")] = list(o / p)
+    df = pd.DataFrame(cols, index=pd.Index(models, name="model"))
+    df.columns = pd.MultiIndex.from_tuples(df.columns)
+    for name in ("w", "p1", "p2"):
+        df[("Table 2", name)] = df[("Table 2", name)].astype(float)
+    return df
+
+
+def table2_compact(df: pd.DataFrame) -> pd.DataFrame:
+    """``table2_comparison`` with the hyperparameters in fewer columns, for display: the
+    networks that are on (from p₁, p₂), w, the four dropout rates in one column ("—" where the
+    network is off) and the loss; the residual columns unchanged but "ours / preprint" is
+    called "ratio"."""
+    hp = df["Table 2"]
+    nets = ["NN1+NN2" if p1 and p2 else ("NN1" if p1 else "NN2")
+            for p1, p2 in zip(hp["p1"], hp["p2"])]
+    drop = [" ".join("—" if pd.isna(v) else f"{v:g}" for v in row)
+            for row in hp[["D1", "D2", "D3", "D4"]].itertuples(index=False)]
+    out = pd.DataFrame({("Table 2", "networks"): nets, ("Table 2", "w"): hp["w"].values,
+                        ("Table 2", "D₁ D₂ D₃ D₄"): drop, ("Table 2", "loss"): hp["loss"].values},
+                       index=df.index)
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    rest = df.drop(columns="Table 2", level=0).rename(columns={"ours / preprint": "ratio"},
+                                                          level=1)
+    return pd.concat([out, rest], axis=1)
+
+
+def style_table2(df: pd.DataFrame, caption_text: str | None = None):
+    """:func:`table2_compact` of ``table2_comparison`` as a pandas Styler: 3 significant digits,
+    the ratio coloured on a log scale (blue: ours smaller, red: ours larger, saturating at a
+    factor 10), small type so that the 14 rows fit the page."""
+    table = table2_compact(df)
+    fmt_map = {}
+    for col in table.columns:
+        if col == ("Table 2", "w"):
+            fmt_map[col] = "{:g}"
+        elif col[1] == "ratio":
+            fmt_map[col] = "{:.2g}"
+        elif col[0] != "Table 2":
+            fmt_map[col] = "{:.3g}"
+    styler = table.style.format(fmt_map)
+    for col in table.columns:
+        if col[1] == "ratio":
+            ratio = table[col].astype(float).clip(lower=1e-12)
+            styler = styler.background_gradient(cmap="RdBu_r", subset=[col], vmin=-1, vmax=1,
+                                                gmap=np.log10(ratio))
+    styler = styler.set_table_styles([
+        {"selector": "", "props": [("font-size", "0.78em")]},
+        {"selector": "th", "props": [("text-align", "center"), ("padding", "2px 5px")]},
+        {"selector": "td", "props": [("text-align", "right"), ("padding", "2px 5px"),
+                                     ("white-space", "nowrap")]},
+        {"selector": "caption", "props": [("caption-side", "bottom"), ("text-align", "left")]}])
+    if caption_text:
+        styler = styler.set_caption(caption_text)
+    return styler
+
+
+# ---------------------------------------------------------------- captions and display
+def fmt(x: float, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits (scientific notation when very small/large)."""
+    x = float(x)
+    if not np.isfinite(x):
+        return "n/a"
+    if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+        mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+        return f"{mantissa}·10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    return f"{x:.{digits}g}"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def caption(label: str, title: str, profile: Profile | None, source: str | Sequence[str] | None,
+            text: str = "", preprint: str | None = None, kind: str = "Figure") -> str:
+    """Markdown caption: "**Figure <label>** (reproduces preprint <preprint>). Title. Text.
+    *Profile `…`; data: `…`.*" (``kind="Table"`` for a table)."
+
+    ``source`` names the file(s) the figure was drawn from (None: computed in the page);
+    ``profile`` None for a figure that does not depend on the run (e.g. a solver check).
+    """
+    ref = f" (reproduces preprint {preprint})" if preprint else " (not in the preprint)"
+    body = f"**{kind} {label}**{ref}. {title.rstrip('.')}."
+    if text:
+        body += f" {text.strip()}"
+    if source is None:
+        shown = "computed when this page was built"
+    else:
+        sources = [source] if isinstance(source, str) else list(source)
+        shown = "data: " + ", ".join(f"`{s}`" for s in sources[:4])
+        if len(sources) > 4:
+            shown += f" and {len(sources) - 4} more"
+    if profile is None:
+        return f"{body} *{shown[0].upper() + shown[1:]}.*"
+    scale = "" if profile.name == "paper" else ", scaled, not the preprint's scale"
+    return f"{body} *Profile `{profile.name}`{scale}; {shown}.*"
+
+
+def eval_sources(profile: Profile, models: Sequence[int], **overrides) -> list[str]:
+    """Display paths of the ``eval.nc`` files of ``models`` (for captions)."""
+    return [display_path(run_dir(profile, m, **overrides) / "eval.nc") for m in models]
+
+
+def eval_glob(profile: Profile) -> str:
+    """``results/<profile>/model_NN/eval.nc`` as shown in captions that use every model."""
+    return display_path(results_dir(profile)) + "/model_NN/eval.nc"
+
+
+def figure_png(fig, dpi: int = 110) -> bytes:
+    """A matplotlib Figure rendered to PNG bytes (tight bounding box)."""
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def show(fig, caption_md: str | None = None, dpi: int = 110) -> None:
+    """Display ``fig`` as a PNG and its markdown caption right under it (in a notebook)."""
+    from IPython.display import Image, Markdown, display
+
+    display(Image(data=figure_png(fig, dpi)))
+    if caption_md:
+        display(Markdown(caption_md))
+
+
+def md(text: str) -> None:
+    """Display markdown text (findings computed at build time)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))

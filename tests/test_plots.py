@@ -1,0 +1,116 @@
+"""Tests of diffsurr.plots: every figure function returns a Figure with the expected panels,
+on small synthetic result datasets (built by the helpers of tests/test_report.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+
+from diffsurr import plots, report
+from diffsurr.profiles import get_profile
+from diffsurr.registry import MODELS, table2_frame
+from test_report import fake_fields, write_results
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DIFFSURR_RESULTS", str(root))
+    smoke = get_profile("smoke")[0]
+    write_results(root, smoke)
+    out = {"evals": report.load_evals(smoke), "hist": report.load_histories(smoke),
+           "h_none": report.load_history(smoke, 9, rollback="none"),
+           "h_rb": report.load_history(smoke, 9)}
+    yield out
+    mp.undo()
+
+
+def n_panels(fig):
+    assert isinstance(fig, Figure)
+    fig.canvas.draw()                     # the figure must also render without error
+    return len(plots.panels(fig))
+
+
+def test_mosaic_tiles_with_nan_gaps():
+    fields = np.arange(6 * 3 * 4, dtype=float).reshape(6, 3, 4)
+    m = plots.mosaic(fields, ncols=4, pad=1)
+    assert m.shape == (2 * 3 + 1, 4 * 4 + 3)
+    np.testing.assert_array_equal(m[:3, :4], fields[0])
+    np.testing.assert_array_equal(m[4:7, 5:9], fields[5])
+    assert np.isnan(m[3]).all() and np.isnan(m[:, 4]).all()
+    assert np.isnan(m[4:, 10:]).all()                       # two empty tiles in row 2
+
+
+def test_problem_figures():
+    rng = np.random.default_rng(0)
+    x, y, yhat = fake_fields(rng, 5, 0.01)
+    assert n_panels(plots.fig1_problem(x[0], y[0])) == 2
+    assert n_panels(plots.source_modes(x[0], y[0], yhat[0])) == 4
+    assert n_panels(plots.solver_agreement({"clamped": [1e-14, 0.0], "production": [3e-15]})) == 1
+    assert n_panels(plots.timestep_convergence([100, 200, 400], [1e-1, 1e-3, 1e-7])) == 1
+    r = np.linspace(6, 60, 50)
+    assert n_panels(plots.single_disk(r, np.exp(-r / 20), r, np.exp(-r / 20))) == 1
+    assert n_panels(plots.single_disk(r, np.exp(-r / 20), r, np.exp(-r / 20),
+                                      rel_err=0 * r, r_eff=4.8)) == 2
+
+
+def test_fig4_marks_jumps(loaded):
+    fig = plots.fig4_loss(loaded["h_none"], loaded["h_rb"],
+                          jumps_none=np.arange(loaded["h_none"].sizes["step"]) == 3, model=9)
+    assert n_panels(fig) == 2
+    green = to_rgba(plots.JUMP_COLOR)
+    for ax, expected in zip(plots.panels(fig), (1, int((loaded["h_rb"]["accepted"] == 0).sum()))):
+        circles = [ln for ln in ax.get_lines() if to_rgba(ln.get_markeredgecolor()) == green]
+        assert len(circles) == 1 and len(circles[0].get_xdata()) == expected
+
+
+def test_training_figures(loaded):
+    assert n_panels(plots.rollback_counts(loaded["hist"])) == 1
+    fig = plots.alive_fractions(loaded["hist"])
+    assert n_panels(fig) == 2
+    nn2_ax, nn1_ax = plots.panels(fig)
+    assert len(nn2_ax.get_lines()) == len(report.WITH_NN2)
+    assert len(nn1_ax.get_lines()) == len(report.WITH_NN1)
+
+
+def test_results_figures(loaded):
+    ev = loaded["evals"]
+    m = ev.sel(model=12)
+    assert n_panels(plots.fig5_samples(m["fig_input"], m["fig_target"], m["fig_pred"])) == 3
+    res = np.abs(m["fig_target"] - m["fig_pred"]).values
+    rel = res / (m["fig_target"].values + 1e-5)
+    assert n_panels(plots.fig6_fields(m["fig_target"], res, rel)) == 3
+    fig = plots.fig6d_residuals(ev, table2_frame())
+    assert n_panels(fig) == 1 and len(plots.panels(fig)[0].get_lines()) == 6
+    assert len(plots.panels(plots.fig6d_residuals(ev))[0].get_lines()) == 3
+    assert n_panels(plots.fig7_parts(ev.sel(model=7)["fig_nn1"], ev.sel(model=5)["fig_nn2"])) == 2
+    assert n_panels(plots.fig8_hist2d(ev)) == 4
+    assert n_panels(plots.fig8_hist2d(ev, models=(9,))) == 2
+    assert n_panels(plots.fig9_slices(ev)) == len(MODELS)
+    assert n_panels(plots.fig9_slices(ev.sel(model=[1, 2, 3, 4, 5]),
+                                      stat="mean_abs_res")) == 5
+    assert n_panels(plots.fig10_slice_summary(ev)) == 2
+    assert n_panels(plots.fig10_slice_summary(ev, mean_stat="mean_xprime")) == 2
+    assert n_panels(plots.fig11_field_pdfs(ev)) == 4
+    assert n_panels(plots.fig11_field_pdfs(ev, models=(2, 3, 11))) == 3
+
+
+def test_supplement_has_all_values_plus_20_slices(loaded):
+    ev = loaded["evals"]
+    fig = plots.supplement_slice_pdfs(ev.sel(model=9), title="Model 9")
+    assert n_panels(fig) == 21
+    titles = [ax.get_title() for ax in plots.panels(fig)]
+    assert titles[0].startswith("all values") and titles[-1].startswith("slice 20")
+    # a model dim of length one is accepted too
+    assert n_panels(plots.supplement_slice_pdfs(ev.sel(model=[9]))) == 21
+
+
+def test_figures_do_not_touch_pyplot(loaded):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    plots.fig9_slices(loaded["evals"])
+    assert plt.get_fignums() == before

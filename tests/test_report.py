@@ -1,0 +1,258 @@
+"""Tests of diffsurr.report: the book's profile, result loading, Table 2 and captions.
+
+The results are small synthetic ``eval.nc``/``history.nc`` files written by the builders
+below (also used by tests/test_plots.py), in the layout of diffsurr.study and with the
+variables diffsurr.evaluate writes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from diffsurr import evaluate, io, metrics, report
+from diffsurr.profiles import get_profile
+from diffsurr.registry import MODELS, spec, table2_frame
+from diffsurr.study import results_dir
+
+N, N_TEST, N_TRAIN, N_FIG = 16, 6, 5, 4
+
+
+def fake_fields(rng, n, noise):
+    """Inputs with a few source pixels, smooth targets in [0, 1], noisy predictions."""
+    x = np.zeros((n, N, N))
+    for k in range(n):
+        i, j = rng.integers(2, N - 2, 2)
+        x[k, i - 1:i + 2, j - 1:j + 2] = rng.uniform(0.2, 1.0)
+    yy, xx = np.mgrid[:N, :N]
+    y = np.stack([np.exp(-((yy - np.argmax(xi.max(1))) ** 2 + (xx - np.argmax(xi.max(0))) ** 2)
+                         / 20) for xi in x])
+    y = np.clip(y, 0, 1)
+    yhat = np.clip(y + noise * rng.standard_normal(y.shape), -0.05, 1.05)
+    return x, y, yhat
+
+
+def fake_eval(model: int, seed: int = 0) -> xr.Dataset:
+    """An eval.nc-like Dataset for ``model``, assembled as diffsurr.evaluate does."""
+    rng = np.random.default_rng(seed + model)
+    noise = 0.01 * model
+    x, y, yhat = fake_fields(rng, N_TEST, noise)
+    xt, yt, yhat_t = fake_fields(rng, N_TRAIN, noise / 2)
+    sets = xr.concat([evaluate._per_set("test", x, y, yhat),
+                      evaluate._per_set("train", xt, yt, yhat_t)], dim="set")
+    s = spec(model)
+    nan = np.full((N_FIG, N, N), np.nan)
+    fig = xr.Dataset({"fig_input": (("fig_sample", "y", "x"), x[:N_FIG]),
+                      "fig_target": (("fig_sample", "y", "x"), y[:N_FIG]),
+                      "fig_pred": (("fig_sample", "y", "x"), yhat[:N_FIG]),
+                      "fig_nn1": (("fig_sample", "y", "x"), yhat[:N_FIG] if s.p1 else nan),
+                      "fig_nn2": (("fig_sample", "y", "x"), yhat[:N_FIG] if s.p2 else nan)})
+    spdf = metrics.slice_pdfs(y, yhat, width=0.05).rename(
+        {"slice": "slice20", "lower": "lower20", "upper": "upper20", "count": "count20",
+         "mean_xprime": "mean_xprime20", "std_xprime": "std_xprime20"})
+    ds = xr.merge([sets, fig, spdf, metrics.field_pdfs(y, yhat),
+                   metrics.hist2d(y, yhat).rename("hist2d_test"),
+                   metrics.hist2d(yt, yhat_t).rename("hist2d_train")],
+                  compat="override", combine_attrs="drop")
+    ds.attrs = {"model": model, "n_test": N_TEST, "n_train_evaluated": N_TRAIN,
+                "predict_s_per_sample": 1e-3, "wall_time_s": 0.5, "profile_name": "smoke"}
+    return ds
+
+
+def fake_history(model: int, steps: int = 8, jumps=(4,), rollback: bool = True) -> xr.Dataset:
+    """A history.nc-like Dataset: decreasing loss, the steps in ``jumps`` rejected."""
+    rng = np.random.default_rng(model)
+    epoch, loss, accepted, kept, back = [], [], [], [], []
+    n = 0
+    for step in range(steps):
+        jump = rollback and step in jumps
+        epoch.append(n + 1)
+        loss.append((10.0 if jump else 1.0) * 0.5 / (n + 1) * (1 + 0.05 * rng.random()))
+        accepted.append(0 if jump else 1)
+        kept.append(0 if jump else 1)
+        back.append(max(n - 1, 0) if jump else -1)
+        if jump:
+            n = max(n - 1, 0)
+            kept = [k if e <= n else 0 for k, e in zip(kept, epoch)]
+        else:
+            n += 1
+    alive2 = np.linspace(0.4, 0.9, steps) if spec(model).p2 else np.full(steps, np.nan)
+    alive1 = np.linspace(0.9, 1.0, steps) if spec(model).p1 else np.full(steps, np.nan)
+    ds = xr.Dataset(
+        {"train_loss": ("step", loss), "val_loss": ("step", np.array(loss) * 1.1),
+         "accepted": ("step", np.array(accepted, np.int8)),
+         "kept": ("step", np.array(kept, np.int8)), "rolled_back_to": ("step", back),
+         "wall_time_s": ("step", np.arange(1.0, steps + 1)),
+         "alive_nn1": ("step", alive1), "alive_nn2": ("step", alive2)},
+        coords={"step": np.arange(steps), "epoch": ("step", epoch)},
+        attrs={"n_rollbacks": int(sum(1 - a for a in accepted)), "best_epoch": n,
+               "best_val_loss": float(min(loss)) * 1.1, "wall_time_s": float(steps)})
+    return ds
+
+
+def write_results(root, profile, models=MODELS, steps=None):
+    """Write fake eval.nc and history.nc of ``models`` (and model 9 without roll-back)."""
+    base = results_dir(profile)
+    base.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    x, y, _ = fake_fields(rng, 10, 0.0)
+    data = xr.Dataset({"input": (("sample", "y", "x"), x.astype(np.float32)),
+                       "target": (("sample", "y", "x"), y.astype(np.float32)),
+                       "split": ("sample", np.array(["train"] * 6 + ["val"] + ["test"] * 3))},
+                      attrs={"n": 10, "git_commit": "0123456789abcdef",
+                             **profile.as_attrs(), "profile_n_samples": 10})
+    io.write_netcdf(data, base / "data.nc")
+    for m in models:
+        d = base / f"model_{m:02d}"
+        d.mkdir(parents=True, exist_ok=True)
+        io.write_netcdf(fake_eval(m), d / "eval.nc")
+        io.write_netcdf(fake_history(m, steps=steps or (6 + m % 3)), d / "history.nc")
+    d = base / "model_09_rollback-none"
+    d.mkdir(parents=True, exist_ok=True)
+    io.write_netcdf(fake_history(9, rollback=False), d / "history.nc")
+    return base
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    return get_profile("smoke")[0]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory, smoke):
+    root = tmp_path_factory.mktemp("results")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DIFFSURR_RESULTS", str(root))
+    write_results(root, smoke)
+    yield root
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def evals(results, smoke):
+    return report.load_evals(smoke)
+
+
+# ---------------------------------------------------------------- profile and banner
+def test_book_profile_env_and_default(monkeypatch):
+    monkeypatch.setenv("DIFFSURR_PROFILE", "smoke")
+    profile, why = report.book_profile()
+    assert profile.name == "smoke" and "DIFFSURR_PROFILE" in why
+    monkeypatch.delenv("DIFFSURR_PROFILE")
+    assert report.book_profile() == get_profile("auto")
+    monkeypatch.setenv("DIFFSURR_PROFILE", "nonsense")
+    with pytest.raises(ValueError, match="unknown profile"):
+        report.book_profile()
+
+
+def test_banner_names_profile_and_scale(results):
+    smoke, paper = get_profile("smoke")[0], get_profile("paper")[0]
+    text = report.banner(smoke, "because")
+    assert "`smoke`" in text and smoke.description in text and "because" in text
+    assert "10 configurations (6 train, 1 validation, 3 test)" in text and "0123456789ab" in text
+    assert "n_samples = 10 in `data.nc` (profile: 300)" in text and "epochs = " not in text
+    assert "not the preprint's scale" in text
+    paper_text = report.banner(paper)
+    assert "`paper`" in paper_text and "not the preprint's scale" not in paper_text
+
+
+# ---------------------------------------------------------------- loading
+def test_load_evals_has_model_dim_and_table2_columns(evals):
+    assert list(evals["model"].values) == list(MODELS)
+    assert evals["mean_res"].dims == ("model", "set")
+    assert set(evals["set"].values) == {"test", "train"}
+    # Supplement bins differ per model: centres become a (model, xbin) variable.
+    assert evals["xprime"].dims == ("model", "xbin")
+    assert not np.allclose(evals["xprime"].sel(model=1), evals["xprime"].sel(model=14))
+    assert evals["pdf"].dims == ("model", "slice20", "xbin")
+    np.testing.assert_array_equal(evals["n_test"], N_TEST)
+    assert list(evals["loss"].values) == [spec(m).loss for m in MODELS]
+    # The loaded values are the files' values.
+    one = fake_eval(5)
+    np.testing.assert_allclose(evals["mean_res"].sel(model=5), one["mean_res"])
+    np.testing.assert_allclose(evals["pdf"].sel(model=5), one["pdf"].values)
+
+
+def test_load_evals_missing_raises(results, smoke):
+    with pytest.raises(FileNotFoundError, match="model_03_head-table1"):
+        report.load_evals(smoke, [3], head="table1")
+
+
+def test_load_histories_pads_and_keeps_counts(results, smoke):
+    hist = report.load_histories(smoke)
+    lengths = [6 + m % 3 for m in MODELS]
+    assert hist.sizes["step"] == max(lengths)
+    assert int(hist["train_loss"].sel(model=1).notnull().sum()) == lengths[0]
+    np.testing.assert_array_equal(hist["n_rollbacks"], 1)
+    last = report.last_valid(hist["epoch"])
+    assert last.dims == ("model",) and np.isfinite(last).all()
+
+
+def test_run_dir_variant_and_history(results, smoke):
+    assert report.run_dir(smoke, 9, rollback="none").name == "model_09_rollback-none"
+    h = report.load_history(smoke, 9, rollback="none")
+    assert (h["accepted"] == 1).all() and h.attrs["path"].endswith("history.nc")
+
+
+# ---------------------------------------------------------------- Table 2
+def test_table2_comparison_rows_and_preprint_values(evals):
+    df = report.table2_comparison(evals)
+    assert len(df) == 14 and list(df.index) == list(MODELS)
+    t2 = table2_frame()
+    for ours, paper, unit, label in report.RESIDUALS:
+        assert {"ours", "preprint", "ours / preprint"} <= set(df[label].columns)
+        np.testing.assert_allclose(df[(label, "preprint")], t2[paper].values / unit)
+        np.testing.assert_allclose(df[(label, "ours")],
+                                   evals[ours].sel(set="test").values / unit)
+        np.testing.assert_allclose(df[(label, "ours / preprint")],
+                                   df[(label, "ours")] / df[(label, "preprint")])
+    assert df[("Table 2", "D1")].isna().sum() == 5          # models 4, 5, 12, 13, 14
+    assert list(df[("Table 2", "loss")]) == [spec(m).loss for m in MODELS]
+    compact = report.table2_compact(df)
+    assert len(compact) == 14 and compact[("Table 2", "networks")].loc[6] == "NN1"
+    np.testing.assert_allclose(compact[(report.RESIDUALS[0][3], "ratio")],
+                               df[(report.RESIDUALS[0][3], "ours / preprint")])
+    assert compact[("Table 2", "D₁ D₂ D₃ D₄")].loc[12] == "— — 0.1 0.1"
+    html = report.style_table2(df).to_html()
+    assert "ratio" in html and "NN1+NN2" in html
+
+
+# ---------------------------------------------------------------- derived numbers
+def test_pooled_dispersion_is_rms_of_residual():
+    rng = np.random.default_rng(3)
+    x, y, yhat = fake_fields(rng, 5, 0.05)
+    stats = metrics.slice_stats(y, yhat, width=0.1).expand_dims(model=[1])
+    rms = report.pooled_dispersion(stats)
+    np.testing.assert_allclose(float(rms.sel(model=1)), np.sqrt(((yhat - y) ** 2).mean()),
+                               rtol=1e-10)
+
+
+def test_pdf_overlap_and_low_mass(evals):
+    same = evals[["pdf_true", "value"]].assign(pdf_pred=evals["pdf_true"])
+    np.testing.assert_allclose(report.pdf_overlap(same), 1.0, rtol=1e-9)
+    ov = report.pdf_overlap(evals)
+    assert ((ov > 0) & (ov <= 1 + 1e-9)).all()
+    low = report.low_value_mass(evals)
+    assert set(low.data_vars) == {"true_low", "pred_low", "true_zero", "pred_zero"}
+    assert ((low["true_low"] + low["true_zero"]) <= 1 + 1e-9).all()
+
+
+# ---------------------------------------------------------------- captions
+def test_caption_names_figure_profile_and_data(smoke):
+    text = report.caption("6d", "Residuals per model", smoke, "results/smoke/model_NN/eval.nc",
+                          text="Log scale.", preprint="Fig. 6d")
+    assert text.startswith("**Figure 6d** (reproduces preprint Fig. 6d).")
+    assert "`smoke`" in text and "results/smoke/model_NN/eval.nc" in text
+    assert "not the preprint's scale" in text and "Log scale." in text
+    paper = get_profile("paper")[0]
+    plain = report.caption("1.4", "A check", paper, None)
+    assert "(not in the preprint)" in plain and "scale" not in plain
+    assert "computed when this page was built" in plain
+    assert report.caption("2", "T", None, ["a", "b"], kind="Table").startswith("**Table 2**")
+
+
+def test_fmt():
+    assert report.fmt(2.345e-5) == "2.35·10⁻⁵"
+    assert report.fmt(0.0123) == "0.0123"
+    assert report.fmt(float("nan")) == "n/a"
