@@ -31,7 +31,8 @@ LAYOUTS = {
 
 def layout_sets(profile: Profile, n: int, seed: int = 10_000) -> dict[str, xr.Dataset]:
     """One test set of ``n`` samples per layout, from seeds the training data never used."""
-    return {name: data.generate(n, seed=seed + k, mode=profile.mode, progress=False, **kw)
+    return {name: data.generate(n, seed=seed + k, mode=profile.mode, progress=False,
+                                **{"placement": profile.placement, **kw})
             for k, (name, kw) in enumerate(LAYOUTS.items())}
 
 

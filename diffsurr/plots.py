@@ -12,7 +12,9 @@ Fig. 7 (:func:`fig7_parts`), Fig. 8 (:func:`fig8_hist2d`), Fig. 9 (:func:`fig9_s
 Fig. 10 (:func:`fig10_slice_summary`), Fig. 11 (:func:`fig11_field_pdfs`), Figs. S1–S12
 (:func:`supplement_slice_pdfs`). Beyond the preprint: :func:`source_modes`,
 :func:`solver_agreement`, :func:`timestep_convergence`, :func:`single_disk`,
-:func:`rollback_counts`, :func:`alive_fractions`.
+:func:`rollback_counts`, :func:`alive_fractions`, :func:`seed_spread` (error bars over training
+seeds), :func:`generalisation_examples`, :func:`generalisation_ratios` (other source
+layouts), :func:`metrics_overview` (metrics beyond the preprint).
 
 :func:`panels` lists a figure's axes without its colour bars (what tests count).
 """
@@ -84,6 +86,15 @@ def _models(ds: xr.Dataset) -> list[int]:
 def _grid(n: int, ncols: int) -> tuple[int, int]:
     ncols = max(1, min(ncols, n))
     return -(-n // ncols), ncols
+
+
+def _maybe_log(ax, values, axis: str = "y", min_ratio: float = 5.0) -> None:
+    """Log scale on ``axis`` when the finite values are positive and span more than
+    ``min_ratio`` (a narrower range reads better on a linear scale)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size and v.min() > 0 and v.max() / v.min() > min_ratio:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
 
 
 # ---------------------------------------------------------------- problem page
@@ -481,4 +492,151 @@ def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 5, title: str | None = No
                   "mean and std, red)", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
+    return fig
+
+
+# ---------------------------------------------------------------- seeds page
+SEED_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
+
+
+def seed_spread(values: Mapping[str, xr.DataArray], ncols: int = 2, log: bool = True) -> Figure:
+    """One panel per entry of ``values`` (title → DataArray over (model, seed), NaN where a
+    model lacks a seed): each seed's value as a dot (colour per seed), and for models with two
+    or more seeds the mean ± sample std (ddof = 1) as a black bar beside them. Models with one
+    seed show their single dot. One panel per entry."""
+    n = len(values)
+    nrows, ncols = _grid(n, ncols)
+    fig = Figure(figsize=(5.2 * ncols, 3.3 * nrows), layout="constrained")
+    ax = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for a in ax[n:]:
+        a.remove()
+    for i, (a, (title, da)) in enumerate(zip(ax, values.items())):
+        da = da.transpose("model", "seed")
+        models = [int(m) for m in da["model"].values]
+        seeds = [int(s) for s in da["seed"].values]
+        vals = da.values.astype(float)
+        offsets = np.linspace(-0.22, 0.05, len(seeds)) if len(seeds) > 1 else [0.0]
+        for j, s in enumerate(seeds):
+            a.plot(np.array(models) + offsets[j], vals[:, j], "o", ms=4,
+                   color=SEED_COLORS[j % len(SEED_COLORS)], alpha=0.85, label=f"seed {s}")
+        n_ok = np.isfinite(vals).sum(1)
+        several = n_ok >= 2
+        if several.any():
+            mean = np.nanmean(vals[several], 1)
+            std = np.nanstd(vals[several], 1, ddof=1)
+            a.errorbar(np.array(models)[several] + 0.25, mean, yerr=std, fmt="s", ms=4,
+                       color="k", capsize=3, lw=1.2, label="mean ± std")
+        if log:
+            _maybe_log(a, vals)
+        a.set(xlabel="model (Table 2)", xticks=models, title=f"{'abcdefgh'[i]}) {title}")
+        a.grid(alpha=0.3)
+    ax[0].legend(fontsize=7, frameon=False)
+    return fig
+
+
+# ---------------------------------------------------------------- generalisation page
+def generalisation_examples(gen: xr.Dataset, model: int, n_examples: int = 2) -> Figure:
+    """One row per layout of ``generalisation.nc``: the first ``n_examples`` inputs, targets,
+    predictions of ``model`` and residuals |ŷ − y|, side by side (4 panels per row; one colour
+    bar per column: fields on [0, 1], the residual on its own scale)."""
+    layouts = [str(v) for v in gen["layout"].values]
+    k = min(n_examples, gen.sizes["example"])
+    cols = (("input", gen["example_input"]), ("target y", gen["example_target"]),
+            (f"prediction ŷ, model {model}", gen["example_pred"].sel(model=model)))
+    res = np.abs(gen["example_pred"].sel(model=model) - gen["example_target"])
+    top = float(res.isel(example=slice(0, k)).max()) or 1.0
+    fig = Figure(figsize=(12, 1.75 * len(layouts) + 0.6), layout="constrained")
+    ax = fig.subplots(len(layouts), 4, squeeze=False)
+    cm = matplotlib.colormaps[FIELD_CMAP].with_extremes(bad="white")
+    rcm = matplotlib.colormaps[RES_CMAP].with_extremes(bad="white")
+    ims = [None] * 4
+    for r, name in enumerate(layouts):
+        for c, (title, da) in enumerate(cols + (("|ŷ − y|", res),)):
+            img = mosaic(da.sel(layout=name).isel(example=slice(0, k)).values, ncols=k)
+            a = ax[r, c]
+            ims[c] = a.imshow(img, cmap=rcm if c == 3 else cm, vmin=0, vmax=top if c == 3 else 1,
+                              interpolation="nearest")
+            a.set_xticks([])
+            a.set_yticks([])
+            if r == 0:
+                a.set_title(title, fontsize=10)
+            if c == 0:
+                a.set_ylabel(name, fontsize=9)
+    for c in range(4):
+        cb = fig.colorbar(ims[c], ax=ax[:, c], fraction=0.04, pad=0.01, shrink=0.5,
+                          location="bottom")
+        cb.ax.tick_params(labelsize=7)
+    return fig
+
+
+def generalisation_ratios(ratios: xr.Dataset, titles: Mapping[str, str],
+                          highlight: Sequence[int] = (), ncols: int = 2) -> Figure:
+    """Statistic on each layout / on the training layout (log scale), one line per model, one
+    panel per entry of ``titles`` (variable of ``ratios`` → panel title). Models in
+    ``highlight`` are drawn thick; the ratio 1 is a dashed line."""
+    n = len(titles)
+    nrows, ncols = _grid(n, ncols)
+    fig = Figure(figsize=(5.6 * ncols, 3.4 * nrows + 0.5), layout="constrained")
+    ax = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False, sharex=True)).ravel()
+    for a in ax[n:]:
+        a.remove()
+    layouts = [str(v) for v in ratios["layout"].values]
+    xs = np.arange(len(layouts))
+    cmap = matplotlib.colormaps["tab20"]
+    models = _models(ratios)
+    for i, (a, (var, title)) in enumerate(zip(ax, titles.items())):
+        for j, m in enumerate(models):
+            y = ratios[var].sel(model=m).values
+            thick = m in highlight
+            a.plot(xs, y, "o-" if thick else ".-", lw=2.2 if thick else 0.9, ms=5 if thick else 4,
+                   color=cmap(j % 20), alpha=1 if thick or not highlight else 0.75,
+                   label=str(m), zorder=3 if thick else 2)
+        a.axhline(1, color="0.3", ls="--", lw=0.8)
+        _maybe_log(a, ratios[var].values, min_ratio=3.0)
+        a.set_xticks(xs, layouts, rotation=30, ha="right", fontsize=8)
+        a.tick_params(axis="x", labelbottom=True)
+        a.set(title=f"{'abcdefgh'[i]}) {title}", ylabel="layout / training layout")
+        a.grid(alpha=0.3)
+    handles, labels = ax[0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="model", fontsize=7, title_fontsize=8, ncols=14,
+               loc="outside lower center", frameon=False)
+    return fig
+
+
+# ---------------------------------------------------------------- metrics page
+def metrics_overview(df, highlight: Sequence[int] = ()) -> Figure:
+    """The metrics beyond the preprint per model (``df``: :func:`diffsurr.report.metrics_frame`,
+    one row per model): a) the error's RMSE in the low, mid and high Fourier bands, b) nRMSE,
+    c) PDE residual (RMS) and d) boundary-ring RMSE against the mean residual, each model
+    labelled by its number (``highlight``: models drawn in grey, e.g. NN1-only). 4 panels."""
+    fig = Figure(figsize=(10.5, 7.2), layout="constrained")
+    ax = fig.subplots(2, 2).ravel()
+    models = [int(m) for m in df.index]
+    xs = np.arange(len(models))
+    for k, (col, name, color) in enumerate((("frmse_low", "low", "tab:blue"),
+                                            ("frmse_mid", "mid", "tab:orange"),
+                                            ("frmse_high", "high", "tab:red"))):
+        ax[0].bar(xs + (k - 1) * 0.27, df[col].values, width=0.27, color=color,
+                  label=f"{name} band")
+    ax[0].set_yscale("log")
+    ax[0].set_xticks(xs, models)
+    ax[0].set(xlabel="model (Table 2)", ylabel="fRMSE of ŷ − y",
+              title="a) error per Fourier band")
+    ax[0].legend(fontsize=7, frameon=False)
+    scatters = ((ax[1], "mean_nrmse", "mean nRMSE ‖ŷ − y‖₂/‖y‖₂", "b"),
+                (ax[2], "rms_pde_all", "PDE residual (RMS, off sources)", "c"),
+                (ax[3], "rmse_boundary_all", "boundary-ring RMSE", "d"))
+    for a, col, label, letter in scatters:
+        for m in models:
+            grey = m in highlight
+            a.plot(df.loc[m, "mean_res"], df.loc[m, col], "o", ms=5,
+                   color="0.6" if grey else "tab:blue")
+            a.annotate(str(m), (df.loc[m, "mean_res"], df.loc[m, col]), fontsize=7,
+                       xytext=(3, 2), textcoords="offset points")
+        _maybe_log(a, df["mean_res"].values, "x")
+        _maybe_log(a, df[col].values, "y")
+        a.set(xlabel="mean residual ⟨|y − ŷ|⟩", ylabel=label,
+              title=f"{letter}) {label} vs ⟨res⟩")
+    for a in ax:
+        a.grid(alpha=0.3)
     return fig

@@ -49,6 +49,8 @@ class Profile:
     n_figure_samples: int = 20      # test samples kept for Figs. 5-7
     max_eval_train: int = 4000      # training samples evaluated for the train-set panels
     device: str = "auto"
+    channels_last: bool = False     # CUDA speed options (bf16 autocast is always on with CUDA)
+    compile: bool = False
 
     def replace(self, **overrides) -> "Profile":
         """A copy with some values changed; unknown names and bad values raise ValueError."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io as _io
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -32,7 +33,7 @@ import xarray as xr
 from . import io
 from .profiles import PROFILES, Profile, get_profile
 from .registry import MODELS, spec, table2_frame
-from .study import model_dir, results_dir
+from .study import model_dir, results_dir, run_tag
 
 PROFILE_ENV = "DIFFSURR_PROFILE"
 RESULTS_ENV = "DIFFSURR_RESULTS"
@@ -425,3 +426,253 @@ def md(text: str) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(text))
+
+
+# ---------------------------------------------------------------- seeds: error bars
+# Variables of eval.nc that the seeds page compares (small; the rest of eval.nc is not read).
+SEED_VARS = ("mean_res", "p99_res", "max_res", "mean_nrmse", "count", "mean_xprime",
+             "std_xprime", "pdf_true", "pdf_pred")
+SEED_CRITERION_K = 2.0
+
+
+def seed_runs(profile: Profile, models: Sequence[int] = MODELS,
+              **overrides) -> dict[int, list[int]]:
+    """Training seeds of each model whose results the seeds page reads.
+
+    The profile's own seed (folder ``model_NN``) always; for the profile's ``seed_models`` also
+    its ``extra_seeds`` (these must exist: :func:`load_seed_evals` raises if they are missing);
+    and any other ``model_NN_seedS`` folder with an ``eval.nc`` (e.g. seeds asked for on the
+    Snakemake command line).
+    """
+    p = profile.replace(**overrides) if overrides else profile
+    tag = run_tag(p)
+    pattern = re.compile(r"model_(\d{2})_seed(\d+)" + (f"_{re.escape(tag)}" if tag else "") + "$")
+    found: dict[int, set[int]] = {}
+    root = results_dir(p)
+    if root.is_dir():
+        for d in root.iterdir():
+            hit = pattern.match(d.name)
+            if hit and (d / "eval.nc").exists():
+                found.setdefault(int(hit.group(1)), set()).add(int(hit.group(2)))
+    out = {}
+    for m in (int(m) for m in models):
+        seeds = {p.seed} | found.get(m, set())
+        if m in p.seed_models:
+            seeds |= set(p.extra_seeds)
+        out[m] = sorted(seeds)
+    return out
+
+
+def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
+                    variables: Sequence[str] = SEED_VARS, **overrides) -> xr.Dataset:
+    """``variables`` of every (model, seed) ``eval.nc`` in one Dataset with dims ``model`` and
+    ``seed`` (NaN where a model was not trained with that seed), plus ``n_seeds`` over
+    ``model`` and the attributes ``n_test``, ``n_train_evaluated`` over (model, seed); the
+    seeds are those of :func:`seed_runs`. The attrs keep ``paths``."""
+    p = profile.replace(**overrides) if overrides else profile
+    runs = seed_runs(p, models)
+    paths = {(m, s): model_dir(p, m, s) / "eval.nc" for m, seeds in runs.items() for s in seeds}
+    _need(paths.values())
+    all_seeds = sorted({s for seeds in runs.values() for s in seeds})
+    rows = []
+    for m, seeds in runs.items():
+        parts, parts_attrs = [], []
+        for s in seeds:
+            with xr.open_dataset(paths[(m, s)]) as ds:
+                keep = [v for v in variables if v in ds]
+                parts.append(ds[keep].load().reset_coords(drop=True))
+                parts_attrs.append(dict(ds.attrs))
+        row = xr.concat(parts, dim=pd.Index(seeds, name="seed"), join="outer",
+                        combine_attrs="drop")
+        for key in ("n_test", "n_train_evaluated"):
+            row[key] = ("seed", np.array([float(part.get(key, np.nan))
+                                          for part in parts_attrs]))
+        rows.append(row.reindex(seed=all_seeds))
+    out = xr.concat(rows, dim=pd.Index(list(runs), name="model"), join="outer",
+                    combine_attrs="drop")
+    out["n_seeds"] = ("model", np.array([len(runs[m]) for m in runs]))
+    for name, var in _spec_vars(list(runs)).items():
+        out[name] = var
+    out.attrs = {"paths": [display_path(path) for path in paths.values()]}
+    return out
+
+
+def seed_stats(da: xr.DataArray, dim: str = "seed") -> xr.Dataset:
+    """Mean, sample standard deviation (ddof = 1; NaN where fewer than two values) and number
+    of values of ``da`` over ``dim`` (NaN values, i.e. seeds a model lacks, are skipped)."""
+    n = da.notnull().sum(dim)
+    mean = da.mean(dim, skipna=True)
+    dev = (da - mean) ** 2
+    var = dev.sum(dim, skipna=True) / (n - 1).where(n > 1)
+    return xr.Dataset({"mean": mean, "std": np.sqrt(var), "n": n})
+
+
+def seed_comparison(values: xr.DataArray, a: int, b: int,
+                    k: float = SEED_CRITERION_K) -> dict:
+    """Compare models ``a`` and ``b`` on ``values`` (dims model, seed): their seed mean, std
+    and n, Δ = mean_a − mean_b, ratio mean_a / mean_b, spread = sqrt(std_a² + std_b²) and
+    ``exceeds``: |Δ| > k·spread, or None when either model has fewer than two seeds (the
+    difference cannot be judged against seed noise)."""
+    st = seed_stats(values)
+    out = {}
+    for key, m in (("a", a), ("b", b)):
+        row = st.sel(model=m)
+        out.update({f"model_{key}": int(m), f"mean_{key}": float(row["mean"]),
+                    f"std_{key}": float(row["std"]), f"n_{key}": int(row["n"])})
+    out.update(exceeds_seed_spread(out["mean_a"], out["std_a"], out["mean_b"], out["std_b"], k))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ratio"] = float(np.float64(out["mean_a"]) / out["mean_b"])
+    return out
+
+
+def exceeds_seed_spread(mean_a: float, std_a: float, mean_b: float, std_b: float,
+                        k: float = SEED_CRITERION_K) -> dict:
+    """The seeds page's criterion: Δ = mean_a − mean_b exceeds the seed spread when
+    |Δ| > k·sqrt(std_a² + std_b²). ``exceeds`` is None when a std is not finite (one seed)."""
+    delta = float(mean_a) - float(mean_b)
+    spread = float(np.hypot(std_a, std_b))
+    exceeds = bool(abs(delta) > k * spread) if np.isfinite(spread) else None
+    return {"delta": delta, "spread": spread, "k": float(k), "exceeds": exceeds}
+
+
+SEED_OUTCOMES = {
+    "supported": "in the claimed direction and larger than the seed spread",
+    "within spread": "within the seed spread",
+    "contradicted": "against the claimed direction and larger than the seed spread",
+    "one seed": "not judged: one of the two models has a single seed, so the difference "
+                "cannot be compared with seed noise",
+}
+
+
+def seed_outcome(cmp: dict, expect_lower: str = "a") -> str:
+    """A key of :data:`SEED_OUTCOMES` for a :func:`seed_comparison` where the claim is that
+    model ``expect_lower`` ("a" or "b") has the lower value: "supported" (claimed direction,
+    |Δ| beyond the criterion), "contradicted" (opposite direction beyond it), "within spread",
+    or "one seed" (not judged)."""
+    if expect_lower not in ("a", "b"):
+        raise ValueError(f"expect_lower must be 'a' or 'b', got {expect_lower!r}")
+    if cmp["exceeds"] is None:
+        return "one seed"
+    if not cmp["exceeds"]:
+        return "within spread"
+    agrees = (cmp["delta"] < 0) == (expect_lower == "a")
+    return "supported" if agrees else "contradicted"
+
+
+def seed_verdict(cmp: dict, expect_lower: str = "a") -> str:
+    """:func:`seed_outcome` in words, with the direction also for differences within the
+    spread."""
+    outcome = seed_outcome(cmp, expect_lower)
+    if outcome in ("supported", "contradicted"):
+        return SEED_OUTCOMES[outcome]
+    agrees = (cmp["delta"] < 0) == (expect_lower == "a") and cmp["delta"] != 0
+    direction = "in the claimed direction" if agrees else "against the claimed direction"
+    return f"{direction}, but {SEED_OUTCOMES[outcome]}"
+
+
+def seed_pdf_metrics(seed_evals: xr.Dataset, low: float = 0.01, high: float = 0.1) -> xr.Dataset:
+    """Fig. 11's comparison per (model, seed), from the binned field PDFs of the test set:
+    ``pdf_mismatch`` = 1 − :func:`pdf_overlap` (0: identical PDFs) and ``low_mass_error`` =
+    |P_pred(low ≤ v < high) − P_true(low ≤ v < high)| (:func:`low_value_mass`; the preprint:
+    MSE models miss the low non-zero values). NaN where a model lacks the seed."""
+    have = seed_evals["pdf_pred"].notnull().any("value")
+    mass = low_value_mass(seed_evals, low, high)
+    return xr.Dataset({
+        "pdf_mismatch": (1 - pdf_overlap(seed_evals)).where(have),
+        "low_mass_error": np.abs(mass["pred_low"] - mass["true_low"]).where(have)},
+        attrs={"low": low, "high": high})
+
+
+def table2_seeds(seed_evals: xr.Dataset, set_name: str = "test") -> pd.DataFrame:
+    """Table 2's residuals as mean and std over seeds, per model: columns (label, mean | std
+    | preprint) for each residual in Table 2's units, and ("", "n") the number of seeds."""
+    t2 = table2_frame()
+    models = [int(m) for m in seed_evals["model"].values]
+    ds = seed_evals.sel(set=set_name)
+    cols: dict[tuple[str, str], list] = {}
+    n = None
+    for ours, paper, unit, label in RESIDUALS:
+        st = seed_stats(ds[ours])
+        cols[(label, "mean")] = list(st["mean"].values / unit)
+        cols[(label, "std")] = list(st["std"].values / unit)
+        cols[(label, "preprint")] = list(t2[paper].sel(model=models).values / unit)
+        n = st["n"].values
+    cols[("seeds", "n")] = list(n)
+    df = pd.DataFrame(cols, index=pd.Index(models, name="model"))
+    df.columns = pd.MultiIndex.from_tuples(df.columns)
+    return df
+
+
+def pm(mean: float, std: float, n: int, digits: int = 3) -> str:
+    """"mean ± std" for n ≥ 2, "mean (n = 1)" otherwise."""
+    if n >= 2 and np.isfinite(std):
+        return f"{fmt(mean, digits)} ± {float(f'{float(std):.2g}'):g}"
+    return f"{fmt(mean, digits)} (n = {int(n)})"
+
+
+def table2_seeds_display(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`table2_seeds` as text: "mean ± std" (or "value (n = 1)") next to the preprint's
+    value, per residual, and the number of seeds."""
+    out = {}
+    for _, _, _, label in RESIDUALS:
+        out[(label, "ours: mean ± std")] = [
+            pm(m, s, n) for m, s, n in zip(df[(label, "mean")], df[(label, "std")],
+                                            df[("seeds", "n")])]
+        out[(label, "preprint")] = [fmt(v) for v in df[(label, "preprint")]]
+    out[("seeds", "n")] = [int(n) for n in df[("seeds", "n")]]
+    table = pd.DataFrame(out, index=df.index)
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table
+
+
+# ---------------------------------------------------------------- generalisation
+def load_generalisation(profile: Profile) -> xr.Dataset:
+    """``results/<profile>/generalisation.nc`` loaded into memory (see diffsurr.generalise)."""
+    path = results_dir(profile) / "generalisation.nc"
+    _need([path])
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    ds["layout"] = [str(v) for v in ds["layout"].values]
+    ds.attrs["path"] = display_path(path)
+    return ds
+
+
+GENERALISATION_STATS = ("mean_res", "p99_res", "max_res", "mean_nrmse", "rms_pde_all")
+
+
+def layout_ratios(gen: xr.Dataset, stats: Sequence[str] = GENERALISATION_STATS,
+                  reference: str = "training") -> xr.Dataset:
+    """Each statistic on each layout divided by its value on the ``reference`` layout, per
+    model (1: as on the training distribution; > 1: worse)."""
+    ref = gen[list(stats)].sel(layout=reference)
+    return gen[list(stats)] / ref
+
+
+# ---------------------------------------------------------------- metrics beyond the preprint
+METRIC_COLUMNS = (
+    ("mean_res", "⟨res⟩"), ("mean_nrmse", "nRMSE"), ("rmse_boundary_all", "ring RMSE"),
+    ("max_boundary_all", "ring max"), ("frmse_low", "fRMSE low"), ("frmse_mid", "fRMSE mid"),
+    ("frmse_high", "fRMSE high"), ("rms_pde_all", "PDE RMS"), ("max_pde_all", "PDE max"))
+
+
+def metrics_frame(evals: xr.Dataset, set_name: str = "test") -> pd.DataFrame:
+    """One row per model with the metrics beyond the preprint (and the mean residual, for
+    comparison) over ``set_name``: columns named by :data:`METRIC_COLUMNS`' keys; the Fourier
+    bands 1, 2, 3 of ``frmse`` become ``frmse_low``, ``frmse_mid``, ``frmse_high``."""
+    ds = evals.sel(set=set_name)
+    models = [int(m) for m in ds["model"].values]
+    frmse = ds["frmse"].transpose("model", "band").values
+    if frmse.shape[1] != 3:
+        raise ValueError(f"expected 3 Fourier bands, got {frmse.shape[1]}")
+    cols = {}
+    for key, _ in METRIC_COLUMNS:
+        if key.startswith("frmse_"):
+            cols[key] = frmse[:, ("frmse_low", "frmse_mid", "frmse_high").index(key)]
+        else:
+            cols[key] = ds[key].values
+    return pd.DataFrame(cols, index=pd.Index(models, name="model"))
+
+
+def rank_agreement(df: pd.DataFrame, reference: str = "mean_res") -> pd.Series:
+    """Spearman rank correlation of each column of ``df`` with ``reference`` over the rows."""
+    return df.corr(method="spearman")[reference].drop(reference)

@@ -37,7 +37,7 @@ def results_dir(profile: Profile) -> Path:
 
 # Overriding these does not change what a run computes, so it does not change its folder.
 _NOT_IN_TAG = {"name", "description", "device", "seed", "checkpoint_every", "max_eval_train",
-               "n_figure_samples", "extra_seeds", "seed_models"}
+               "n_figure_samples", "extra_seeds", "seed_models", "channels_last", "compile"}
 
 
 def run_tag(profile: Profile) -> str:
@@ -98,7 +98,8 @@ def train_config(profile: Profile, device: str | None = None) -> TrainConfig:
     return TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, lr=profile.lr,
                        seed=profile.seed, checkpoint_every=profile.checkpoint_every,
                        rollback=RollbackRule(profile.rollback, profile.C, profile.m, profile.s),
-                       device=device, amp=device.startswith("cuda"))
+                       device=device, amp=device.startswith("cuda"),
+                       channels_last=profile.channels_last, compile=profile.compile)
 
 
 def train_stage(profile: Profile, model: int, seed: int | None = None,

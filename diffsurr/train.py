@@ -151,8 +151,8 @@ def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: 
     while len(accepted) < cfg.epochs:
         model.train()
         total = torch.zeros((), device=device, dtype=torch.float64)
-        for idx in torch.randperm(n_train, generator=gen).split(cfg.batch_size):
-            idx = idx.to(device)
+        # one host-to-device copy of the shuffle per epoch; no host sync inside the loop
+        for idx in torch.randperm(n_train, generator=gen).to(device).split(cfg.batch_size):
             xb, yb = x_train[idx], y_train[idx]
             with torch.autocast(device.type, torch.bfloat16, enabled=cfg.amp):
                 loss = loss_fn(step_model(xb).float(), yb)

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from diffsurr import plots, report
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, table2_frame
-from test_report import fake_fields, write_results
+from test_report import fake_fields, fake_generalisation, write_results, write_seed_results
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +114,49 @@ def test_figures_do_not_touch_pyplot(loaded):
     before = plt.get_fignums()
     plots.fig9_slices(loaded["evals"])
     assert plt.get_fignums() == before
+
+
+def test_seed_spread_dots_and_error_bars(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    smoke = get_profile("smoke")[0]
+    write_seed_results(smoke)
+    seeds = report.load_seed_evals(smoke, (5, 6, 12))
+    test = seeds.sel(set="test")
+    fig = plots.seed_spread({"mean": test["mean_res"], "p99": test["p99_res"],
+                             "max": test["max_res"]})
+    assert n_panels(fig) == 3
+    ax = plots.panels(fig)[0]
+    dots = [ln for ln in ax.get_lines() if ln.get_label().startswith("seed")]
+    assert len(dots) == 3                                   # one series per seed
+    assert sum(np.isfinite(ln.get_ydata()).sum() for ln in dots) == 7   # 3 + 3 + 1 runs
+    # error bars only for the two models with several seeds, at their mean
+    bars = [c for c in ax.containers if c.get_label() == "mean ± std"]
+    assert len(bars) == 1
+    y = bars[0].lines[0].get_ydata()
+    np.testing.assert_allclose(y, test["mean_res"].sel(model=[5, 6]).mean("seed").values)
+
+
+def test_generalisation_figures():
+    gen = fake_generalisation(models=(5, 9, 12))
+    gen["layout"] = [str(v) for v in gen["layout"].values]
+    fig = plots.generalisation_examples(gen, 9, n_examples=2)
+    assert n_panels(fig) == 4 * gen.sizes["layout"]
+    assert plots.panels(fig)[0].get_ylabel() == "training"
+    ratios = report.layout_ratios(gen)
+    fig = plots.generalisation_ratios(ratios, {"mean_res": "mean", "mean_nrmse": "nRMSE",
+                                               "max_res": "max"}, highlight=[9])
+    assert n_panels(fig) == 3
+    ax = plots.panels(fig)[0]
+    lines = [ln for ln in ax.get_lines() if ln.get_label() in {"5", "9", "12"}]
+    assert len(lines) == 3 and max(ln.get_linewidth() for ln in lines) == \
+        [ln for ln in lines if ln.get_label() == "9"][0].get_linewidth()
+
+
+def test_metrics_overview(loaded):
+    df = report.metrics_frame(loaded["evals"])
+    fig = plots.metrics_overview(df, highlight=report.NN1_ONLY)
+    assert n_panels(fig) == 4
+    bars = plots.panels(fig)[0].patches
+    assert len(bars) == 3 * len(df)
+    scatter = plots.panels(fig)[1].get_lines()
+    assert len(scatter) == len(df)

@@ -8,6 +8,7 @@ variables diffsurr.evaluate writes.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -91,6 +92,11 @@ def fake_history(model: int, steps: int = 8, jumps=(4,), rollback: bool = True) 
     return ds
 
 
+def netcdf_attrs(attrs: dict) -> dict:
+    """``attrs`` with booleans as 0/1 (netCDF attributes cannot be booleans)."""
+    return {k: int(v) if isinstance(v, bool) else v for k, v in attrs.items()}
+
+
 def write_results(root, profile, models=MODELS, steps=None):
     """Write fake eval.nc and history.nc of ``models`` (and model 9 without roll-back)."""
     base = results_dir(profile)
@@ -101,7 +107,7 @@ def write_results(root, profile, models=MODELS, steps=None):
                        "target": (("sample", "y", "x"), y.astype(np.float32)),
                        "split": ("sample", np.array(["train"] * 6 + ["val"] + ["test"] * 3))},
                       attrs={"n": 10, "git_commit": "0123456789abcdef",
-                             **profile.as_attrs(), "profile_n_samples": 10})
+                             **netcdf_attrs(profile.as_attrs()), "profile_n_samples": 10})
     io.write_netcdf(data, base / "data.nc")
     for m in models:
         d = base / f"model_{m:02d}"
@@ -256,3 +262,165 @@ def test_fmt():
     assert report.fmt(2.345e-5) == "2.35·10⁻⁵"
     assert report.fmt(0.0123) == "0.0123"
     assert report.fmt(float("nan")) == "n/a"
+
+
+# ---------------------------------------------------------------- seeds, generalisation, metrics
+SEEDED = (5, 6, 12)
+
+
+def write_seed_results(profile, models=SEEDED, seeds=(1, 2)):
+    """Fake results of ``models`` (seed 0 in model_NN) plus model_NN_seedS for the first two
+    of them (so the third has one seed)."""
+    base = write_results(None, profile, models=models)
+    for m in models[:2]:
+        for s in seeds:
+            d = base / f"model_{m:02d}_seed{s}"
+            d.mkdir(parents=True, exist_ok=True)
+            io.write_netcdf(fake_eval(m, seed=100 * s), d / "eval.nc")
+    return base
+
+
+@pytest.fixture()
+def seeded(tmp_path, monkeypatch, smoke):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    write_seed_results(smoke)
+    return report.load_seed_evals(smoke, SEEDED)
+
+
+def test_seed_runs_and_load_seed_evals(seeded, smoke):
+    assert report.seed_runs(smoke, SEEDED) == {5: [0, 1, 2], 6: [0, 1, 2], 12: [0]}
+    assert list(seeded["seed"].values) == [0, 1, 2]
+    assert list(seeded["n_seeds"].values) == [3, 3, 1]
+    # model 12 has seed 0 only: the other seeds are NaN
+    assert np.isnan(seeded["mean_res"].sel(model=12, seed=[1, 2])).all()
+    # the values are those of the files, seed by seed
+    for s, eval_seed in ((0, 0), (1, 100), (2, 200)):
+        expect = float(fake_eval(5, seed=eval_seed)["mean_res"].sel(set="test"))
+        assert float(seeded["mean_res"].sel(model=5, seed=s, set="test")) == pytest.approx(expect)
+    assert float(seeded["n_test"].sel(model=5, seed=1)) == N_TEST
+    assert len(seeded.attrs["paths"]) == 7
+
+
+def test_load_seed_evals_requires_the_profiles_seeds(seeded, smoke):
+    wants = smoke.replace(extra_seeds=(1, 2, 3), seed_models=(5,))
+    with pytest.raises(FileNotFoundError, match="model_05_seed3"):
+        report.load_seed_evals(wants, SEEDED)
+
+
+def test_seed_stats_mean_and_sample_std():
+    da = xr.DataArray([[1.0, 2.0, 3.0], [4.0, np.nan, np.nan], [2.0, 6.0, np.nan]],
+                      dims=("model", "seed"), coords={"model": [1, 2, 3], "seed": [0, 1, 2]})
+    st = report.seed_stats(da)
+    np.testing.assert_allclose(st["mean"], [2.0, 4.0, 4.0])
+    np.testing.assert_allclose(st["std"].sel(model=[1, 3]), [1.0, np.sqrt(8.0)])  # ddof = 1
+    assert np.isnan(float(st["std"].sel(model=2)))                                # one seed
+    assert list(st["n"].values) == [3, 1, 2]
+
+
+def test_exceeds_seed_spread_on_known_numbers():
+    r = report.exceeds_seed_spread(1.0, 0.1, 0.5, 0.1)         # 2·√0.02 = 0.283 < 0.5
+    assert r["delta"] == pytest.approx(0.5) and r["spread"] == pytest.approx(np.sqrt(0.02))
+    assert r["exceeds"] is True
+    assert report.exceeds_seed_spread(1.0, 0.2, 0.5, 0.2)["exceeds"] is False  # 0.566 > 0.5
+    assert report.exceeds_seed_spread(1.0, 0.2, 0.5, 0.2, k=1.0)["exceeds"] is True
+    assert report.exceeds_seed_spread(1.0, np.nan, 0.5, 0.1)["exceeds"] is None
+
+
+def test_seed_comparison_outcomes():
+    da = xr.DataArray([[1.0, 1.1, 0.9], [2.0, 2.1, 1.9], [1.05, np.nan, np.nan]],
+                      dims=("model", "seed"), coords={"model": [1, 2, 3], "seed": [0, 1, 2]})
+    c = report.seed_comparison(da, 1, 2)
+    assert c["delta"] == pytest.approx(-1.0) and c["ratio"] == pytest.approx(0.5)
+    assert c["n_a"] == 3 and c["exceeds"] is True
+    assert report.seed_outcome(c, "a") == "supported"
+    assert report.seed_outcome(c, "b") == "contradicted"
+    assert "larger than the seed spread" in report.seed_verdict(c, "a")
+    one = report.seed_comparison(da, 1, 3)
+    assert one["exceeds"] is None and report.seed_outcome(one, "a") == "one seed"
+    assert "cannot be compared with seed noise" in report.seed_verdict(one, "a")
+    near = da.copy()
+    near.loc[{"model": 2}] = [1.05, 1.15, 0.95]
+    close = report.seed_comparison(near, 1, 2)
+    assert report.seed_outcome(close, "a") == "within spread"
+    assert report.seed_verdict(close, "a").startswith("in the claimed direction")
+    with pytest.raises(ValueError):
+        report.seed_outcome(c, "c")
+
+
+def test_table2_seeds_and_display(seeded):
+    df = report.table2_seeds(seeded)
+    label = report.RESIDUALS[0][3]
+    vals = seeded["mean_res"].sel(set="test", model=5).values / 1e-3
+    assert df.loc[5, (label, "mean")] == pytest.approx(vals.mean())
+    assert df.loc[5, (label, "std")] == pytest.approx(vals.std(ddof=1))
+    assert np.isnan(df.loc[12, (label, "std")]) and df.loc[12, ("seeds", "n")] == 1
+    assert df.loc[5, (label, "preprint")] == pytest.approx(2.04)
+    shown = report.table2_seeds_display(df)
+    assert "±" in shown.loc[5, (label, "ours: mean ± std")]
+    assert shown.loc[12, (label, "ours: mean ± std")].endswith("(n = 1)")
+    assert report.pm(2.0, 0.123, 3) == "2 ± 0.12" and report.pm(2.0, np.nan, 1) == "2 (n = 1)"
+
+
+def test_seed_pdf_metrics_mask_missing_seeds(seeded):
+    pm_ = report.seed_pdf_metrics(seeded)
+    assert np.isnan(pm_["pdf_mismatch"].sel(model=12, seed=[1, 2])).all()
+    ok = pm_["pdf_mismatch"].sel(model=5)
+    assert ((ok >= -1e-9) & (ok < 1)).all()
+    same = seeded.assign(pdf_pred=seeded["pdf_true"])
+    np.testing.assert_allclose(report.seed_pdf_metrics(same)["pdf_mismatch"].sel(model=5), 0,
+                               atol=1e-9)
+    np.testing.assert_allclose(report.seed_pdf_metrics(same)["low_mass_error"].sel(model=5), 0,
+                               atol=1e-12)
+
+
+def fake_generalisation(models=(5, 9, 12), n_examples=3):
+    """A generalisation.nc-like Dataset: layout k has residuals (1 + k/10) times the
+    training layout's."""
+    from diffsurr.generalise import LAYOUTS
+    rng = np.random.default_rng(1)
+    layouts = list(LAYOUTS)
+    factor = 1 + np.arange(len(layouts)) / 10
+    base = rng.uniform(0.01, 0.02, (len(models), 1))
+    ds = xr.Dataset(
+        {name: (("model", "layout"), base * factor * scale)
+         for name, scale in (("mean_res", 1), ("p99_res", 5), ("max_res", 20),
+                             ("mean_nrmse", 10), ("rms_pde_all", 0.1))},
+        coords={"model": list(models), "layout": layouts})
+    x, y, yhat = fake_fields(rng, n_examples, 0.02)
+    ds["example_input"] = (("layout", "example", "y", "x"), np.stack([x] * len(layouts)))
+    ds["example_target"] = (("layout", "example", "y", "x"), np.stack([y] * len(layouts)))
+    ds["example_pred"] = (("model", "layout", "example", "y", "x"),
+                          np.stack([np.stack([yhat] * len(layouts))] * len(models)))
+    ds.attrs = {"n_per_layout": 7}
+    return ds
+
+
+def test_load_generalisation_and_layout_ratios(tmp_path, monkeypatch, smoke):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="generalisation.nc"):
+        report.load_generalisation(smoke)
+    (tmp_path / "smoke").mkdir()
+    io.write_netcdf(fake_generalisation(), tmp_path / "smoke" / "generalisation.nc")
+    gen = report.load_generalisation(smoke)
+    assert gen.attrs["path"].endswith("generalisation.nc") and gen["layout"].values[0] == "training"
+    r = report.layout_ratios(gen)
+    assert set(r.data_vars) == set(report.GENERALISATION_STATS)
+    np.testing.assert_allclose(r["mean_res"].sel(layout="training"), 1.0)
+    np.testing.assert_allclose(r["mean_nrmse"].isel(layout=3), 1.3)
+
+
+def test_metrics_frame_and_rank_agreement(evals):
+    df = report.metrics_frame(evals)
+    assert list(df.columns) == [k for k, _ in report.METRIC_COLUMNS] and len(df) == 14
+    test = evals.sel(set="test")
+    np.testing.assert_allclose(df["frmse_mid"], test["frmse"].sel(band=2).values)
+    np.testing.assert_allclose(df["rms_pde_all"], test["rms_pde_all"].values)
+    # the bands' squares add up to the mean squared error (Parseval)
+    np.testing.assert_allclose((df[["frmse_low", "frmse_mid", "frmse_high"]] ** 2).sum(axis=1),
+                               report.pooled_dispersion(evals).sel(set="test").values ** 2,
+                               rtol=1e-6)
+    toy = pd.DataFrame({"mean_res": [1, 2, 3, 4], "same": [10, 20, 30, 40],
+                        "reverse": [4, 3, 2, 1]})
+    rho = report.rank_agreement(toy)
+    assert rho["same"] == pytest.approx(1.0) and rho["reverse"] == pytest.approx(-1.0)
+    assert "mean_res" not in rho.index
