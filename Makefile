@@ -2,10 +2,11 @@
 PY      := .venv/bin/python
 PROFILE ?= auto
 CORES   ?= 2
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: all test venv study book bench clean
 
-all: venv study book          ## the pipeline (Snakemake) at the default profile, then the book
+all: venv study               ## the pipeline (Snakemake) at the default profile; its last rule builds the book
 
 venv: .venv/.installed
 .venv/.installed: pyproject.toml

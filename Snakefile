@@ -86,7 +86,7 @@ rule evaluate:
 
 
 rule generalise:
-    threads: 1
+    threads: workflow.cores
     input:
         expand(f"results/{P}/model_{{m:02d}}/model.pt", m=MODELS),
     output:

@@ -48,6 +48,7 @@ class Profile:
     placement: str = "preprint"     # "preprint" or "code" (see diffsurr.data)
     n_figure_samples: int = 20      # test samples kept for Figs. 5-7
     max_eval_train: int = 4000      # training samples evaluated for the train-set panels
+    n_generalise: int = 1000        # test samples per source layout (generalisation study)
     device: str = "auto"
     channels_last: bool = False     # CUDA speed options (bf16 autocast is always on with CUDA)
     compile: bool = False
@@ -64,7 +65,7 @@ class Profile:
 
     def validate(self) -> None:
         for name in ("n_samples", "epochs", "batch_size", "m", "s", "checkpoint_every",
-                     "n_figure_samples", "max_eval_train"):
+                     "n_figure_samples", "max_eval_train", "n_generalise"):
             v = getattr(self, name)
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -102,15 +103,17 @@ PROFILES = {
                     "channels / 8, Adam 1e-3, roll-back window m = 5, and NN2's output head "
                     "without its final BatchNorm (the Table 1 head dies at this learning rate; "
                     "model 12 is also trained with it to show that); not the preprint's scale",
-        n_samples=1_000, test_fraction=0.2, val_fraction=0.1, epochs=8, batch_size=25,
+        n_samples=1_000, test_fraction=0.2, val_fraction=0.1, epochs=6, batch_size=25,
         lr=1e-3, width=0.125, head="relu", m=5, s=2, checkpoint_every=2,
-        max_eval_train=400, extra_seeds=(1, 2), seed_models=(5, 6, 9, 11, 12)),
+        max_eval_train=400, extra_seeds=(1, 2), seed_models=(5, 6, 9, 11, 12),
+        n_generalise=100),
     "smoke": Profile(
         name="smoke",
         description="a few seconds per stage, for tests and for developing the book; its "
                     "numbers mean nothing",
         n_samples=300, test_fraction=0.2, val_fraction=0.1, epochs=3, batch_size=25,
-        lr=1e-3, width=0.125, head="relu", m=2, s=1, checkpoint_every=1, max_eval_train=100),
+        lr=1e-3, width=0.125, head="relu", m=2, s=1, checkpoint_every=1, max_eval_train=100,
+        n_generalise=20),
 }
 
 

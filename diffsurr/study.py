@@ -37,7 +37,8 @@ def results_dir(profile: Profile) -> Path:
 
 # Overriding these does not change what a run computes, so it does not change its folder.
 _NOT_IN_TAG = {"name", "description", "device", "seed", "checkpoint_every", "max_eval_train",
-               "n_figure_samples", "extra_seeds", "seed_models", "channels_last", "compile"}
+               "n_figure_samples", "extra_seeds", "seed_models", "channels_last", "compile",
+               "n_generalise"}
 
 
 def run_tag(profile: Profile) -> str:

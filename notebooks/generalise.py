@@ -15,7 +15,7 @@
 # %% tags=["parameters"]
 profile = "auto"
 models = "1,2,3,4,5,6,7,8,9,10,11,12,13,14"
-n_per_layout = 200
+n_per_layout = None   # None: the profile's n_generalise
 device = None
 
 # %%
@@ -24,7 +24,7 @@ from diffsurr.profiles import get_profile
 from diffsurr.registry import spec
 
 model_list = [spec(int(m)).model for m in str(models).split(",")]
-p, why = get_profile(profile, device=device)
+p, why = get_profile(profile, device=device, n_generalise=n_per_layout)
 print(f"profile {p.name!r} ({why})")
-ds = generalisation_stage(p, model_list, n=n_per_layout)
+ds = generalisation_stage(p, model_list, n=p.n_generalise)
 ds.mean_res.to_pandas().round(4)
