@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import io, solver
 

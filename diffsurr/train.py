@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import io
 from .nets import alive_fraction
