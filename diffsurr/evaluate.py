@@ -38,9 +38,8 @@ def predict(net, x: torch.Tensor, batch_size: int = 100, parts: bool = False):
 def _per_set(name: str, x, y, yhat) -> xr.Dataset:
     """The metrics of one set (test or train), every variable prefixed by nothing, dim-free
     scalars plus slice and band dimensions; combined over ``set`` by :func:`evaluate`."""
-    parts = [metrics.residual_stats(y, yhat),
-             metrics.slice_stats(y, yhat, width=0.1),
-             metrics.slice_summary(metrics.slice_stats(y, yhat, width=0.1)),
+    slices = metrics.slice_stats(y, yhat, width=0.1)
+    parts = [metrics.residual_stats(y, yhat), slices, metrics.slice_summary(slices),
              metrics.nrmse(y, yhat)[["mean_nrmse"]],
              metrics.boundary_error(y, yhat)[["rmse_boundary_all", "max_boundary_all"]],
              metrics.fourier_band_errors(y, yhat),

@@ -94,10 +94,11 @@ def build_model(profile: Profile, model: int) -> Surrogate:
     return Surrogate.from_table2(model, width=profile.width, head=profile.head)
 
 
-def train_config(profile: Profile, device: str | None = None) -> TrainConfig:
+def train_config(profile: Profile, device: str | None = None,
+                 seed: int | None = None) -> TrainConfig:
     device = device or profile.resolved_device()
     return TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, lr=profile.lr,
-                       seed=profile.seed, checkpoint_every=profile.checkpoint_every,
+                       seed=profile.seed if seed is None else seed, checkpoint_every=profile.checkpoint_every,
                        rollback=RollbackRule(profile.rollback, profile.C, profile.m, profile.s),
                        device=device, amp=device.startswith("cuda"),
                        channels_last=profile.channels_last, compile=profile.compile)
@@ -124,8 +125,7 @@ def train_stage(profile: Profile, model: int, seed: int | None = None,
     split = load_split(profile)
     torch.manual_seed(seed)                      # initial weights
     net = build_model(profile, model)
-    cfg = train_config(profile, device)
-    cfg.seed = seed
+    cfg = train_config(profile, device, seed)
     loss_fn = ExpWeightedLoss.from_spec(spec(model))
     t0 = time.perf_counter()
     best, history = train(net, loss_fn, *split["train"], *split["val"], cfg,
