@@ -1,41 +1,51 @@
 # The whole study as one DAG:
-#   data -> 14 trainings (+ seeds, + variants) -> evaluations, generalisation -> benchmark -> book
+#   data -> trainings (Table 2, seeds, variants) -> evaluations, generalisation -> benchmark -> book
 # Local:   snakemake --cores 2 --config profile=ci
 # Cluster: snakemake --profile workflow/slurm --config profile=paper   (one Slurm job per rule
 #          instance: each training is one GPU job; see workflow/slurm/config.yaml)
-import re
+# Runs are named and parsed by diffsurr.runid only; the list of runs is diffsurr.study.study_runs.
+import os
+import sys
 
+from diffsurr.params import model_list
 from diffsurr.profiles import get_profile
+from diffsurr.runid import RunId, data_path, generalisation_path, parse_data_name
+from diffsurr.study import study_runs
 
-PROFILE, WHY = get_profile(config.get("profile", "auto"))
+STUDY = {k: config[k] for k in ("extra_seeds", "seed_models") if k in config}
+PROFILE, WHY = get_profile(config.get("profile", "auto"), **STUDY)
 P = PROFILE.name
-MODELS = [int(m) for m in str(config.get("models", "1,2,3,4,5,6,7,8,9,10,11,12,13,14")).split(",")]
-SEEDS = [int(s) for s in str(config.get("seeds", ",".join(map(str, PROFILE.extra_seeds)))).split(",") if s]
-SEED_MODELS = [int(m) for m in str(config.get("seed_models", ",".join(map(str, PROFILE.seed_models)))).split(",") if m]
-OTHER_HEAD = "table1" if PROFILE.head == "relu" else "relu"
-
-RUNS = [f"model_{m:02d}" for m in MODELS]                                   # Table 2
-RUNS += [f"model_{m:02d}_seed{s}" for m in SEED_MODELS for s in SEEDS]      # error bars
-RUNS += ["model_09_rollback-none", f"model_12_head-{OTHER_HEAD}"]          # Fig. 4a, head
+MODELS = model_list(config.get("models", "1,2,3,4,5,6,7,8,9,10,11,12,13,14"))
+RUNS = [run.name for run in study_runs(PROFILE, MODELS)]
 print(f"diffsurr workflow: profile {P!r} ({WHY}); {len(RUNS)} trainings")
 
 NB = f"results/{P}/notebooks"
 # One torch thread per job: small convolutions scale poorly over threads, so on a CPU
-# `--cores 2` runs two trainings side by side instead.
-PM = "OMP_NUM_THREADS={threads} papermill --cwd . --log-output --no-progress-bar -k python3"
+# `--cores 2` runs two trainings side by side instead. papermill runs from this Python, so
+# the README's `.venv/bin/snakemake` works without the venv on PATH.
+PM = (f"OMP_NUM_THREADS={{threads}} {sys.executable} -m papermill --cwd . --log-output "
+      "--no-progress-bar -k python3")
+JB = os.path.join(os.path.dirname(sys.executable), "jupyter-book")
+
+
+def run_of(wildcards):
+    """The run a target folder names (ValueError, before any job, for a name that is not one)."""
+    return RunId.parse(P, wildcards.run)
+
+
+def data_of(run):
+    return f"results/{P}/{data_path(run.config()).name}"
+
+
+def data_flags(wildcards):
+    """papermill -p flags for the data values a data file's name stands for."""
+    values = parse_data_name(P, wildcards.data)
+    return " ".join(f"-p {k} {v}" for k, v in values.items())
 
 
 wildcard_constraints:
-    run=r"model_\d{2}(_seed\d+)?(_[a-z][a-z_]*-[^_/]+)*",
-
-
-def run_params(run):
-    """papermill -p flags for a run folder name: model, seed and overridden values."""
-    m = re.match(r"model_(\d{2})(?:_seed(\d+))?(.*)$", run)
-    flags = f"-p model {int(m.group(1))}" + (f" -p seed {m.group(2)}" if m.group(2) else "")
-    for key, value in re.findall(r"_([a-z][a-z_]*)-([^_]+)", m.group(3)):
-        flags += f" -p {key} {value}"
-    return flags
+    run=r"model_\d{2}[^/]*",
+    data=r"data(_[^/]+)?",
 
 
 localrules: all, book
@@ -49,48 +59,51 @@ rule all:
 rule data:
     threads: 1
     output:
-        f"results/{P}/data.nc",
+        f"results/{P}/{{data}}.nc",
     log:
-        f"{NB}/data.ipynb",
+        f"{NB}/{{data}}.ipynb",
+    params:
+        p=data_flags,
     shell:
-        f"{PM} notebooks/data.ipynb {{log}} -p profile {P}"
+        f"{PM} notebooks/data.ipynb {{log}} -p profile {P} {{params.p}}"
 
 
 rule train:
     threads: 1
     input:
-        f"results/{P}/data.nc",
+        lambda wc: data_of(run_of(wc)),
     output:
         f"results/{P}/{{run}}/model.pt",
         f"results/{P}/{{run}}/history.nc",
     log:
         f"{NB}/train_{{run}}.ipynb",
     params:
-        p=lambda wc: run_params(wc.run),
+        run=lambda wc: run_of(wc).name,
     shell:
-        f"{PM} notebooks/train.ipynb {{log}} -p profile {P} {{params.p}}"
+        f"{PM} notebooks/train.ipynb {{log}} -p profile {P} -p run {{params.run}}"
 
 
 rule evaluate:
     threads: 1
     input:
         f"results/{P}/{{run}}/model.pt",
+        lambda wc: data_of(run_of(wc)),
     output:
         f"results/{P}/{{run}}/eval.nc",
     log:
         f"{NB}/evaluate_{{run}}.ipynb",
     params:
-        p=lambda wc: run_params(wc.run),
+        run=lambda wc: run_of(wc).name,
     shell:
-        f"{PM} notebooks/evaluate.ipynb {{log}} -p profile {P} {{params.p}}"
+        f"{PM} notebooks/evaluate.ipynb {{log}} -p profile {P} -p run {{params.run}}"
 
 
 rule generalise:
     threads: workflow.cores
     input:
-        expand(f"results/{P}/model_{{m:02d}}/model.pt", m=MODELS),
+        expand(f"results/{P}/{{run}}/model.pt", run=RUNS[:len(MODELS)]),
     output:
-        f"results/{P}/generalisation.nc",
+        f"results/{P}/{generalisation_path(PROFILE).name}",
     log:
         f"{NB}/generalise.ipynb",
     shell:
@@ -110,10 +123,10 @@ rule benchmark:
 rule book:
     input:
         expand(f"results/{P}/{{run}}/eval.nc", run=RUNS),
-        f"results/{P}/generalisation.nc",
+        f"results/{P}/{generalisation_path(PROFILE).name}",
         f"{NB}/benchmark.ipynb",
     output:
         "_build/html/index.html",
     shell:
         f"rm -rf book/executed && mkdir -p book/executed && cp {NB}/*.ipynb book/executed/ && "
-        f"DIFFSURR_PROFILE={P} jupyter-book build . --warningiserror --keep-going"
+        f"DIFFSURR_PROFILE={P} {JB} build . --warningiserror --keep-going"

@@ -25,6 +25,8 @@ from tqdm import tqdm
 from . import io, solver
 
 PLACEMENTS = ("preprint", "code", "wall")
+PROBLEM = {"n_sources": 2, "radius": 5, "size": 100, "D": 1.0, "gamma": 1 / 400}
+"""The preprint's problem (Sec. 2): two disks of radius 5 on a 100×100 grid, D = 1, γ = 1/400."""
 
 
 def disk_offsets(radius: int) -> np.ndarray:
@@ -101,9 +103,10 @@ def draw_inputs(n: int, seed: int, n_sources: int = 2, radius: int = 5, size: in
     return inputs, centres, values
 
 
-def generate(n: int, seed: int, n_sources: int = 2, radius: int = 5, size: int = 100,
-             placement: str = "preprint", mode: str = "clamped", D: float = 1.0,
-             gamma: float = 1 / 400, chunk: int = 500, progress: bool = True,
+def generate(n: int, seed: int, n_sources: int = PROBLEM["n_sources"],
+             radius: int = PROBLEM["radius"], size: int = PROBLEM["size"],
+             placement: str = "preprint", mode: str = "clamped", D: float = PROBLEM["D"],
+             gamma: float = PROBLEM["gamma"], chunk: int = 500, progress: bool = True,
              **extra_attrs) -> xr.Dataset:
     """Draw ``n`` configurations and solve each exactly (preprint Sec. 2, Fig. 1).
 

@@ -10,15 +10,16 @@ import torch
 import xarray as xr
 
 from . import io, metrics
-from .profiles import Profile
-from .study import load_split, load_trained, model_dir
+from .runid import RunId, data_path
+from .study import load_split, load_trained
 
 
 @torch.no_grad()
 def predict(net, x: torch.Tensor, batch_size: int = 100, parts: bool = False):
     """Predictions of ``net`` (eval mode) for (n, 1, N, N) inputs, as (n, N, N) numpy arrays.
 
-    With ``parts=True`` also the unweighted NN1 and NN2 outputs (NaN for a network that is off).
+    With ``parts=True`` also the unweighted NN1 and NN2 outputs (NaN for a network that is
+    off). Each network runs once per batch.
     """
     net.eval()
     device = next(net.parameters()).device
@@ -26,7 +27,7 @@ def predict(net, x: torch.Tensor, batch_size: int = 100, parts: bool = False):
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size].to(device)
         y1, y2 = net.parts(xb)
-        out.append(net(xb)[:, 0].cpu().numpy())
+        out.append(net.combine(y1, y2)[:, 0].cpu().numpy())
         if parts:
             nan = torch.full_like(xb, float("nan"))
             p1.append((nan if y1 is None else y1)[:, 0].cpu().numpy())
@@ -48,13 +49,20 @@ def _per_set(name: str, x, y, yhat) -> xr.Dataset:
     return ds.expand_dims(set=[name])
 
 
-def evaluate_stage(profile: Profile, model: int, seed: int | None = None,
-                   device: str | None = None) -> xr.Dataset:
-    """Evaluate a trained model on the test set and on (part of) the training set; write eval.nc."""
+def evaluate_stage(run: RunId, **execution) -> xr.Dataset:
+    """Evaluate the trained ``run`` on the test set and on (part of) the training set;
+    write its eval.nc. Refused if model.pt belongs to another run or was trained on other data."""
     t0 = time.perf_counter()
-    device = device or profile.resolved_device()
-    net = load_trained(profile, model, seed).to(device)
-    split = load_split(profile)
+    profile = run.config(**execution)
+    device = profile.resolved_device()
+    out = io.prepare_output_dir(run.dir, ("eval.nc",))
+    net, stored = load_trained(run, **execution)
+    split, data_sha = load_split(profile)
+    if stored.get("data_sha256") != data_sha:
+        raise ValueError(f"{run.dir / 'model.pt'} was trained on data with checksum "
+                         f"{stored.get('data_sha256')}, but {data_path(profile)} has {data_sha}: "
+                         "retrain the run on this data (retrain=True) or restore its data")
+    net = net.to(device)
     x_test, y_test = (t[:, 0].numpy() for t in split["test"])
     n_train = min(profile.max_eval_train, len(split["train"][0]))
     x_train, y_train = (t[:n_train, 0].numpy() for t in split["train"])
@@ -81,8 +89,9 @@ def evaluate_stage(profile: Profile, model: int, seed: int | None = None,
     ds = xr.merge([sets, fig, spdf, fpdf, h_test, h_train], compat="override",
                   combine_attrs="drop")
     ds.attrs = io.provenance(**{
-        **profile.as_attrs(), **net.config, "seed": profile.seed if seed is None else seed,
-        "device": device, "n_test": len(x_test), "n_train_evaluated": n_train,
+        **profile.as_attrs(), **net.config, **run.attrs(), "device": device,
+        "data_sha256": data_sha, "model_sha256": io.sha256_file(run.dir / "model.pt"),
+        "n_test": len(x_test), "n_train_evaluated": n_train,
         "predict_s_per_sample": t_pred / len(x_test), "wall_time_s": time.perf_counter() - t0})
-    io.write_netcdf(ds, model_dir(profile, model, seed) / "eval.nc")
+    io.write_netcdf(ds, out / "eval.nc")
     return ds

@@ -15,7 +15,8 @@ import xarray as xr
 from . import data, io, metrics
 from .evaluate import predict
 from .profiles import Profile
-from .study import load_trained, results_dir
+from .runid import RunId, generalisation_path
+from .study import load_trained
 
 # name -> arguments of diffsurr.data.generate; "training" is the training distribution
 LAYOUTS = {
@@ -42,10 +43,13 @@ def generalisation_stage(profile: Profile, models, n: int = 200, n_examples: int
     predictions per layout and model for the figure. Writes generalisation.nc."""
     t0 = time.perf_counter()
     device = device or profile.resolved_device()
+    runs = [RunId.of(profile, model) for model in models]
+    path = generalisation_path(profile)
+    io.prepare_output_dir(path.parent, (path.name,))
+    nets = [load_trained(run)[0].to(device) for run in runs]   # all found before any compute
     sets = layout_sets(profile, n)
     rows = []
-    for model in models:
-        net = load_trained(profile, model).to(device)
+    for model, net in zip(models, nets):
         per_layout = []
         for name, ds in sets.items():
             x, y = ds.input.values, ds.target.values
@@ -68,5 +72,5 @@ def generalisation_stage(profile: Profile, models, n: int = 200, n_examples: int
                                  "layouts": {k: v for k, v in LAYOUTS.items()},
                                  "wall_time_s": time.perf_counter() - t0, "device": device})
     out["layout"] = np.array(list(sets), dtype=object)
-    io.write_netcdf(out, results_dir(profile) / "generalisation.nc")
+    io.write_netcdf(out, path)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -24,16 +25,58 @@ def atomic_path(path: str | os.PathLike):
     A reader never sees a half-written file: either the old file or the complete new one.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise OSError(err.errno, f"cannot write {path}: {err.strerror}") from err
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are for everyone to read
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as err:  # disk full, permissions: name the file, not the temporary one
+        raise OSError(err.errno, f"writing {path} failed: {err.strerror or err}") from err
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def prepare_output_dir(folder: str | os.PathLike, names: tuple[str, ...]) -> Path:
+    """Make ``folder``, check that it is writable (before any compute) and remove the
+    temporary files that killed writes of ``names`` left there (see :func:`atomic_path`)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as err:
+        raise PermissionError(f"results folder {folder} is not writable ({err.strerror or err}); "
+                              "fix its permissions or point $DIFFSURR_RESULTS elsewhere") from err
+    for name in names:
+        for stale in folder.glob(f".{name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+    return folder
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_arrays(*arrays: np.ndarray) -> str:
+    """Hex SHA-256 of arrays' dtypes, shapes and bytes (a data set's content checksum)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes() if a.dtype.kind != "U" else "\n".join(a.ravel()).encode())
+    return h.hexdigest()
 
 
 def git_commit() -> str:

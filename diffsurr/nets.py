@@ -213,7 +213,10 @@ class Surrogate(nn.Module):
         return y1, y2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y1, y2 = self.parts(x)
+        return self.combine(*self.parts(x))
+
+    def combine(self, y1: torch.Tensor | None, y2: torch.Tensor | None) -> torch.Tensor:
+        """p1·y1 + p2·y2 from the outputs of :meth:`parts` (Fig. 2)."""
         if y1 is None:
             return self.p2 * y2
         if y2 is None:

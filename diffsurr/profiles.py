@@ -15,7 +15,10 @@ and the book says so wherever it shows them.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, fields
+from numbers import Integral
 
 import torch
 
@@ -50,44 +53,126 @@ class Profile:
     max_eval_train: int = 4000      # training samples evaluated for the train-set panels
     n_generalise: int = 1000        # test samples per source layout (generalisation study)
     device: str = "auto"
-    channels_last: bool = False     # CUDA speed options (bf16 autocast is always on with CUDA)
+    amp: bool = False               # bf16 autocast in training (CUDA only; the authors: float32)
+    channels_last: bool = False     # speed options
     compile: bool = False
 
     def replace(self, **overrides) -> "Profile":
-        """A copy with some values changed; unknown names and bad values raise ValueError."""
-        names = {f.name for f in fields(self)} - {"name", "description"}
-        unknown = set(overrides) - names
+        """A copy with some values changed; unknown names and bad values raise ValueError.
+
+        Values given as text (papermill passes what it cannot parse as a number as text) are
+        converted by :meth:`coerce` first.
+        """
+        unknown = set(overrides) - set(VALUE_NAMES)
         if unknown:
-            raise ValueError(f"unknown profile value(s) {sorted(unknown)}; valid: {sorted(names)}")
-        new = dataclasses.replace(self, **overrides)
+            raise ValueError(f"unknown profile value(s) {sorted(unknown)}; valid: {list(VALUE_NAMES)}")
+        new = dataclasses.replace(self, **{k: coerce(k, v) for k, v in overrides.items()})
         new.validate()
         return new
 
     def validate(self) -> None:
-        for name in ("n_samples", "epochs", "batch_size", "m", "s", "checkpoint_every",
-                     "n_figure_samples", "max_eval_train", "n_generalise"):
-            v = getattr(self, name)
-            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("lr", "width", "C"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        choices = {"head": ("table1", "relu"), "rollback": ("preprint", "code", "none"),
-                   "mode": ("clamped", "production"), "placement": ("preprint", "code")}
-        for name, valid in choices.items():
-            if getattr(self, name) not in valid:
-                raise ValueError(f"{name} must be one of {valid}, got {getattr(self, name)!r}")
-        for name in ("test_fraction", "val_fraction"):
-            if not 0 < getattr(self, name) < 1:
-                raise ValueError(f"{name} must lie in (0, 1), got {getattr(self, name)!r}")
+        """Every value of the right type and in its range; ValueError naming the value if not."""
+        for name in VALUE_NAMES:
+            value = coerce(name, getattr(self, name))
+            if name in RANGES and not RANGES[name][0](value):
+                raise ValueError(f"{name} must be {_expect(name)}, got {value!r}")
 
     def resolved_device(self) -> str:
+        """``device``, with "auto" resolved; ValueError if it asks for CUDA and there is none."""
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device {self.device!r} asked for, but CUDA is not available "
+                             "here; use device='cpu' or 'auto'")
         return self.device
 
     def as_attrs(self) -> dict:
         return {f"profile_{k}": v for k, v in dataclasses.asdict(self).items()}
+
+
+CHOICES = {"head": ("table1", "relu"), "rollback": ("preprint", "code", "none"),
+           "mode": ("clamped", "production"), "placement": ("preprint", "code")}
+_POSITIVE = (lambda v: v > 0, "> 0")
+RANGES = {
+    **dict.fromkeys(("n_samples", "epochs", "batch_size", "m", "s", "checkpoint_every",
+                     "n_figure_samples", "max_eval_train", "n_generalise", "lr", "width", "C"),
+                    _POSITIVE),
+    **dict.fromkeys(("data_seed", "split_seed", "seed"), (lambda v: v >= 0, ">= 0")),
+    **dict.fromkeys(("test_fraction", "val_fraction"), (lambda v: 0 < v < 1, "in (0, 1)")),
+    **{name: (lambda v, valid=valid: v in valid, f"one of {valid}")
+       for name, valid in CHOICES.items()},
+    "device": (lambda v: re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None,
+               "'auto', 'cpu', 'cuda' or 'cuda:N'"),
+}
+"""The valid range of each value that has one: (test, text for error messages)."""
+_TYPES = {f.name: f.type for f in fields(Profile)}
+VALUE_NAMES = tuple(n for n in _TYPES if n not in ("name", "description"))
+"""The values a run can override by name (everything but the profile's name and description)."""
+_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
+
+
+def coerce(name: str, value):
+    """``value`` as the type of profile value ``name``, or ValueError saying what is valid.
+
+    int: an integer (not a bool, not 9.5); float: a finite number; bool: True/False or one of
+    the spellings true/yes/1, false/no/0; tuple: a sequence or comma-separated text of integers.
+    """
+    kind = _TYPES[name]
+    bad = ValueError(f"{name} must be {_expect(name)}, got {value!r}")
+    if kind == "bool":
+        return coerce_flag(name, value)
+    if isinstance(value, bool):
+        raise bad
+    if kind == "int":
+        if isinstance(value, Integral):
+            return int(value)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise bad from None
+        if not number.is_integer():          # 9.5, inf and nan
+            raise bad
+        return int(number)
+    if kind == "float":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise bad from None
+        if not math.isfinite(number):
+            raise bad
+        return number
+    if kind == "tuple":
+        items = value.split(",") if isinstance(value, str) else value
+        try:
+            return tuple(coerce("seed", v) for v in items if str(v).strip() != "")
+        except (TypeError, ValueError):
+            raise bad from None
+    if not isinstance(value, str):
+        raise bad
+    return value
+
+
+def coerce_flag(name: str, value) -> bool:
+    """``value`` as a real boolean: True/False or true/yes/1, false/no/0 (any case); anything
+    else (a string such as "maybe" would count as true in Python) is a ValueError."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"{name} must be {_KIND_TEXT['bool']}, got {value!r}")
+
+
+def _expect(name: str) -> str:
+    """'an integer > 0' and the like: the type and range of value ``name`` as text."""
+    if _TYPES[name] == "str" and name in RANGES:
+        return RANGES[name][1]
+    return " ".join([_KIND_TEXT[_TYPES[name]]] + ([RANGES[name][1]] if name in RANGES else []))
+
+
+_KIND_TEXT = {"int": "an integer", "float": "a finite number", "str": "a string",
+              "bool": "a boolean (True/False, or true/yes/1, false/no/0)",
+              "tuple": "a list of integers (e.g. 1,2)"}
 
 
 PROFILES = {

@@ -12,7 +12,7 @@ every number in the text comes from ``results/<profile>/`` at build time.
 
 The profile is ``$DIFFSURR_PROFILE`` when set, else ``diffsurr.profiles.get_profile("auto")``
 (``paper`` with CUDA, ``ci`` without). The results root is ``$DIFFSURR_RESULTS`` or
-``<repo>/results`` (:func:`diffsurr.study.results_dir`).
+``<repo>/results`` (:func:`diffsurr.runid.results_dir`).
 
 Figures are shown with :func:`show`: the PNG, then a markdown caption right under it, built by
 :func:`caption` so that every caption names the preprint figure, the profile and the data.
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io as _io
 import os
-import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -33,7 +32,7 @@ import xarray as xr
 from . import io
 from .profiles import PROFILES, Profile, get_profile
 from .registry import MODELS, spec, table2_frame
-from .study import model_dir, results_dir, run_tag
+from .runid import RunId, data_path, generalisation_path, results_dir
 
 PROFILE_ENV = "DIFFSURR_PROFILE"
 RESULTS_ENV = "DIFFSURR_RESULTS"
@@ -92,7 +91,7 @@ def banner(profile: Profile, why: str | None = None) -> str:
     lines = [f"**Profile `{profile.name}`** — {profile.description}."]
     if why:
         lines[0] += f" (Chosen: {why}.)"
-    data = root / "data.nc"
+    data = data_path(profile)
     if data.exists():
         with xr.open_dataset(data) as ds:
             split = ds["split"].values
@@ -105,16 +104,17 @@ def banner(profile: Profile, why: str | None = None) -> str:
             f"NN2 width × {profile.width:g}, output head `{profile.head}`, Adam lr "
             f"{fmt(profile.lr, 2)}, roll-back rule `{profile.rollback}` (C = {profile.C:g}, "
             f"m = {profile.m}, s = {profile.s}); data made at commit `{commit}`.")
-        differ = _differences(profile, attrs, _DATA_KEYS, "data.nc")
-        hist = root / "model_09" / "history.nc"
+        differ = _differences(profile, attrs, _DATA_KEYS, data.name)
+        hist = RunId.of(profile, 9).dir / "history.nc"
         if hist.exists():
             with xr.open_dataset(hist) as h:
-                differ += _differences(profile, dict(h.attrs), _TRAIN_KEYS, "model_09/history.nc")
+                differ += _differences(profile, dict(h.attrs), _TRAIN_KEYS,
+                                       f"{hist.parent.name}/history.nc")
         if differ:
             lines.append("⚠️ These results were made with other profile values than the profile "
                          "now defines: " + "; ".join(differ) + ".")
     else:
-        lines.append(f"Results are expected in `{display_path(root)}` (no `data.nc` there yet).")
+        lines.append(f"Results are expected in `{display_path(root)}` (no `{data.name}` there yet).")
     if profile.name != "paper":
         paper = PROFILES["paper"]
         lines.append(f"⚠️ **These are scaled results, not the preprint's scale** (the preprint: "
@@ -139,7 +139,19 @@ def show_banner(profile: Profile, why: str | None = None) -> None:
 # ---------------------------------------------------------------- loading results
 def run_dir(profile: Profile, model: int, **overrides) -> Path:
     """Folder of ``model`` for ``profile`` with profile values overridden (e.g. rollback="none")."""
-    return model_dir(profile.replace(**overrides) if overrides else profile, model)
+    return RunId.of(profile.replace(**overrides) if overrides else profile, model).dir
+
+
+def evaluated_runs(profile: Profile) -> list[RunId]:
+    """Every run of ``profile`` (any seed or overridden values) that has an ``eval.nc``."""
+    root = results_dir(profile)
+    runs = []
+    for d in sorted(root.iterdir()) if root.is_dir() else ():
+        try:
+            runs.append(RunId.parse(profile.name, d.name))
+        except ValueError:                      # data files, notebooks, other folders
+            continue
+    return [run for run in runs if (run.dir / "eval.nc").exists()]
 
 
 def _need(paths: Iterable[Path]) -> None:
@@ -154,8 +166,8 @@ def _need(paths: Iterable[Path]) -> None:
 
 
 def load_data(profile: Profile) -> xr.Dataset:
-    """``results/<profile>/data.nc`` loaded into memory (inputs, targets, split, attrs)."""
-    path = results_dir(profile) / "data.nc"
+    """The profile's data file loaded into memory (inputs, targets, split, attrs)."""
+    path = data_path(profile)
     _need([path])
     with xr.open_dataset(path) as ds:
         return ds.load()
@@ -445,15 +457,11 @@ def seed_runs(profile: Profile, models: Sequence[int] = MODELS,
     Snakemake command line).
     """
     p = profile.replace(**overrides) if overrides else profile
-    tag = run_tag(p)
-    pattern = re.compile(r"model_(\d{2})_seed(\d+)" + (f"_{re.escape(tag)}" if tag else "") + "$")
+    same = RunId.of(p, 9).overrides
     found: dict[int, set[int]] = {}
-    root = results_dir(p)
-    if root.is_dir():
-        for d in root.iterdir():
-            hit = pattern.match(d.name)
-            if hit and (d / "eval.nc").exists():
-                found.setdefault(int(hit.group(1)), set()).add(int(hit.group(2)))
+    for run in evaluated_runs(p):
+        if run.overrides == same:
+            found.setdefault(run.model, set()).add(run.seed)
     out = {}
     for m in (int(m) for m in models):
         seeds = {p.seed} | found.get(m, set())
@@ -471,7 +479,7 @@ def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
     seeds are those of :func:`seed_runs`. The attrs keep ``paths``."""
     p = profile.replace(**overrides) if overrides else profile
     runs = seed_runs(p, models)
-    paths = {(m, s): model_dir(p, m, s) / "eval.nc" for m, seeds in runs.items() for s in seeds}
+    paths = {(m, s): RunId.of(p, m, s).dir / "eval.nc" for m, seeds in runs.items() for s in seeds}
     _need(paths.values())
     all_seeds = sorted({s for seeds in runs.values() for s in seeds})
     rows = []
@@ -628,7 +636,7 @@ def table2_seeds_display(df: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- generalisation
 def load_generalisation(profile: Profile) -> xr.Dataset:
     """``results/<profile>/generalisation.nc`` loaded into memory (see diffsurr.generalise)."""
-    path = results_dir(profile) / "generalisation.nc"
+    path = generalisation_path(profile)
     _need([path])
     with xr.open_dataset(path) as ds:
         ds = ds.load()

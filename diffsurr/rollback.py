@@ -62,9 +62,15 @@ class RollbackRule:
         return max(n_accepted - self.s, 0)
 
     def needed_states(self, n_accepted: int) -> list[int]:
-        """Epochs whose states must be kept to be able to roll back from here on."""
+        """Epochs whose states must be kept to be able to roll back from here on.
+
+        Preprint: the last 2s + 1. After a jump at n the run goes on from n − s, and a second
+        jump within s epochs of that must go back to its own n − s, down to n − 2s. (A third
+        jump within s epochs of the second would need older states still; it goes back to
+        the oldest kept state instead, and the history's ``rolled_back_to`` says where.)
+        """
         if self.kind == "none":
             return []
         if self.kind == "code":
             return [(n_accepted // self.s) * self.s]
-        return list(range(max(n_accepted - self.s, 0), n_accepted + 1))
+        return list(range(max(n_accepted - 2 * self.s, 0), n_accepted + 1))

@@ -1,21 +1,24 @@
-"""The study's stages as functions: data, train, evaluate (the notebooks call these).
+"""The study's stages as functions: data, train (the notebooks call these; evaluation is in
+:mod:`diffsurr.evaluate`). Runs and data files are named by :mod:`diffsurr.runid` only.
 
 Layout of ``results/<profile>/``::
 
-    data.nc                 inputs, targets and the train/val/test split
-    model_09/model.pt       best weights (validation loss) and the model's configuration
+    data.nc                 inputs, targets and the train/val/test split (data_k-v.nc for
+                            other data values)
+    model_09/model.pt       best weights (validation loss), the run's identity and settings
     model_09/history.nc     per-epoch losses, roll-backs, alive fractions, wall time
     model_09/eval.nc        metrics, figure samples, histograms (diffsurr.evaluate)
     model_09_seed1/ ...     the same model trained with another seed
     model_09_rollback-none/ the same model with a profile value overridden (here: no roll-back)
 
-Final files are written atomically and only at the end of a stage, so a later stage never
-reads a half-finished file; ``checkpoint.pt`` is the training stage's own resume point.
+Every value is checked and every output folder found writable before any compute. Final
+files are written atomically and only at the end of a stage, so a later stage never reads a
+half-finished file; ``checkpoint.pt`` is the training stage's own resume point. A file that
+belongs to another run (its stored identity differs) is refused with both identities.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -25,42 +28,46 @@ import torch
 from . import data, io
 from .loss import ExpWeightedLoss
 from .nets import Surrogate
-from .profiles import PROFILES, Profile
-from .registry import spec
+from .profiles import Profile, coerce_flag
+from .registry import MODELS, spec
 from .rollback import RollbackRule
+from .runid import RunId, data_path, data_values
 from .train import TrainConfig, train
 
-def results_dir(profile: Profile) -> Path:
-    """``results/<profile>/`` (the root can be moved with $DIFFSURR_RESULTS, e.g. in tests)."""
-    return Path(os.environ.get("DIFFSURR_RESULTS", io.REPO_ROOT / "results")) / profile.name
+TRAIN_OUTPUTS = ("model.pt", "history.nc", "checkpoint.pt")
 
 
-# Overriding these does not change what a run computes, so it does not change its folder.
-_NOT_IN_TAG = {"name", "description", "device", "seed", "checkpoint_every", "max_eval_train",
-               "n_figure_samples", "extra_seeds", "seed_models", "channels_last", "compile",
-               "n_generalise"}
+def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
+    """Every training run of a study, in order: Table 2's ``models``; the profile's
+    ``seed_models`` with each of its ``extra_seeds`` (error bars); model 9 without roll-back
+    (Fig. 4a); model 12 with the other NN2 head; and, where the profile reads sources as the
+    authors' code did (production), models 5, 9 and 12 with the preprint's text (clamped
+    sources, preprint placement)."""
+    runs = [RunId.of(profile, m) for m in models]
+    runs += [RunId.of(profile, m, s) for m in profile.seed_models for s in profile.extra_seeds]
+    variants = [(9, {"rollback": "none"}),
+                (12, {"head": "relu" if profile.head == "table1" else "table1"})]
+    if profile.mode == "production":
+        variants += [(m, {"mode": "clamped", "placement": "preprint"}) for m in (5, 9, 12)]
+    runs += [RunId.of(profile.replace(**values), m) for m, values in variants]
+    return list(dict.fromkeys(runs))
 
 
-def run_tag(profile: Profile) -> str:
-    """``key-value`` for each value that differs from the named profile ('' if none)."""
-    base = PROFILES[profile.name]
-    return "_".join(f"{k}-{getattr(profile, k)}" for k in profile.__dataclass_fields__
-                    if k not in _NOT_IN_TAG and getattr(profile, k) != getattr(base, k))
-
-
-def model_dir(profile: Profile, model: int, seed: int | None = None) -> Path:
-    """``results/<profile>/model_NN[_seedS][_key-value...]``."""
-    seed = profile.seed if seed is None else seed
-    parts = [f"model_{spec(model).model:02d}"] + ([f"seed{seed}"] if seed != profile.seed else [])
-    tag = run_tag(profile)
-    return results_dir(profile) / "_".join(parts + ([tag] if tag else []))
+def _data_identity(profile: Profile) -> dict:
+    """What a data file must record: the profile's data values and the problem's constants."""
+    return {**{f"profile_{k}": v for k, v in data_values(profile).items()}, **data.PROBLEM}
 
 
 def data_stage(profile: Profile, force: bool = False) -> Path:
-    """Generate ``results/<profile>/data.nc`` (and its split) unless it already exists."""
-    path = results_dir(profile) / "data.nc"
+    """Generate the profile's data file (:func:`diffsurr.runid.data_path`) unless it exists
+    and holds this profile's data values; ``force`` makes it anew."""
+    force = coerce_flag("force", force)
+    path = data_path(profile)
+    io.prepare_output_dir(path.parent, (path.name,))
     if path.exists() and not force:
-        print(f"{path} exists; nothing to do (force=True regenerates it)")
+        check_data(profile, io.read_netcdf(path, require=("input", "target", "split")), path)
+        print(f"{path} exists with this profile's data values; nothing to do (force=True "
+              "regenerates it)")
         return path
     ds = data.generate(profile.n_samples, seed=profile.data_seed, mode=profile.mode,
                        placement=profile.placement, profile=profile.name,
@@ -70,88 +77,142 @@ def data_stage(profile: Profile, force: bool = False) -> Path:
     ds["split"] = ("sample", np.full(profile.n_samples, "train", dtype="<U5"))
     for name in ("val", "test"):
         ds["split"][idx[name]] = name
+    ds.attrs["data_sha256"] = checksum(ds)
     io.write_netcdf(ds, path)
-    print(f"wrote {path}: {profile.n_samples} samples in {ds.attrs['wall_time_s']:.1f} s")
+    print(f"wrote {path}: {profile.n_samples} samples in {ds.attrs['wall_time_s']:.1f} s, "
+          f"sha256 {ds.attrs['data_sha256'][:12]}")
     return path
 
 
-def load_split(profile: Profile) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Inputs and targets of each split as (n, 1, N, N) float32 tensors."""
-    ds = data.load(results_dir(profile) / "data.nc")
-    if ds.attrs.get("n") != profile.n_samples:
-        raise ValueError(f"{results_dir(profile) / 'data.nc'} holds {ds.attrs.get('n')} samples "
-                         f"but profile {profile.name!r} asks for {profile.n_samples}: rerun the "
-                         "data stage with force=True")
+def checksum(ds) -> str:
+    """Content checksum of a data set: inputs, targets and split."""
+    return io.sha256_arrays(ds["input"].values, ds["target"].values, ds["split"].values)
+
+
+def check_data(profile: Profile, ds, path: Path) -> None:
+    """ValueError naming ``path`` and both values if ``ds`` was made with other data values
+    than ``profile``'s, or holds non-finite values."""
+    differ = [f"{k} = {ds.attrs.get(k)!r} in the file, {v!r} in this run"
+              for k, v in _data_identity(profile).items() if not _same(ds.attrs.get(k), v)]
+    if differ:
+        raise ValueError(f"{path} was made with other data values than this run uses: "
+                         + "; ".join(differ) + ". Delete it or rerun the data stage with "
+                         "force=True")
+    for name in ("input", "target"):
+        if not np.isfinite(ds[name].values).all():
+            raise ValueError(f"{path}: variable {name!r} holds non-finite values; regenerate "
+                             "it (data stage with force=True)")
+
+
+def _same(stored, expected) -> bool:
+    if stored is None or isinstance(expected, str):
+        return stored == expected
+    return bool(np.isclose(float(stored), float(expected), rtol=1e-12, atol=0))
+
+
+def load_split(profile: Profile) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], str]:
+    """Inputs and targets of each split as (n, 1, N, N) float32 tensors, and the data's
+    checksum; the file's stored data values and contents are checked first."""
+    path = data_path(profile)
+    ds = io.read_netcdf(path, require=("input", "target", "split"))
+    check_data(profile, ds, path)
     out = {}
     for name in ("train", "val", "test"):
         sel = ds.split.values == name
+        if not sel.any():
+            raise ValueError(f"{path}: the {name!r} split is empty")
         out[name] = tuple(torch.from_numpy(ds[v].values[sel]).unsqueeze(1)
                           for v in ("input", "target"))
-    return out
+    return out, checksum(ds)
 
 
 def build_model(profile: Profile, model: int) -> Surrogate:
     return Surrogate.from_table2(model, width=profile.width, head=profile.head)
 
 
-def train_config(profile: Profile, device: str | None = None,
-                 seed: int | None = None) -> TrainConfig:
-    device = device or profile.resolved_device()
+def train_config(profile: Profile) -> TrainConfig:
     return TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, lr=profile.lr,
-                       seed=profile.seed if seed is None else seed, checkpoint_every=profile.checkpoint_every,
+                       seed=profile.seed, checkpoint_every=profile.checkpoint_every,
                        rollback=RollbackRule(profile.rollback, profile.C, profile.m, profile.s),
-                       device=device, amp=device.startswith("cuda"),
+                       device=profile.resolved_device(), amp=profile.amp,
                        channels_last=profile.channels_last, compile=profile.compile)
 
 
-def train_stage(profile: Profile, model: int, seed: int | None = None,
-                retrain: bool = False, device: str | None = None,
-                progress: bool = True) -> Path:
-    """Train Table 2 ``model`` with roll-back; write model.pt and history.nc.
+def _identity(run: RunId, net: Surrogate, cfg: TrainConfig, data_sha: str,
+              replaces: str | None) -> dict:
+    """What a checkpoint and model.pt record, and what must match to resume or load them."""
+    return {"run": run.as_dict(), "net": net.config, "train": cfg.signature(),
+            "data_sha256": data_sha, "replaces": replaces}
 
-    Resumes from ``checkpoint.pt`` after an interruption. A finished model is left alone
-    unless ``retrain`` is true.
+
+def _trained(run: RunId, out: Path) -> dict | None:
+    """The saved model.pt of ``run`` if the run finished (model.pt and history.nc readable and
+    of this run); None if it did not; ValueError if they belong to another run."""
+    if not (out / "model.pt").exists() or not (out / "history.nc").exists():
+        return None
+    saved = io.load_checkpoint(out / "model.pt")
+    io.read_netcdf(out / "history.nc", require=("train_loss", "val_loss"))
+    if saved.get("identity", {}).get("run") != run.as_dict():
+        raise ValueError(f"{out / 'model.pt'} belongs to another run: it holds "
+                         f"{saved.get('identity', {}).get('run')}, this run is {run.as_dict()}; "
+                         "delete it or train with retrain=True")
+    return saved
+
+
+def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
+                **execution) -> Path:
+    """Train ``run`` with roll-back; write model.pt and history.nc into its folder.
+
+    Resumes from ``checkpoint.pt`` after an interruption. A finished run is left alone
+    unless ``retrain`` is true; then the old model stays in place until the new one is
+    complete (and its stale eval.nc is removed).
     """
-    seed = profile.seed if seed is None else seed
-    out = model_dir(profile, model, seed)
-    final = (out / "model.pt", out / "history.nc")
-    if all(p.exists() for p in final) and not retrain:
-        print(f"model {model} ({profile.name}, seed {seed}) is already trained in {out}; "
-              "nothing to do (retrain=True trains it again)")
+    retrain = coerce_flag("retrain", retrain)
+    profile = run.config(**execution)
+    cfg = train_config(profile)
+    out = io.prepare_output_dir(run.dir, TRAIN_OUTPUTS)
+    saved = _trained(run, out)
+    if saved is not None and not retrain:
+        print(f"{run} is already trained in {out}; nothing to do (retrain=True trains it again)")
         return out
-    if retrain:
-        for p in (*final, out / "checkpoint.pt"):
-            p.unlink(missing_ok=True)
-    split = load_split(profile)
-    torch.manual_seed(seed)                      # initial weights
-    net = build_model(profile, model)
-    cfg = train_config(profile, device, seed)
-    loss_fn = ExpWeightedLoss.from_spec(spec(model))
+    split, data_sha = load_split(profile)
+    torch.manual_seed(run.seed)                  # initial weights
+    net = build_model(profile, run.model)
+    replaces = io.sha256_file(out / "model.pt") if saved is not None else None
+    identity = _identity(run, net, cfg, data_sha, replaces)
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists() and io.load_checkpoint(ckpt).get("identity") != identity and retrain:
+        ckpt.unlink()                            # a resume point of some earlier training
+    loss_fn = ExpWeightedLoss.from_spec(spec(run.model))
     t0 = time.perf_counter()
     best, history = train(net, loss_fn, *split["train"], *split["val"], cfg,
-                          checkpoint=out / "checkpoint.pt", identity=net.config,
-                          progress=progress)
+                          checkpoint=ckpt, identity=identity, progress=progress)
     history.attrs.update(io.provenance(**{
-        **profile.as_attrs(), **net.config, "seed": seed, "device": cfg.device,
-        "n_train": len(split["train"][0]), "n_val": len(split["val"][0]),
-        "stage_wall_time_s": time.perf_counter() - t0}))
-    io.save_checkpoint({"state": best, "config": net.config, "profile": profile.name,
-                        "seed": seed}, final[0])
-    io.write_netcdf(history, final[1])
-    (out / "checkpoint.pt").unlink(missing_ok=True)
-    print(f"model {model}: {int((history.accepted == 1).sum())} accepted epochs, "
+        **profile.as_attrs(), **net.config, **run.attrs(), "device": cfg.device,
+        "data_sha256": data_sha, "n_train": len(split["train"][0]),
+        "n_val": len(split["val"][0]), "stage_wall_time_s": time.perf_counter() - t0}))
+    io.save_checkpoint({"state": best, "config": net.config, "identity": identity},
+                       out / "model.pt")
+    io.write_netcdf(history, out / "history.nc")
+    (out / "eval.nc").unlink(missing_ok=True)    # it described the model just replaced
+    ckpt.unlink(missing_ok=True)
+    print(f"{run}: {int((history.accepted == 1).sum())} accepted epochs, "
           f"{history.attrs['n_rollbacks']} roll-backs, best epoch {history.attrs['best_epoch']}, "
           f"{history.attrs['wall_time_s']:.1f} s -> {out}")
     return out
 
 
-def load_trained(profile: Profile, model: int, seed: int | None = None) -> Surrogate:
-    """The trained surrogate of ``model`` (eval mode), checked against its configuration."""
-    path = model_dir(profile, model, seed) / "model.pt"
+def load_trained(run: RunId, **execution) -> tuple[Surrogate, dict]:
+    """The trained surrogate of ``run`` (eval mode) and the identity its model.pt records;
+    refused with both identities if the file belongs to another run."""
+    path = run.dir / "model.pt"
     saved = io.load_checkpoint(path)
-    net = build_model(profile, model)
-    if saved.get("config") != net.config:
-        raise ValueError(f"{path} holds a model built as {saved.get('config')}, but model "
-                         f"{model} of profile {profile.name!r} is {net.config}")
+    stored = saved.get("identity", {})
+    net = build_model(run.config(**execution), run.model)
+    if stored.get("run") != run.as_dict() or saved.get("config") != net.config:
+        raise ValueError(f"{path} belongs to another run: it holds {stored.get('run')} "
+                         f"(network {saved.get('config')}), this run is {run.as_dict()} "
+                         f"(network {net.config})")
     net.load_state_dict(saved["state"])
-    return net.eval()
+    return net.eval(), stored
+

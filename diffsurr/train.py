@@ -164,14 +164,18 @@ def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: 
         val_loss = evaluate_loss(model, loss_fn, x_val, y_val, amp=cfg.amp)
         alive = alive_fraction(model, x_val[:64])
         n = len(accepted)
-        if not np.isfinite(train_loss) and not kept:
-            raise FloatingPointError(f"training loss became {train_loss} at epoch {n + 1} and "
-                                     "the roll-back rule is 'none': lower lr or enable roll-back")
-        jump = not np.isfinite(train_loss) or (n_rollbacks < cfg.max_rollbacks
-                                               and cfg.rollback.is_jump(accepted, train_loss))
+        finite = bool(np.isfinite(train_loss))
+        if not finite and (not kept or n_rollbacks >= cfg.max_rollbacks):
+            raise FloatingPointError(
+                f"training loss became {train_loss} at epoch {n + 1} after {n_rollbacks} "
+                f"roll-backs (max_rollbacks = {cfg.max_rollbacks}, rule {cfg.rollback.kind!r}): "
+                f"likely causes: a learning rate too large (lr = {cfg.lr:g}) or non-finite "
+                "values in the training data")
+        jump = n_rollbacks < cfg.max_rollbacks and (
+            not finite or cfg.rollback.is_jump(accepted, train_loss))
         back = -1
         if jump:
-            back = max(cfg.rollback.target_epoch(n), min(kept))
+            back = max(cfg.rollback.target_epoch(n), min(kept))   # min(kept): see needed_states
             model.load_state_dict(kept[back]["model"])
             opt.load_state_dict(kept[back]["opt"])
             del accepted[back:]

@@ -17,11 +17,9 @@ device = None
 quick = False         # fewer repetitions (CI)
 
 # %%
-from diffsurr import bench
-from diffsurr.profiles import get_profile
+from diffsurr import bench, params
 
-p, why = get_profile(profile, device=device)
-print(f"profile {p.name!r} ({why})")
-table = bench.bench_all(device=p.resolved_device(), quick=quick)
+p, own = params.profile_params(globals(), "benchmark")
+table = bench.bench_all(device=p.resolved_device(), quick=own["quick"])
 print(table.attrs["table"])
 print("written to", bench.save(table))

@@ -9,17 +9,16 @@
 # %% [markdown]
 # # Stage 1: data
 # Draws the profile's source configurations and solves each exactly (preprint Sec. 2),
-# writing `results/<profile>/data.nc` with the train/validation/test split.
+# writing its data file (`results/<profile>/data.nc`, or `data_<values>.nc` for other data
+# values) with the train/validation/test split and a content checksum.
 
 # %% tags=["parameters"]
-profile = "auto"      # "paper", "ci" or "auto" (paper with CUDA, ci without)
-n_samples = None      # None: the profile's value
-force = False         # regenerate even if data.nc exists
+profile = "auto"      # "paper", "reference", "ci", "smoke" or "auto"
+force = False         # regenerate even if the data file exists
+# Any profile value can be given by name (-p n_samples 500); data values name the file.
 
 # %%
-from diffsurr import study
-from diffsurr.profiles import get_profile
+from diffsurr import params, study
 
-p, why = get_profile(profile, n_samples=n_samples)
-print(f"profile {p.name!r} ({why}): {p.description}")
-path = study.data_stage(p, force=force)
+p, own = params.profile_params(globals(), "data")
+path = study.data_stage(p, **own)

@@ -7,32 +7,24 @@
 # ---
 
 # %% [markdown]
-# # Stage 3: evaluate one trained model
+# # Stage 3: evaluate one trained run
 # Predictions on the test set and part of the training set; residual statistics (Table 2),
 # slice statistics (Figs. 9-10), PDFs (Fig. 11, Supplement A), 2-D histograms (Fig. 8),
 # figure samples with NN1 and NN2 outputs (Figs. 5-7) and the metrics beyond the preprint,
-# written to `results/<profile>/model_NN/eval.nc`.
+# written to the run's `eval.nc`.
 
 # %% tags=["parameters"]
-model = 9
 profile = "auto"
+model = None          # Table 2 row, 1-14 (or give run)
 seed = None
-epochs = None         # the overrides the model was trained with (they name its folder)
-lr = None
-rollback = None
-head = None
-device = None
+run = None            # a run folder name instead, e.g. "model_09_rollback-none"
+# Profile values by name name the run, as in the train notebook; device is an execution setting.
 
 # %%
-from diffsurr import evaluate
-from diffsurr.profiles import get_profile
-from diffsurr.registry import spec
+from diffsurr import evaluate, params
 
-spec(model)
-p, why = get_profile(profile, epochs=epochs, lr=lr, rollback=rollback, head=head,
-                     device=device)
-print(f"profile {p.name!r} ({why}): {p.description}")
-ds = evaluate.evaluate_stage(p, model, seed=seed)
+run, execution, _ = params.run_params(globals(), "evaluate")
+ds = evaluate.evaluate_stage(run, **execution)
 test = ds.sel(set="test")
 for name in ("mean_res", "p99_res", "max_res", "mean_nrmse"):
     print(f"test {name}: {float(test[name]):.4g}")

@@ -7,33 +7,26 @@
 # ---
 
 # %% [markdown]
-# # Stage 2: train one Table 2 model
-# Trains model `model` with the roll-back trainer (preprint Sec. 2, Eq. 3) and writes
-# `results/<profile>/model_NN/` (model.pt, history.nc). Rerun after a kill: it resumes
+# # Stage 2: train one run
+# Trains a Table 2 model with the roll-back trainer (preprint Sec. 2, Eq. 3) into its run
+# folder `results/<profile>/<run>/` (model.pt, history.nc). Rerun after a kill: it resumes
 # from the last checkpoint. Rerun after it finished: it says so and does nothing unless
-# `retrain=True`.
+# `retrain=True` (the old model then stays until the new one is complete).
 
 # %% tags=["parameters"]
-model = 9             # Table 2 row, 1-14
-profile = "auto"      # "paper", "ci" or "auto"
+profile = "auto"      # "paper", "reference", "ci", "smoke" or "auto" (paper with CUDA, else ci)
+model = None          # Table 2 row, 1-14 (or give run)
 seed = None           # training seed; None: the profile's
-epochs = None         # None: the profile's value
-lr = None
-rollback = None       # "preprint", "code" or "none"; None: the profile's
-head = None           # NN2 output head, "table1" or "relu"; None: the profile's
-device = None         # None: cuda if available, else cpu
+run = None            # a run folder name instead, e.g. "model_09_seed1_lr-0.0001"
 retrain = False
+# Any profile value can be given by name as well (-p lr 1e-4 -p epochs 20): it names the run's
+# folder. Execution settings (device, checkpoint_every, channels_last, compile) do not.
 
 # %%
-from diffsurr import study
-from diffsurr.profiles import get_profile
-from diffsurr.registry import spec
+from diffsurr import params, study
 
-print(spec(model))
-p, why = get_profile(profile, epochs=epochs, lr=lr, rollback=rollback, head=head,
-                     device=device)
-print(f"profile {p.name!r} ({why}): {p.description}")
-out = study.train_stage(p, model, seed=seed, retrain=retrain)
+run, execution, flags = params.run_params(globals(), "train")
+out = study.train_stage(run, **flags, **execution)
 
 # %%
 import xarray as xr

@@ -37,19 +37,24 @@ def _root(env):
     return Path(env["DIFFSURR_RESULTS"]) / "smoke"
 
 
-@pytest.mark.parametrize("params, message", [
-    ((("model", 15),), "1–14"),
-    ((("profile", "nope"),), "unknown profile 'nope'"),
-    ((("epochs", -3),), "epochs must be a positive integer"),
+# The notebooks hand their parameters to diffsurr.params (tests/test_params.py has every case);
+# these check the wiring through papermill.
+@pytest.mark.parametrize("nb, params, message", [
+    ("train", (("model", 15),), "1–14"),
+    ("train", (("model", 9), ("epoch", 12)), "unknown parameter(s) ['epoch'] for the train "
+                                             "notebook; valid: ['profile', 'model'"),
+    ("train", (("model", 9), ("lr", "inf")), "lr must be a finite number > 0, got inf"),
+    ("evaluate", (("model", 9), ("epoch", 12)), "unknown parameter(s) ['epoch']"),
+    ("data", (("force", "no way"),), "force must be a boolean"),
 ])
-def test_bad_parameters_fail_at_once_with_the_valid_values(env, tmp_path, params, message):
+def test_bad_parameters_fail_at_once_with_the_valid_values(env, tmp_path, nb, params, message):
     start = time.perf_counter()
-    res = _papermill("train", tmp_path / "out.ipynb", env, ("profile", "smoke"), *params,
+    res = _papermill(nb, tmp_path / "out.ipynb", env, ("profile", "smoke"), *params,
                      check=False)
     assert res.returncode != 0
     assert message in res.stderr + res.stdout
     assert time.perf_counter() - start < 60
-    assert not list(_root(env).glob("model_15*"))
+    assert sorted(p.name for p in _root(env).iterdir()) == ["data.nc"], "nothing computed"
 
 
 def test_train_evaluate_and_rerun_does_nothing(env, tmp_path):
@@ -61,9 +66,15 @@ def test_train_evaluate_and_rerun_does_nothing(env, tmp_path):
         assert key in hist.attrs, key
     assert int(hist.kept.sum()) == 3
     before = (out / "model.pt").stat().st_mtime_ns
-    res = _papermill("train", tmp_path / "t2.ipynb", env, ("profile", "smoke"), ("model", 12))
+    res = _papermill("train", tmp_path / "t2.ipynb", env, ("profile", "smoke"), ("model", 12),
+                     ("retrain", "no"))
     assert "already trained" in (tmp_path / "t2.ipynb").read_text()
     assert (out / "model.pt").stat().st_mtime_ns == before
+    # a typo'd value names another run: refused, not "already trained" nor a rewrite of eval.nc
+    res = _papermill("evaluate", tmp_path / "e0.ipynb", env, ("profile", "smoke"),
+                     ("model", 12), ("epochs", 12), check=False)
+    assert res.returncode != 0 and "no checkpoint at" in res.stderr + res.stdout
+    assert "model_12_epochs-12" in res.stderr + res.stdout
     _papermill("evaluate", tmp_path / "e.ipynb", env, ("profile", "smoke"), ("model", 12))
     ev = xr.open_dataset(out / "eval.nc")
     assert set(ev.set.values) == {"test", "train"} and ev.mean_res.sel(set="test") > 0
@@ -87,3 +98,19 @@ def test_killed_training_resumes_and_leaves_no_final_file(env, tmp_path):
                ("epochs", 6))
     hist = xr.open_dataset(out / "history.nc")
     assert int(hist.kept.sum()) == 6 and (out / "model.pt").exists()
+
+
+def _snakemake_dry_run(target):
+    return subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-n", "-p", "--cores",
+                           "1", "--config", "profile=smoke", "--", target],
+                          capture_output=True, text=True, cwd=ROOT,
+                          env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+                          | {"PATH": "/usr/bin:/bin"})
+
+
+def test_snakemake_targets_are_parsed_by_the_run_identity():
+    res = _snakemake_dry_run("results/smoke/model_02_width-0.5/eval.nc")
+    assert res.returncode == 0, res.stderr
+    assert "-m papermill" in res.stdout and "-p run model_02_width-0.5" in res.stdout
+    res = _snakemake_dry_run("results/smoke/model_09_seed-1/eval.nc")
+    assert res.returncode != 0 and "cannot read it as _key-value pairs" in res.stdout + res.stderr

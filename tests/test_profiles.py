@@ -24,7 +24,7 @@ def test_overrides_and_errors():
     assert p.epochs == 3 and p.lr == PROFILES["ci"].lr and "overridden" in why
     with pytest.raises(ValueError, match="unknown profile 'nope'.*paper"):
         get_profile("nope")
-    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+    with pytest.raises(ValueError, match="epochs must be an integer > 0"):
         get_profile("ci", epochs=-3)
     with pytest.raises(ValueError, match="unknown profile value"):
         get_profile("ci", epoch=3)

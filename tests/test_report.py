@@ -15,7 +15,7 @@ import xarray as xr
 from diffsurr import evaluate, io, metrics, report
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, spec, table2_frame
-from diffsurr.study import results_dir
+from diffsurr.runid import RunId, results_dir
 
 N, N_TEST, N_TRAIN, N_FIG = 16, 6, 5, 4
 
@@ -110,11 +110,11 @@ def write_results(root, profile, models=MODELS, steps=None):
                              **netcdf_attrs(profile.as_attrs()), "profile_n_samples": 10})
     io.write_netcdf(data, base / "data.nc")
     for m in models:
-        d = base / f"model_{m:02d}"
+        d = RunId.of(profile, m).dir
         d.mkdir(parents=True, exist_ok=True)
         io.write_netcdf(fake_eval(m), d / "eval.nc")
         io.write_netcdf(fake_history(m, steps=steps or (6 + m % 3)), d / "history.nc")
-    d = base / "model_09_rollback-none"
+    d = RunId.of(profile.replace(rollback="none"), 9).dir
     d.mkdir(parents=True, exist_ok=True)
     io.write_netcdf(fake_history(9, rollback=False), d / "history.nc")
     return base
@@ -274,7 +274,7 @@ def write_seed_results(profile, models=SEEDED, seeds=(1, 2)):
     base = write_results(None, profile, models=models)
     for m in models[:2]:
         for s in seeds:
-            d = base / f"model_{m:02d}_seed{s}"
+            d = RunId.of(profile, m, s).dir
             d.mkdir(parents=True, exist_ok=True)
             io.write_netcdf(fake_eval(m, seed=100 * s), d / "eval.nc")
     return base

@@ -42,7 +42,7 @@ def test_preprint_rule_reads_eq3_as_loss_above_C_times_recent_mean():
 def test_targets_and_kept_states():
     pre, code = RollbackRule("preprint", s=5), RollbackRule("code", s=5)
     assert pre.target_epoch(30) == 25 and pre.target_epoch(3) == 0
-    assert pre.needed_states(30) == [25, 26, 27, 28, 29, 30]
+    assert pre.needed_states(30) == list(range(20, 31))   # 2s + 1: see test_train
     assert code.target_epoch(33) == 30 and code.needed_states(33) == [30]
     assert RollbackRule("none").needed_states(10) == []
 

@@ -114,3 +114,49 @@ def test_bad_training_settings_raise():
         TrainConfig(lr=0)
     with pytest.raises(ValueError, match="amp"):
         TrainConfig(amp=True, device="cpu")
+
+
+class PlantedJumps(ExpWeightedLoss):
+    """The Eq. 1 loss times ``factor`` during the training passes (epoch attempts, 0-based)
+    listed in ``at``."""
+
+    def __init__(self, at, calls_per_epoch, factor=1000.0):
+        super().__init__(w=1.0, alpha=1)
+        self.calls, self.at, self.per, self.factor = 0, set(at), calls_per_epoch, factor
+
+    def forward(self, yhat, y):
+        loss = super().forward(yhat, y)
+        if torch.is_grad_enabled():
+            self.calls += 1
+            if (self.calls - 1) // self.per in self.at:
+                return loss * self.factor
+        return loss
+
+
+def test_second_jump_soon_after_a_roll_back_goes_back_to_its_own_n_minus_s():
+    # attempts 0-7 accepted (epochs 1-8); attempt 8 jumps -> back to 8 - 2 = 6; attempt 9
+    # accepted (epoch 7); attempt 10 jumps with 7 accepted -> back to 7 - 2 = 5 (Eq. 3), a
+    # state from before the first roll-back
+    data = _problem()
+    cfg = TrainConfig(epochs=10, batch_size=10, lr=1e-3, rollback=RollbackRule("preprint", m=4, s=2))
+    _, hist = train(_model(), PlantedJumps(at=(8, 10), calls_per_epoch=4), *data, cfg,
+                    progress=False)
+    rejected = hist.where(hist.accepted == 0, drop=True)
+    assert rejected.epoch.values.tolist() == [9, 8]
+    assert rejected.rolled_back_to.values.tolist() == [6, 5]
+    np.testing.assert_array_equal(hist.epoch.values[hist.kept.values == 1], np.arange(1, 11))
+
+
+def test_non_finite_losses_count_against_max_rollbacks_and_stop_with_a_named_error():
+    data = _problem()
+    cfg = TrainConfig(epochs=6, batch_size=10, lr=1e-3, max_rollbacks=3,
+                      rollback=RollbackRule("preprint", m=2, s=1))
+    nan_from_3 = PlantedJumps(at=range(3, 100), calls_per_epoch=4, factor=float("nan"))
+    with pytest.raises(FloatingPointError, match=r"at epoch \d+ after 3 roll-backs \(max_rollbacks = 3"):
+        train(_model(), nan_from_3, *data, cfg, progress=False)
+    # a NaN in the training targets: the same bounded stop, naming the likely cause
+    x, y, xv, yv = data
+    y = y.clone()
+    y[0, 0, 0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match="non-finite values in the training data"):
+        train(_model(), ExpWeightedLoss(1.0, 1), x, y, xv, yv, cfg, progress=False)

@@ -1,0 +1,114 @@
+"""Run and data identity: every run name round-trips, and nothing else parses."""
+
+import re
+
+import pytest
+
+from diffsurr.profiles import PROFILES, coerce
+from diffsurr.runid import (DATA_KEYS, IDENTITY_KEYS, RunId, data_path, parse_data_name)
+from diffsurr.study import study_runs
+
+# A valid value other than each profile's own, for every identity value.
+OTHER = {"n_samples": 500, "test_fraction": 0.25, "val_fraction": 0.15, "epochs": 12,
+         "batch_size": 16, "lr": 1e-05, "width": 0.5, "head": "table1", "rollback": "none",
+         "C": 4.5, "m": 7, "s": 3, "data_seed": 3, "split_seed": 2, "mode": "production",
+         "placement": "code", "n_figure_samples": 7, "max_eval_train": 99, "amp": True}
+
+
+def _other(profile, key):
+    base = getattr(PROFILES[profile], key)
+    value = OTHER[key]
+    if value == base:                       # e.g. head "table1" in paper: take the other choice
+        value = {"head": "relu", "rollback": "code", "mode": "clamped",
+                 "placement": "preprint", "amp": False}.get(key, value * 2)
+    return value
+
+
+def test_every_identity_value_is_covered():
+    assert set(OTHER) == set(IDENTITY_KEYS)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("key", IDENTITY_KEYS)
+def test_every_profile_value_round_trips(profile, key):
+    value = _other(profile, key)
+    run = RunId.make(profile, 9, 1, **{key: value})
+    assert run.name == f"model_09_seed1_{key}-{value!r}".replace("'", "")
+    back = RunId.parse(profile, run.name)
+    assert back == run and back.config().seed == 1
+    assert getattr(back.config(), key) == coerce(key, value)
+
+
+def test_all_values_together_round_trip_in_field_order():
+    values = {k: _other("ci", k) for k in IDENTITY_KEYS}
+    run = RunId.make("ci", 12, **values)
+    assert RunId.parse("ci", run.name) == run
+    assert run.name.startswith("model_12_n_samples-500_test_fraction-0.25")
+
+
+def test_values_equal_to_the_profiles_are_dropped():
+    run = RunId.make("ci", 9, 0, lr=PROFILES["ci"].lr, epochs="6")
+    assert run.name == "model_09" and run == RunId.make("ci", 9)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("model_09_seed-1", "cannot read it as _key-value"),
+    ("model_02_width", "cannot read it as _key-value"),
+    ("model_09_epoch-12", "cannot read it as _key-value"),
+    ("model_09_lr-1e-4", "canonical name of its run; the run it describes is named "
+                         "'model_09_lr-0.0001'"),
+    ("model_09_seed0", "is named 'model_09'"),
+    ("model_09_lr-0.0001_epochs-12", "is named 'model_09_epochs-12_lr-0.0001'"),
+    ("model_15", "1–14"),
+    ("model_9", "not a run name"),
+    ("model_09_lr-x", "lr must be a finite number > 0"),
+    ("model_09_lr-inf", "lr must be a finite number > 0"),
+    ("model_09_device-cpu", "cannot read it as _key-value"),
+])
+def test_bad_names_are_refused(name, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RunId.parse("ci", name)
+
+
+def test_execution_and_study_values_are_not_identity():
+    with pytest.raises(ValueError, match="not part of a run's identity"):
+        RunId.make("ci", 9, device="cpu")
+    run = RunId.make("ci", 9)
+    assert run.config(device="cpu", compile=True).compile
+    with pytest.raises(ValueError, match="not execution settings"):
+        run.config(lr=1.0)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_data_names_round_trip(profile):
+    base = PROFILES[profile]
+    assert data_path(base).name == "data.nc"
+    for key in DATA_KEYS:
+        other = base.replace(**{key: _other(profile, key)})
+        stem = data_path(other).stem
+        assert stem.startswith(f"data_{key}-")
+        assert parse_data_name(profile, stem) == {key: getattr(other, key)}
+    with pytest.raises(ValueError, match="canonical"):
+        parse_data_name(profile, "data_n_samples-" + repr(base.n_samples))
+
+
+def test_runs_of_a_profile_have_their_own_data():
+    run = RunId.make("ci", 9, mode="production", placement="code")
+    assert data_path(run.config()).name == "data_mode-production_placement-code.nc"
+    assert data_path(RunId.make("ci", 9, lr=1e-4).config()).name == "data.nc"
+
+
+def test_study_runs_are_unique_and_parse_back():
+    for name, profile in PROFILES.items():
+        runs = study_runs(profile)
+        assert len(runs) == len(set(r.name for r in runs))
+        assert [r.model for r in runs[:14]] == list(range(1, 15))
+        for run in runs:
+            assert RunId.parse(name, run.name) == run
+    ci = study_runs(PROFILES["ci"])
+    names = [r.name for r in ci]
+    assert "model_09_rollback-none" in names and "model_12_head-table1" in names
+    assert "model_05_seed2" in names and len(ci) == 14 + 5 * 2 + 2
+    production = study_runs(PROFILES["ci"].replace(mode="production", placement="code"))
+    assert production[0].name == "model_01_mode-production_placement-code"
+    assert [r.name for r in production[-3:]] == ["model_05", "model_09", "model_12"]

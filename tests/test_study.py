@@ -1,0 +1,165 @@
+"""The stages never run, evaluate or overwrite the wrong thing: data, checkpoint and model
+identity, retrain, unwritable folders, leftovers of killed writes (smoke profile, tiny runs)."""
+
+import errno
+import os
+import shutil
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from diffsurr import evaluate, io, study
+from diffsurr.runid import RunId, data_path
+
+TINY = {"n_samples": 60, "epochs": 1}
+
+
+@pytest.fixture()
+def results(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    return tmp_path
+
+
+def _trained(model=6, seed=None, **values):
+    run = RunId.make("smoke", model, seed, **{**TINY, **values})
+    study.data_stage(run.config())
+    study.train_stage(run, progress=False)
+    return run
+
+
+def test_data_files_are_named_by_their_values_and_checked(results):
+    run = RunId.make("smoke", 6, **TINY)
+    path = study.data_stage(run.config())
+    assert path == data_path(run.config()) and path.name == "data_n_samples-60.nc"
+    ds = io.read_netcdf(path)
+    assert ds.attrs["data_sha256"] == study.checksum(ds)
+    # a file whose stored values differ from the run's is refused, naming both values
+    other = RunId.make("smoke", 6, mode="production", **TINY).config()
+    shutil.copy(path, data_path(other))
+    with pytest.raises(ValueError, match=r"data_n_samples-60_mode-production.nc was made with"):
+        study.load_split(other)
+    with pytest.raises(ValueError, match="profile_mode = 'clamped' in the file, 'production' in this run"):
+        study.data_stage(other)
+
+
+def test_non_finite_data_and_a_missing_split_are_refused_before_training(results, monkeypatch):
+    run = RunId.make("smoke", 6, **TINY)
+    path = study.data_stage(run.config())
+    ds = io.read_netcdf(path)
+    ds["target"][0, 0, 0] = np.nan
+    io.write_netcdf(ds, path)
+    monkeypatch.setattr(study, "train", lambda *a, **k: pytest.fail("trained on bad data"))
+    with pytest.raises(ValueError, match="'target' holds non-finite values"):
+        study.train_stage(run, progress=False)
+    io.write_netcdf(ds.drop_vars("split"), path)
+    with pytest.raises(ValueError, match=r"data_n_samples-60.nc lacks variables \['split'\]"):
+        study.train_stage(run, progress=False)
+
+
+def test_a_model_of_another_run_is_refused_with_both_identities(results):
+    a = _trained()
+    b = RunId.make("smoke", 6, 1, **TINY)
+    b.dir.mkdir(parents=True)
+    for name in ("model.pt", "history.nc"):
+        shutil.copy(a.dir / name, b.dir / name)
+    with pytest.raises(ValueError, match=r"belongs to another run: it holds .*'seed': 0.*"
+                                         r"this run is .*'seed': 1"):
+        study.train_stage(b, progress=False)
+    with pytest.raises(ValueError, match="belongs to another run"):
+        evaluate.evaluate_stage(b)
+    assert not (b.dir / "eval.nc").exists()
+
+
+def test_a_model_trained_on_other_data_is_not_evaluated(results):
+    run = _trained()
+    ds = io.read_netcdf(data_path(run.config()))
+    ds["target"][:] = ds["target"] * 0.5
+    ds.attrs["data_sha256"] = study.checksum(ds)
+    io.write_netcdf(ds, data_path(run.config()))
+    with pytest.raises(ValueError, match="was trained on data with checksum"):
+        evaluate.evaluate_stage(run)
+
+
+def test_already_trained_is_checked_not_assumed(results):
+    run = _trained()
+    (run.dir / "history.nc").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="history.nc is not a readable netCDF"):
+        study.train_stage(run, progress=False)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_retrain_keeps_the_old_model_until_the_new_one_is_complete(results, monkeypatch):
+    run = _trained()
+    evaluate.evaluate_stage(run)
+    before = {n: (run.dir / n).read_bytes() for n in ("model.pt", "history.nc", "eval.nc")}
+    real_train = study.train
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(study, "train", killed)
+    with pytest.raises(Killed):
+        study.train_stage(run, retrain="yes", progress=False)
+    assert {n: (run.dir / n).read_bytes() for n in before} == before
+    monkeypatch.setattr(study, "train", real_train)
+    study.train_stage(run, retrain=True, progress=False)
+    assert (run.dir / "model.pt").read_bytes() != before["model.pt"]
+    assert not (run.dir / "eval.nc").exists(), "the old model's eval.nc must go with it"
+
+
+@pytest.mark.parametrize("flag", ["no", "False", "0", False])
+def test_retrain_no_means_no(results, flag):
+    run = _trained()
+    mtime = (run.dir / "model.pt").stat().st_mtime_ns
+    study.train_stage(run, retrain=flag, progress=False)
+    assert (run.dir / "model.pt").stat().st_mtime_ns == mtime
+    with pytest.raises(ValueError, match="retrain must be a boolean"):
+        study.train_stage(run, retrain="maybe", progress=False)
+
+
+def test_unwritable_results_fail_before_any_compute(results, monkeypatch):
+    run = RunId.make("smoke", 6, **TINY)
+    study.data_stage(run.config())
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(io.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(study, "load_split", lambda *a: pytest.fail("computed first"))
+    with pytest.raises(PermissionError, match=f"results folder {run.dir} is not writable"):
+        study.train_stage(run, progress=False)
+
+
+def test_leftovers_of_killed_writes_are_removed(results):
+    run = RunId.make("smoke", 6, **TINY)
+    run.dir.mkdir(parents=True)
+    stale = [run.dir / ".checkpoint.pt.abc123.tmp", run.dir / ".model.pt.x.tmp"]
+    for p in stale:
+        p.write_bytes(b"half a checkpoint")
+    study.data_stage(run.config())
+    study.train_stage(run, progress=False)
+    assert not any(p.exists() for p in stale)
+
+
+def test_disk_full_names_the_file(tmp_path, monkeypatch):
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(io.os, "replace", full)
+    with pytest.raises(OSError, match=r"writing .*x.nc failed: No space left on device"):
+        io.write_netcdf(xr.Dataset({"a": ("s", np.zeros(3))}), tmp_path / "x.nc")
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_bad_devices_are_refused_before_compute(results):
+    run = RunId.make("smoke", 6, **TINY)
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"):
+        study.train_stage(run, device="gpu")
+    import torch
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            study.train_stage(run, device="cuda")
