@@ -192,6 +192,15 @@ PROFILES = {
         lr=1e-3, width=0.125, head="relu", m=5, s=2, checkpoint_every=2,
         max_eval_train=400, extra_seeds=(1, 2), seed_models=(5, 6, 9, 11, 12),
         n_generalise=100),
+    "pilot": Profile(
+        name="pilot",
+        description="the reference data (production sources, code placement, 20,000 samples) "
+                    "and training rules, with short runs of model 12 at two NN2 widths and "
+                    "two learning rates, to choose the reference schedule; not the preprint's "
+                    "scale",
+        n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=12, batch_size=25,
+        lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
+        placement="code", max_eval_train=4000, n_generalise=200),
     "smoke": Profile(
         name="smoke",
         description="a few seconds per stage, for tests and for developing the book; its "
