@@ -625,24 +625,37 @@ SPEED_WIDTHS = (0.25, 0.5)
 
 
 def speed_variants(compiled=False):
-    """{name: settings}: today's code, each option alone, the new TrainConfig defaults, and
-    those with torch's own thread count (which wins on an idle machine, loses on a loaded one)."""
+    """{name: settings}: today's code, each option alone, and combinations of them.
+
+    The combinations leave one option out of the full set at a time, so that each option's
+    effect shows at the thread count the others use; one of them is the new TrainConfig
+    default (:func:`default_variant`).
+    """
+    one = {"cpu_threads": 1, "val_inference_mode": True}
+    variants = {"today": TODAY,
+                "threads=1": {**TODAY, "cpu_threads": 1},
+                "channels_last": {**TODAY, "channels_last": True},
+                "fused_adam": {**TODAY, "fused_adam": True},
+                "val inference_mode": {**TODAY, "val_inference_mode": True},
+                "1t+fused+val": {**TODAY, **one, "fused_adam": True},
+                "1t+cl+val": {**TODAY, **one, "channels_last": True},
+                "1t+cl+fused+val": {**TODAY, **one, "channels_last": True, "fused_adam": True},
+                "2t+cl+fused+val": {**TODAY, "val_inference_mode": True, "channels_last": True,
+                                    "fused_adam": True}}
+    if compiled:
+        variants["1t+cl+fused+val+compile"] = {**variants["1t+cl+fused+val"], "compile": True}
+    return variants
+
+
+def default_variant(variants):
+    """The name of the variant whose settings are TrainConfig's defaults ('' if none)."""
     from diffsurr.train import TrainConfig
 
     new = TrainConfig()
     defaults = {"cpu_threads": new.cpu_threads, "channels_last": new.channels_last,
                 "fused_adam": new.fused_adam, "compile": new.compile,
                 "val_batch_size": new.val_batch_size, "val_inference_mode": True}
-    variants = {"today": TODAY,
-                "threads=1": {**TODAY, "cpu_threads": 1},
-                "channels_last": {**TODAY, "channels_last": True},
-                "fused_adam": {**TODAY, "fused_adam": True},
-                "val inference_mode": {**TODAY, "val_inference_mode": True},
-                "new defaults": defaults,
-                "new defaults, 2 threads": {**defaults, "cpu_threads": None}}
-    if compiled:
-        variants["new defaults+compile"] = {**defaults, "compile": True}
-    return variants
+    return next((name for name, s in variants.items() if s == defaults), "")
 
 
 def bench_train_speed(widths=SPEED_WIDTHS, model=BENCH_MODEL, batch=25, steps=10, rounds=4,
@@ -759,7 +772,8 @@ def bench_train_speed(widths=SPEED_WIDTHS, model=BENCH_MODEL, batch=25, steps=10
             device="cpu", device_kind="cpu", device_name=device_name("cpu"), model=model,
             head="relu", batch=batch, steps_per_round=steps, rounds=rounds, n_pool=n_pool,
             n_val=n_val, lr=lr, seed=seed, torch_threads=threads0, cpu_count=os.cpu_count(),
-            today_threads=threads0, variants=variants, epoch_train_samples=n_train_ref,
+            today_threads=threads0, variants=variants,
+            default_variant=default_variant(variants), epoch_train_samples=n_train_ref,
             epoch_val_samples=n_val_ref, load_average_start=list(load_start),
             load_average_end=list(load_end),
             method=("interleaved: each round runs every variant in turn (steps training steps "
@@ -797,13 +811,16 @@ def format_speed_table(ds):
         for v in ds.variant.values:
             r = ds.sel(width=w, variant=v)
             comp = float(r.compile_s)
-            lines.append(f"{w:>5g} {v:<28} {float(r.train_ms_per_step):>8.0f} "
+            mark = " *" if v == a["default_variant"] else ""
+            lines.append(f"{w:>5g} {v + mark:<28} {float(r.train_ms_per_step):>8.0f} "
                          f"{float(r.train_samples_per_s):>8.1f} {float(r.train_ratio):>6.2f} "
                          f"{float(r.val_samples_per_s):>8.1f} {float(r.val_ratio):>6.2f} "
                          f"{float(r.epoch_s):>7.0f}s {float(r.epoch_ratio):>6.2f} "
                          f"{'' if np.isnan(comp) else format(comp, '.0f') + 's':>8}")
     lines.append(f"epoch: {a['epoch_train_samples']:,} training + {a['epoch_val_samples']:,} "
-                 "validation samples, extrapolated; x: ratio to 'today'")
+                 "validation samples, extrapolated; x: ratio to 'today'; *: the new TrainConfig "
+                 "defaults; 1t/2t: 1 or 2 torch threads, cl: channels_last, fused: fused Adam, "
+                 "val: validation in inference mode")
     return "\n".join(lines)
 
 
