@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m diffsurr.bench <subcommand>`` (``solver`` or ``all``).
+"""Benchmarks: ``python -m diffsurr.bench <subcommand>`` (``solver``, ``all`` or ``train-speed``).
 
 ``solver`` times every exact solver of diffsurr.solver / diffsurr.solver_torch on the
 current machine, on two-disk inputs as in the preprint (Sec. 2), against the preprint's
@@ -9,6 +9,10 @@ each exact solver, the surrogate's ε (Table 2 model 9) at batch 1 and batched, 
 δ/ε ("about 1000 times faster"), the training time per epoch extrapolated to the paper
 profile's 800 epochs, and Eq. 4's break-even N for each solver (diffsurr.speedup). It
 prints a table and writes ``results/benchmarks/<device-slug>.nc``.
+
+``train-speed`` measures, interleaved in one run on the CPU, samples/s of a training step and
+of the validation pass of diffsurr.train for today's settings, each speed option alone and
+the new TrainConfig defaults; it writes ``results/benchmarks/train-speed-<device-slug>.nc``.
 """
 
 import argparse
@@ -609,6 +613,233 @@ def cmd_all(args):
     return ds
 
 
+# --------------------------------------------------------------------------------------------
+# train-speed: one training step and the validation pass of diffsurr.train, today's settings
+# against the new TrainConfig defaults and each option alone, interleaved in one run.
+
+TODAY = {"cpu_threads": None, "channels_last": False, "fused_adam": False, "compile": False,
+         "val_batch_size": 256, "val_inference_mode": False}
+"""The settings of train() before the speed work: torch's threads (2 on 2 cores), contiguous
+tensors, the for-loop Adam, validation under no_grad in batches of 256."""
+SPEED_WIDTHS = (0.25, 0.5)
+
+
+def speed_variants(compiled=False):
+    """{name: settings}: today's code, each option alone, and combinations of them.
+
+    The combinations leave one option out of the full set at a time, so that each option's
+    effect shows at the thread count the others use; one of them is the new TrainConfig
+    default (:func:`default_variant`).
+    """
+    one = {"cpu_threads": 1, "val_inference_mode": True}
+    variants = {"today": TODAY,
+                "threads=1": {**TODAY, "cpu_threads": 1},
+                "channels_last": {**TODAY, "channels_last": True},
+                "fused_adam": {**TODAY, "fused_adam": True},
+                "val inference_mode": {**TODAY, "val_inference_mode": True},
+                "1t+fused+val": {**TODAY, **one, "fused_adam": True},
+                "1t+cl+val": {**TODAY, **one, "channels_last": True},
+                "1t+cl+fused+val": {**TODAY, **one, "channels_last": True, "fused_adam": True},
+                "2t+cl+fused+val": {**TODAY, "val_inference_mode": True, "channels_last": True,
+                                    "fused_adam": True}}
+    if compiled:
+        variants["1t+cl+fused+val+compile"] = {**variants["1t+cl+fused+val"], "compile": True}
+    return variants
+
+
+def default_variant(variants):
+    """The name of the variant whose settings are TrainConfig's defaults ('' if none)."""
+    from diffsurr.train import TrainConfig
+
+    new = TrainConfig()
+    defaults = {"cpu_threads": new.cpu_threads, "channels_last": new.channels_last,
+                "fused_adam": new.fused_adam, "compile": new.compile,
+                "val_batch_size": new.val_batch_size, "val_inference_mode": True}
+    return next((name for name, s in variants.items() if s == defaults), "")
+
+
+def bench_train_speed(widths=SPEED_WIDTHS, model=BENCH_MODEL, batch=25, steps=10, rounds=4,
+                      n_pool=200, n_val=256, compiled=False, lr=1e-3, seed=0, progress=True):
+    """samples/s of a training step and of validation per settings variant, interleaved.
+
+    For each NN2 width, every variant of :func:`speed_variants` gets its own copy of one
+    freshly initialised model (Table 2 ``model``, relu head) and its own optimiser; then
+    ``rounds`` times, each variant in turn runs ``steps`` timed training steps (the loop of
+    diffsurr.train: random batch of ``batch`` from a pool of ``n_pool`` production/code-placement
+    samples, forward, Eq. 1 loss, backward, Adam) and one timed validation pass over ``n_val``
+    samples. Round 0 is warm-up (and torch.compile's compilation, timed as ``compile_s``).
+    Per variant: the median step time and the fastest validation pass, as samples/s, their
+    ratios to "today", and seconds per epoch extrapolated to the reference sizes (14,400
+    training and 1,600 validation samples). Returns an xarray.Dataset; ``table`` attr printed.
+    """
+    from diffsurr.train import TrainConfig, evaluate_loss, make_optimizer
+
+    if min(steps, rounds, n_val, n_pool) < 1 or n_pool < batch:
+        raise ValueError("steps, rounds, n_val must be >= 1 and n_pool >= batch")
+    device = torch.device("cpu")
+    variants = speed_variants(compiled)
+    names = list(variants)
+    threads0 = torch.get_num_threads()
+    load_start = os.getloadavg()
+    x = draw_inputs(n_pool + n_val, seed + 1, placement="code")[0]
+    y = solver.solve(x, mode="production")
+    x, y = (torch.from_numpy(a[:, None]).float() for a in (x, y))
+    xs, ys, xv, yv = x[:n_pool], y[:n_pool], x[n_pool:], y[n_pool:]
+    loss_fn = ExpWeightedLoss.from_spec(spec(model))
+    shape = (len(widths), len(names))
+    train_sps, val_sps, compile_s = (np.full(shape, np.nan) for _ in range(3))
+    step_ms = np.full(shape, np.nan)
+    try:
+        for i, width in enumerate(widths):
+            torch.manual_seed(seed)
+            template = Surrogate.from_table2(model, width=width, head="relu")
+            runs = {}
+            for name, s in variants.items():
+                net = copy.deepcopy(template).train()
+                if s["channels_last"]:
+                    net.to(memory_format=torch.channels_last)
+                opt = make_optimizer(net, TrainConfig(lr=lr, fused_adam=s["fused_adam"]))
+                if s["compile"]:
+                    torch._dynamo.reset()
+                runs[name] = {"net": net, "opt": opt, "gen": torch.Generator().manual_seed(seed),
+                              "call": torch.compile(net) if s["compile"] else net,
+                              "step_s": [], "val_s": []}
+            for r in range(rounds + 1):
+                for j, (name, s) in enumerate(variants.items()):
+                    run = runs[name]
+                    torch.set_num_threads(s["cpu_threads"] or threads0)
+                    total = torch.zeros((), dtype=torch.float64)
+                    for _ in range(steps if r else (2 if s["compile"] else 1)):
+                        start = time.perf_counter()
+                        idx = torch.randperm(n_pool, generator=run["gen"])[:batch]
+                        loss = loss_fn(run["call"](xs[idx]).float(), ys[idx])
+                        run["opt"].zero_grad(set_to_none=True)
+                        loss.backward()
+                        run["opt"].step()
+                        total += loss.detach().double() * batch
+                        (run["step_s"] if r else run.setdefault("warm", [])).append(
+                            time.perf_counter() - start)
+                    if not math.isfinite(float(total)):
+                        raise FloatingPointError(f"training loss became {float(total)} in {name}")
+                    start = time.perf_counter()
+                    if s["val_inference_mode"]:
+                        evaluate_loss(run["net"], loss_fn, xv, yv, s["val_batch_size"])
+                    else:
+                        _evaluate_no_grad(run["net"], loss_fn, xv, yv, s["val_batch_size"])
+                    if r:
+                        run["val_s"].append(time.perf_counter() - start)
+                    run["net"].train()
+                    if progress:
+                        print(f"width {width:g} round {r}/{rounds} {name}: step "
+                              f"{1e3 * np.median(run['step_s'] or run['warm']):.0f} ms",
+                              flush=True)
+            for j, name in enumerate(names):
+                run = runs[name]
+                step_ms[i, j] = 1e3 * np.median(run["step_s"])
+                train_sps[i, j] = batch / np.median(run["step_s"])
+                val_sps[i, j] = n_val / min(run["val_s"])
+                if variants[name]["compile"]:
+                    compile_s[i, j] = sum(run["warm"]) - 2 * np.median(run["step_s"])
+            del runs, template
+    finally:
+        torch.set_num_threads(threads0)
+    load_end = os.getloadavg()
+    n_train_ref, n_val_ref = 14_400, 1_600
+    epoch_s = n_train_ref / train_sps + n_val_ref / val_sps
+    W, WV = ("width",), ("width", "variant")
+    flags = {k: ("variant", np.array([int(v[k] or 0) for v in variants.values()]))
+             for k in TODAY}
+    ds = xr.Dataset(
+        {"train_samples_per_s": (WV, train_sps, {"long_name": "training samples per second "
+                                                 "(median step)"}),
+         "train_ms_per_step": (WV, step_ms, {"units": "ms", "long_name": "median wall time "
+                                             "per training step"}),
+         "val_samples_per_s": (WV, val_sps, {"long_name": "validation samples per second "
+                                             "(fastest pass)"}),
+         "train_ratio": (WV, train_sps / train_sps[:, :1], {"long_name": "train samples/s "
+                                                            "over today's"}),
+         "val_ratio": (WV, val_sps / val_sps[:, :1], {"long_name": "validation samples/s "
+                                                      "over today's"}),
+         "epoch_s": (WV, epoch_s, {"units": "s", "long_name": f"extrapolated seconds per "
+                                   f"epoch ({n_train_ref} train + {n_val_ref} validation)"}),
+         "epoch_ratio": (WV, epoch_s[:, :1] / epoch_s, {"long_name": "epoch speed-up over "
+                                                        "today's"}),
+         "compile_s": (WV, compile_s, {"units": "s", "long_name": "torch.compile: warm-up "
+                                       "time less two steps (NaN: not compiled)"}),
+         **{f"setting_{k}": v for k, v in flags.items()}},
+        coords={"width": list(widths), "variant": names},
+        attrs=io.provenance(
+            device="cpu", device_kind="cpu", device_name=device_name("cpu"), model=model,
+            head="relu", batch=batch, steps_per_round=steps, rounds=rounds, n_pool=n_pool,
+            n_val=n_val, lr=lr, seed=seed, torch_threads=threads0, cpu_count=os.cpu_count(),
+            today_threads=threads0, variants=variants,
+            default_variant=default_variant(variants), epoch_train_samples=n_train_ref,
+            epoch_val_samples=n_val_ref, load_average_start=list(load_start),
+            load_average_end=list(load_end),
+            method=("interleaved: each round runs every variant in turn (steps training steps "
+                    "then one validation pass); round 0 is warm-up; median step, fastest "
+                    "validation pass")))
+    ds.attrs["table"] = format_speed_table(ds)
+    return ds
+
+
+def _evaluate_no_grad(model, loss_fn, x, y, batch_size):
+    """Validation as train.evaluate_loss did before the speed work (no_grad)."""
+    model.eval()
+    total = torch.zeros((), dtype=torch.float64)
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+            total += loss_fn(model(xb).float(), yb).double() * len(xb)
+    return float(total) / len(x)
+
+
+def format_speed_table(ds):
+    """The printed table of a bench_train_speed result."""
+    a = ds.attrs
+    ls, le = json.loads(a["load_average_start"]), json.loads(a["load_average_end"])
+    lines = [f"Training speed, Table 2 model {a['model']} (NN1 full width + NN2 at width w, relu "
+             f"head), batch {a['batch']}, CPU '{a['device_name']}', {a['cpu_count']} CPUs, "
+             f"torch threads today {a['today_threads']}, {a['created']}",
+             f"load average {ls[0]:.2f} {ls[1]:.2f} {ls[2]:.2f} -> "
+             f"{le[0]:.2f} {le[1]:.2f} {le[2]:.2f}; {a['rounds']} rounds x {a['steps_per_round']}"
+             f" steps per variant, interleaved; validation over {a['n_val']} samples", ""]
+    head = (f"{'w':>5} {'variant':<28} {'ms/step':>8} {'train/s':>8} {'x':>6} {'val/s':>8} "
+            f"{'x':>6} {'epoch':>8} {'x':>6} {'compile':>8}")
+    lines += [head, "-" * len(head)]
+    for w in ds.width.values:
+        for v in ds.variant.values:
+            r = ds.sel(width=w, variant=v)
+            comp = float(r.compile_s)
+            mark = " *" if v == a["default_variant"] else ""
+            lines.append(f"{w:>5g} {v + mark:<28} {float(r.train_ms_per_step):>8.0f} "
+                         f"{float(r.train_samples_per_s):>8.1f} {float(r.train_ratio):>6.2f} "
+                         f"{float(r.val_samples_per_s):>8.1f} {float(r.val_ratio):>6.2f} "
+                         f"{float(r.epoch_s):>7.0f}s {float(r.epoch_ratio):>6.2f} "
+                         f"{'' if np.isnan(comp) else format(comp, '.0f') + 's':>8}")
+    lines.append(f"epoch: {a['epoch_train_samples']:,} training + {a['epoch_val_samples']:,} "
+                 "validation samples, extrapolated; x: ratio to 'today'; *: the new TrainConfig "
+                 "defaults; 1t/2t: 1 or 2 torch threads, cl: channels_last, fused: fused Adam, "
+                 "val: validation in inference mode")
+    return "\n".join(lines)
+
+
+def save_speed(ds, out_dir=None, suffix=""):
+    """Write a bench_train_speed result to ``<out_dir>/train-speed-<device-slug>.nc``."""
+    out_dir = Path(out_dir) if out_dir else io.REPO_ROOT / "results" / "benchmarks"
+    slug = device_slug(ds.attrs["device_kind"], ds.attrs["device_name"])
+    return io.write_netcdf(ds, out_dir / f"train-speed-{slug}{suffix}.nc")
+
+
+def cmd_train_speed(args):
+    """``train-speed`` subcommand: run bench_train_speed, print its table, write the file."""
+    ds = bench_train_speed(widths=tuple(args.widths), steps=args.steps, rounds=args.rounds,
+                           n_val=args.n_val, compiled=args.compile)
+    print(ds.attrs["table"])
+    print(f"\nwrote {save_speed(ds, args.out)}")
+    return ds
+
+
 def main(argv=None):
     """Run one subcommand and return its result."""
     parser = argparse.ArgumentParser(prog="python -m diffsurr.bench", description=__doc__,
@@ -632,6 +863,16 @@ def main(argv=None):
     p.add_argument("--out", default=None,
                    help="output folder (default: results/benchmarks in the repository)")
     p.set_defaults(func=cmd_all)
+    p = sub.add_parser("train-speed", help="training step and validation samples/s on the "
+                       "CPU: today's settings vs the new defaults, interleaved")
+    p.add_argument("--widths", type=float, nargs="+", default=list(SPEED_WIDTHS))
+    p.add_argument("--steps", type=int, default=10, help="timed steps per variant per round")
+    p.add_argument("--rounds", type=int, default=4, help="timed rounds (after one warm-up)")
+    p.add_argument("--n-val", type=int, default=256, help="validation samples per pass")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: results/benchmarks in the repository)")
+    p.set_defaults(func=cmd_train_speed)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -49,17 +49,24 @@ class TrainConfig:
     checkpoint_every: int = 5
     device: str = "cpu"
     amp: bool = False             # bf16 autocast (CUDA only)
-    channels_last: bool = False
+    channels_last: bool = True    # NHWC tensors: faster on CPU (oneDNN), fp32 all the same
     compile: bool = False
+    # Speed only (not in the signature; diffsurr.bench train-speed measures them on CPU):
+    cpu_threads: int | None = 1   # torch intra-op threads during train() on CPU (None: as is)
+    fused_adam: bool = True       # Adam(fused=True): fp32, rounding differs from the loop's
+    val_batch_size: int = 256     # validation batches (inference mode)
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "checkpoint_every"):
+        for name in ("epochs", "batch_size", "checkpoint_every", "val_batch_size"):
             value = getattr(self, name)
             if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
                     and value >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.cpu_threads is not None and not (isinstance(self.cpu_threads, int)
+                                                 and self.cpu_threads >= 1):
+            raise ValueError(f"cpu_threads must be None or >= 1, got {self.cpu_threads!r}")
         if self.max_rollbacks < 0:
             raise ValueError(f"max_rollbacks must be >= 0, got {self.max_rollbacks}")
         if self.amp and not str(self.device).startswith("cuda"):
@@ -70,7 +77,8 @@ class TrainConfig:
         """What must agree between a checkpoint and a run that resumes it."""
         d = asdict(self)
         d["rollback"] = asdict(self.rollback)
-        for key in ("checkpoint_every", "device", "compile"):
+        for key in ("checkpoint_every", "device", "compile", "cpu_threads", "fused_adam",
+                    "val_batch_size"):
             d.pop(key)
         return d
 
@@ -93,7 +101,7 @@ def evaluate_loss(model, loss_fn, x, y, batch_size: int = 256, amp: bool = False
     """Mean loss of ``model`` (eval mode) on (x, y), in batches."""
     model.eval()
     total = torch.zeros((), device=x.device, dtype=torch.float64)
-    with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=amp):
+    with torch.inference_mode(), torch.autocast(x.device.type, torch.bfloat16, enabled=amp):
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             total += loss_fn(model(xb).float(), yb).double() * len(xb)
@@ -109,14 +117,33 @@ def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: 
     Tensors are (n, 1, N, N). ``identity`` (for example the model's Table 2 configuration)
     is stored in the checkpoint and must match on resume. ``on_epoch_end(n_accepted)`` is
     called after each accepted epoch and its checkpoint (tests use it to simulate a kill).
+    On CPU, torch uses ``cfg.cpu_threads`` threads during the run (restored afterwards).
     """
+    threads = torch.get_num_threads()
+    if cfg.cpu_threads is not None and torch.device(cfg.device).type == "cpu":
+        torch.set_num_threads(cfg.cpu_threads)
+    try:
+        return _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, identity,
+                      progress, on_epoch_end)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam:
+    """The Adam optimiser of a run (fused when ``cfg.fused_adam``)."""
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, **({"fused": True} if cfg.fused_adam
+                                                              else {}))
+
+
+def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, identity, progress,
+           on_epoch_end):
     device = torch.device(cfg.device)
     identity = {"model": identity or {}, "train": cfg.signature()}
     model.to(device)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
     x_train, y_train, x_val, y_val = (t.to(device) for t in (x_train, y_train, x_val, y_val))
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = make_optimizer(model, cfg)
     step_model = torch.compile(model) if cfg.compile else model
     gen = torch.Generator(device="cpu")
     gen.manual_seed(cfg.seed)
@@ -161,7 +188,7 @@ def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: 
             opt.step()
             total += loss.detach().double() * len(idx)
         train_loss = float(total) / n_train
-        val_loss = evaluate_loss(model, loss_fn, x_val, y_val, amp=cfg.amp)
+        val_loss = evaluate_loss(model, loss_fn, x_val, y_val, cfg.val_batch_size, cfg.amp)
         alive = alive_fraction(model, x_val[:64])
         n = len(accepted)
         finite = bool(np.isfinite(train_loss))

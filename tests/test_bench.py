@@ -1,6 +1,7 @@
 """bench_all: one quick CPU run writes the expected dataset; its numbers are consistent with Eq. 4."""
 
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -158,3 +159,40 @@ def test_gpu_options_run_on_a_tiny_model():
                                          (math.nan, "n/a")])
 def test_ratio_text_says_which_way(ratio, text):
     assert bench._ratio_text(ratio) == text
+
+
+def test_train_speed_structure(tmp_path):
+    """``train-speed`` at tiny sizes: every variant measured, ratios to today, file written."""
+    threads = torch.get_num_threads()
+    ds = bench.bench_train_speed(widths=(0.0625,), steps=1, rounds=1, n_pool=25, n_val=4,
+                                 progress=False)
+    assert torch.get_num_threads() == threads, "the thread count is restored"
+    names = list(bench.speed_variants())
+    assert list(ds.variant.values) == names and names[0] == "today"
+    assert ds.attrs["default_variant"] == bench.default_variant(bench.speed_variants()) != ""
+    assert not any("compile" in n for n in names)
+    for var in ("train_samples_per_s", "val_samples_per_s", "train_ratio", "val_ratio",
+                "epoch_s", "epoch_ratio", "train_ms_per_step", "compile_s"):
+        assert ds[var].dims == ("width", "variant"), var
+    assert (ds.train_samples_per_s > 0).all() and (ds.val_samples_per_s > 0).all()
+    np.testing.assert_allclose(ds.train_ratio.sel(variant="today"), 1.0)
+    np.testing.assert_allclose(ds.epoch_s, 14_400 / ds.train_samples_per_s
+                               + 1_600 / ds.val_samples_per_s)
+    assert np.isnan(ds.compile_s).all()
+    assert int(ds.setting_fused_adam.sel(variant="today")) == 0
+    a = ds.attrs
+    assert a["torch_threads"] == threads and a["device_kind"] == "cpu"
+    assert len(json.loads(a["load_average_start"])) == 3 and "git_commit" in a
+    assert "today" in a["table"] and "load average" in a["table"]
+    path = bench.save_speed(ds, tmp_path)
+    assert path.name.startswith("train-speed-cpu-") and path.suffix == ".nc"
+    assert set(io.read_netcdf(path).variant.values) == set(names)
+
+
+def test_new_train_defaults_are_the_fast_exact_ones():
+    from diffsurr.train import TrainConfig
+
+    cfg = TrainConfig()
+    assert cfg.cpu_threads == 1 and cfg.fused_adam and cfg.channels_last
+    assert not cfg.compile and not cfg.amp
+    assert "cpu_threads" not in cfg.signature() and "fused_adam" not in cfg.signature()
