@@ -54,7 +54,7 @@ class Profile:
     n_generalise: int = 1000        # test samples per source layout (generalisation study)
     device: str = "auto"
     amp: bool = False               # bf16 autocast in training (CUDA only; the authors: float32)
-    channels_last: bool = False     # speed options
+    channels_last: bool = True      # speed options (NHWC: faster on CPU, fp32 all the same)
     compile: bool = False
 
     def replace(self, **overrides) -> "Profile":
