@@ -28,7 +28,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import (FormatStrFormatter, LogFormatterSciNotation, LogLocator, MaxNLocator,
+                               NullFormatter)
 
 TEST_COLOR, TRAIN_COLOR = "tab:blue", "tab:red"          # preprint Fig. 9: test blue, train red
 PRED_COLOR, TRUE_COLOR = "tab:blue", "tab:red"           # preprint Fig. 11: NN blue, truth red
@@ -95,6 +96,16 @@ def _maybe_log(ax, values, axis: str = "y", min_ratio: float = 5.0) -> None:
     v = v[np.isfinite(v)]
     if v.size and v.min() > 0 and v.max() / v.min() > min_ratio:
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+
+
+def _sparse_log_labels(ax) -> None:
+    """On the log axes of ``ax``: labels at 1, 2 and 5 per decade at most, none on the minor
+    ticks (matplotlib labels every minor tick of a short log axis, and they overlap)."""
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale == "log":
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
+            axis.set_minor_formatter(NullFormatter())
 
 
 # ---------------------------------------------------------------- problem page
@@ -461,15 +472,17 @@ def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 5, title: str | None = No
                      float(ev["std_xprime20"][k]), int(ev["count20"][k])))
     nrows, ncols = _grid(len(rows), ncols)
     # A fixed layout and few ticks: 21 panels per model, 14 models, so drawing time matters.
-    fig = Figure(figsize=(1.75 * ncols, 1.35 * nrows + 0.8))
-    fig.subplots_adjust(left=0.03, right=0.99, bottom=0.08, top=0.9 if title else 0.94,
-                        hspace=0.75, wspace=0.12)
+    # Type no smaller than 8 pt: at the page's 90 dpi that is 10 px, readable in the book.
+    fig = Figure(figsize=(2.0 * ncols, 1.7 * nrows + 0.9))
+    fig.subplots_adjust(left=0.03, right=0.98, bottom=0.08, top=0.9 if title else 0.94,
+                        hspace=0.85, wspace=0.15)
     ax = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     for a, (name, pdf, mu, sd, count) in zip(ax, rows):
-        a.set_title(f"{name}\nn = {count:,}", fontsize=7, linespacing=1.1)
-        a.tick_params(labelsize=6, length=2, pad=1)
+        a.set_title(f"{name}\nn = {count:,}", fontsize=8, linespacing=1.1)
+        a.tick_params(labelsize=8, length=2, pad=1)
         a.set_yticks([])
         a.xaxis.set_major_locator(MaxNLocator(3))
+        a.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))
         if count == 0 or not np.isfinite(pdf).any() or not np.nansum(pdf) > 0:
             a.text(0.5, 0.5, "no values", ha="center", va="center", transform=a.transAxes,
                    fontsize=8, color="0.5")
@@ -489,9 +502,9 @@ def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 5, title: str | None = No
     for a in ax[len(rows):]:
         a.remove()
     fig.supxlabel("x' = (ŷ − y)/√2 (PDF on a linear scale, bars; Gaussian of the slice's "
-                  "mean and std, red)", fontsize=8)
+                  "mean and std, red)", fontsize=9)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -635,6 +648,7 @@ def metrics_overview(df, highlight: Sequence[int] = ()) -> Figure:
                        xytext=(3, 2), textcoords="offset points")
         _maybe_log(a, df["mean_res"].values, "x")
         _maybe_log(a, df[col].values, "y")
+        _sparse_log_labels(a)
         a.set(xlabel="mean residual ⟨|y − ŷ|⟩", ylabel=label,
               title=f"{letter}) {label} vs ⟨res⟩")
     for a in ax:
