@@ -75,7 +75,7 @@ def book_html():
     given = os.environ.get("DIFFSURR_BOOK_HTML")
     if given:
         assert (Path(given) / "index.html").exists(), f"no built book in {given}"
-        return Path(given)
+        return Path(given).resolve()
     start = time.perf_counter()
     _run([str(BIN / "snakemake"), "--cores", "2", "--config", "profile=smoke",
           "--omit-from", "book", "--quiet", "rules"])
