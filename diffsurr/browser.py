@@ -42,9 +42,11 @@ VIEWPORT = {"width": 1280, "height": 900}
 
 
 def chromium_path() -> str | None:
-    """``$CHROMIUM``, else /usr/bin/chromium, else ``chromium`` on PATH; None when absent."""
-    for cand in (os.environ.get("CHROMIUM"), CHROMIUM, shutil.which("chromium"),
-                 shutil.which("chromium-browser")):
+    """``$CHROMIUM`` when set (None if that file does not exist), else /usr/bin/chromium, else
+    ``chromium`` on PATH; None when absent."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"] if Path(os.environ["CHROMIUM"]).exists() else None
+    for cand in (CHROMIUM, shutil.which("chromium"), shutil.which("chromium-browser")):
         if cand and Path(cand).exists():
             return str(cand)
     return None

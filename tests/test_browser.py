@@ -173,3 +173,30 @@ def test_offline_maths_and_citations_are_configured():
         assert f"{{{key}," in bib
         assert any(f"`{key}`" in p.read_text() for p in (ROOT / "book").glob("*.md")), \
             f"{key} is never cited in the book"
+
+
+def test_executed_stage_notebooks_get_unique_titles():
+    import json
+
+    from diffsurr import book_ext
+
+    nb = {"cells": [{"cell_type": "markdown", "source": ["# Stage 2: train one Table 2 model\n",
+                                                         "Trains model `model`."]}]}
+    out = json.loads(book_ext.retitle(json.dumps(nb), "train_model_09_seed1"))
+    assert out["cells"][0]["source"] == "# Stage 2: train model_09_seed1\nTrains model `model`."
+    assert book_ext.title_for("evaluate_model_12_head-table1", "Stage 3: evaluate one model") \
+        == "Stage 3: evaluate model_12_head-table1"
+    assert book_ext.title_for("data", "Stage 1: data") == "Stage 1: data"
+
+
+def test_no_browser_skips_locally_and_fails_under_ci(tmp_path):
+    test = Path(__file__).resolve()
+    env = {**os.environ, "CHROMIUM": str(tmp_path / "no-such-browser"),
+           "DIFFSURR_BOOK_HTML": str(tmp_path)}
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
+            f"{test}::test_every_page_passes_in_a_browser_offline"]
+    local = subprocess.run(args, env={**env, "CI": ""}, capture_output=True, text=True,
+                           cwd=ROOT)
+    assert local.returncode == 0 and "SKIPPED" in local.stdout, local.stdout[-2000:]
+    ci = subprocess.run(args, env={**env, "CI": "true"}, capture_output=True, text=True, cwd=ROOT)
+    assert ci.returncode != 0 and "must run, not skip" in ci.stdout, ci.stdout[-2000:]
