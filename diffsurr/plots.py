@@ -28,7 +28,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import (FormatStrFormatter, FuncFormatter, LogLocator, MaxNLocator,
+                               NullFormatter)
 
 TEST_COLOR, TRAIN_COLOR = "tab:blue", "tab:red"          # preprint Fig. 9: test blue, train red
 PRED_COLOR, TRUE_COLOR = "tab:blue", "tab:red"           # preprint Fig. 11: NN blue, truth red
@@ -95,6 +96,17 @@ def _maybe_log(ax, values, axis: str = "y", min_ratio: float = 5.0) -> None:
     v = v[np.isfinite(v)]
     if v.size and v.min() > 0 and v.max() / v.min() > min_ratio:
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+
+
+def _sparse_log_labels(ax) -> None:
+    """On the log axes of ``ax``: labels at 1, 2 and 5 per decade, written plainly (0.05, 0.1,
+    0.2), none on the minor ticks (matplotlib labels the minor ticks of a short log axis, and
+    they overlap)."""
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale == "log":
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
 
 
 # ---------------------------------------------------------------- problem page
@@ -165,7 +177,7 @@ def single_disk(r, u, r_curve, u_curve, r_err=None, rel_err=None,
     c·K0(r/l_D)/K0(R/l_D) (line); with ``rel_err`` (at distances ``r_err``, default ``r``)
     b) the relative deviation. 1 or 2 panels."""
     n = 2 if rel_err is not None else 1
-    fig = Figure(figsize=(5.2 * n, 3.4), layout="constrained")
+    fig = Figure(figsize=(4.2 * n, 3.2), layout="constrained")
     ax = np.atleast_1d(fig.subplots(1, n))
     ax[0].semilogy(np.asarray(r).ravel(), np.asarray(u).ravel(), ".", ms=1.5, color="0.4",
                    label="lattice solution (pixels)")
@@ -194,7 +206,7 @@ def fig4_loss(hist_none: xr.Dataset, hist_rb: xr.Dataset, jumps_none=None,
     grey. ``jumps_none`` (boolean per step of ``hist_none``) circles the epochs of run a) that
     the roll-back rule would have rejected.
     """
-    fig = Figure(figsize=(9, 3.8), layout="constrained")
+    fig = Figure(figsize=(8.2, 3.6), layout="constrained")
     ax = fig.subplots(1, 2, sharey=True)
     runs = ((hist_none, "a) without roll-back", jumps_none), (hist_rb, "b) with roll-back", None))
     for a, (h, title, marks) in zip(ax, runs):
@@ -248,7 +260,7 @@ def rollback_counts(histories: xr.Dataset, typical: float | None = 40) -> Figure
 def alive_fractions(histories: xr.Dataset) -> Figure:
     """Fraction of positive pre-activation outputs of NN2's (a) and NN1's (b) last layer,
     per attempted epoch, one line per model. 2 panels."""
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    fig = Figure(figsize=(8.2, 3.6), layout="constrained")
     ax = fig.subplots(1, 2, sharey=True)
     cmap = matplotlib.colormaps["tab20"]
     for a, var, title in ((ax[0], "alive_nn2", "a) NN2 output head"),
@@ -443,7 +455,7 @@ def fig11_field_pdfs(evals: xr.Dataset, models: Sequence[int] = (2, 3, 11, 12),
 
 
 # ---------------------------------------------------------------- supplement
-def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 5, title: str | None = None) -> Figure:
+def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 4, title: str | None = None) -> Figure:
     """Preprint Figs. S1–S12 for one model (``ev`` without a model dim, or with one model):
     the PDF of x' = (ŷ − y)/√2 over all values and in each of the 20 slices of 0.05 (bars),
     with the Gaussian of that slice's mean and standard deviation (red). 21 panels."""
@@ -461,15 +473,17 @@ def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 5, title: str | None = No
                      float(ev["std_xprime20"][k]), int(ev["count20"][k])))
     nrows, ncols = _grid(len(rows), ncols)
     # A fixed layout and few ticks: 21 panels per model, 14 models, so drawing time matters.
-    fig = Figure(figsize=(1.75 * ncols, 1.35 * nrows + 0.8))
-    fig.subplots_adjust(left=0.03, right=0.99, bottom=0.08, top=0.9 if title else 0.94,
-                        hspace=0.75, wspace=0.12)
+    # Type no smaller than 8 pt: at the page's 90 dpi that is 10 px, readable in the book.
+    fig = Figure(figsize=(1.9 * ncols, 1.6 * nrows + 0.9))
+    fig.subplots_adjust(left=0.03, right=0.98, bottom=0.08, top=0.9 if title else 0.94,
+                        hspace=0.85, wspace=0.15)
     ax = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     for a, (name, pdf, mu, sd, count) in zip(ax, rows):
-        a.set_title(f"{name}\nn = {count:,}", fontsize=7, linespacing=1.1)
-        a.tick_params(labelsize=6, length=2, pad=1)
+        a.set_title(f"{name}\nn = {count:,}", fontsize=8, linespacing=1.1)
+        a.tick_params(labelsize=8, length=2, pad=1)
         a.set_yticks([])
         a.xaxis.set_major_locator(MaxNLocator(3))
+        a.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))
         if count == 0 or not np.isfinite(pdf).any() or not np.nansum(pdf) > 0:
             a.text(0.5, 0.5, "no values", ha="center", va="center", transform=a.transAxes,
                    fontsize=8, color="0.5")
@@ -489,9 +503,9 @@ def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 5, title: str | None = No
     for a in ax[len(rows):]:
         a.remove()
     fig.supxlabel("x' = (ŷ − y)/√2 (PDF on a linear scale, bars; Gaussian of the slice's "
-                  "mean and std, red)", fontsize=8)
+                  "mean and std, red)", fontsize=9)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -506,7 +520,7 @@ def seed_spread(values: Mapping[str, xr.DataArray], ncols: int = 2, log: bool = 
     seed show their single dot. One panel per entry."""
     n = len(values)
     nrows, ncols = _grid(n, ncols)
-    fig = Figure(figsize=(5.2 * ncols, 3.3 * nrows), layout="constrained")
+    fig = Figure(figsize=(4.1 * ncols, 3.0 * nrows), layout="constrained")
     ax = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for a in ax[n:]:
         a.remove()
@@ -545,7 +559,7 @@ def generalisation_examples(gen: xr.Dataset, model: int, n_examples: int = 2) ->
             (f"prediction ŷ, model {model}", gen["example_pred"].sel(model=model)))
     res = np.abs(gen["example_pred"].sel(model=model) - gen["example_target"])
     top = float(res.isel(example=slice(0, k)).max()) or 1.0
-    fig = Figure(figsize=(12, 1.75 * len(layouts) + 0.6), layout="constrained")
+    fig = Figure(figsize=(8.2, 1.3 * len(layouts) + 0.7), layout="constrained")
     ax = fig.subplots(len(layouts), 4, squeeze=False)
     cm = matplotlib.colormaps[FIELD_CMAP].with_extremes(bad="white")
     rcm = matplotlib.colormaps[RES_CMAP].with_extremes(bad="white")
@@ -576,7 +590,7 @@ def generalisation_ratios(ratios: xr.Dataset, titles: Mapping[str, str],
     ``highlight`` are drawn thick; the ratio 1 is a dashed line."""
     n = len(titles)
     nrows, ncols = _grid(n, ncols)
-    fig = Figure(figsize=(5.6 * ncols, 3.4 * nrows + 0.5), layout="constrained")
+    fig = Figure(figsize=(4.1 * ncols, 3.0 * nrows + 0.6), layout="constrained")
     ax = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False, sharex=True)).ravel()
     for a in ax[n:]:
         a.remove()
@@ -598,7 +612,7 @@ def generalisation_ratios(ratios: xr.Dataset, titles: Mapping[str, str],
         a.set(title=f"{'abcdefgh'[i]}) {title}", ylabel="layout / training layout")
         a.grid(alpha=0.3)
     handles, labels = ax[0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="model", fontsize=7, title_fontsize=8, ncols=14,
+    fig.legend(handles, labels, title="model", fontsize=7, title_fontsize=8, ncols=7,
                loc="outside lower center", frameon=False)
     return fig
 
@@ -609,7 +623,7 @@ def metrics_overview(df, highlight: Sequence[int] = ()) -> Figure:
     one row per model): a) the error's RMSE in the low, mid and high Fourier bands, b) nRMSE,
     c) PDE residual (RMS) and d) boundary-ring RMSE against the mean residual, each model
     labelled by its number (``highlight``: models drawn in grey, e.g. NN1-only). 4 panels."""
-    fig = Figure(figsize=(10.5, 7.2), layout="constrained")
+    fig = Figure(figsize=(8.4, 6.8), layout="constrained")
     ax = fig.subplots(2, 2).ravel()
     models = [int(m) for m in df.index]
     xs = np.arange(len(models))
@@ -635,6 +649,7 @@ def metrics_overview(df, highlight: Sequence[int] = ()) -> Figure:
                        xytext=(3, 2), textcoords="offset points")
         _maybe_log(a, df["mean_res"].values, "x")
         _maybe_log(a, df[col].values, "y")
+        _sparse_log_labels(a)
         a.set(xlabel="mean residual ⟨|y − ŷ|⟩", ylabel=label,
               title=f"{letter}) {label} vs ⟨res⟩")
     for a in ax:

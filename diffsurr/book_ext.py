@@ -1,0 +1,92 @@
+"""Sphinx extension with the book's small fixes (enabled in _config.yml, ``extra_extensions``).
+
+**Unique titles for the executed stage notebooks under book/executed/.** Every papermill output of one stage notebook starts with the same heading ("# Stage 2: train
+one Table 2 model"), so the book's sidebar would list 16 identical entries. When the book is
+read, the first heading of ``book/executed/<stage>_<run>.ipynb`` becomes "Stage N: <stage>
+<run>" (e.g. "Stage 2: train model_09_seed1"); the files themselves are not changed.
+
+**No script twice.** sphinx-thebe adds its inline configuration (``const THEBE_JS_URL = …``)
+once per read of the sources; a page that declares it twice throws a SyntaxError in the
+browser. Identical script entries are dropped before the pages are written.
+
+**A valid colour mode.** The theme leaves ``data-default-mode`` empty, and the browser console
+reports "Got invalid theme mode" on a reader's first visit; the default becomes "auto".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+EXECUTED = "book/executed/"
+
+
+def title_for(stem: str, heading: str) -> str:
+    """The new title of executed notebook ``stem`` whose first heading is ``heading``."""
+    prefix = re.match(r"(Stage\s+\d+)\s*:", heading)
+    stage, _, run = stem.partition("_")
+    label = f"{stage} {run}".strip() if run else stage
+    return f"{prefix.group(1)}: {label}" if prefix else f"{heading} ({label})"
+
+
+def retitle(text: str, stem: str) -> str:
+    """Notebook JSON ``text`` with its first markdown heading replaced by :func:`title_for`."""
+    nb = json.loads(text)
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        hit = re.match(r"#\s+(.+)", source)
+        if hit:
+            title = title_for(stem, hit.group(1).strip())
+            cell["source"] = f"# {title}" + source[hit.end():]
+            return json.dumps(nb)
+        break
+    return text
+
+
+def _source_read(app, docname, source):
+    if docname.startswith(EXECUTED) and source and source[0].lstrip().startswith("{"):
+        source[0] = retitle(source[0], docname[len(EXECUTED):].split("/")[-1])
+
+
+def _dedupe_scripts(app, env=None, docnames=None):
+    builder = getattr(app, "builder", None)
+    files = getattr(builder, "_js_files", None)
+    if not files:
+        return
+    seen, kept = set(), []
+    for js in files:
+        key = (str(getattr(js, "filename", js) or ""),
+               tuple(sorted((k, str(v)) for k, v in js.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(js)
+    files[:] = kept
+
+
+def _dedupe_page(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if scripts:
+        seen, kept = set(), []
+        for js in scripts:
+            key = (str(getattr(js, "filename", js) or ""),
+                   tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
+            if key not in seen:
+                seen.add(key)
+                kept.append(js)
+        scripts[:] = kept
+
+
+def _config_inited(app, config):
+    if not config.html_context.get("default_mode"):
+        config.html_context["default_mode"] = "auto"
+
+
+def setup(app):
+    app.connect("config-inited", _config_inited)
+    app.connect("source-read", _source_read)
+    app.connect("env-before-read-docs", _dedupe_scripts, priority=900)
+    app.connect("env-updated", _dedupe_scripts, priority=900)
+    app.connect("html-page-context", _dedupe_page, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
