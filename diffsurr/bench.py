@@ -622,6 +622,8 @@ TODAY = {"cpu_threads": None, "channels_last": False, "fused_adam": False, "comp
 """The settings of train() before the speed work: torch's threads (2 on 2 cores), contiguous
 tensors, the for-loop Adam, validation under no_grad in batches of 256."""
 SPEED_WIDTHS = (0.25, 0.5)
+WORKFLOW_THREADS = 1
+"""Torch threads of each workflow job (the Snakefile sets OMP_NUM_THREADS=1)."""
 
 
 def speed_variants(compiled=False):
@@ -652,7 +654,7 @@ def default_variant(variants):
     from diffsurr.train import TrainConfig
 
     new = TrainConfig()
-    defaults = {"cpu_threads": new.cpu_threads, "channels_last": new.channels_last,
+    defaults = {"cpu_threads": WORKFLOW_THREADS, "channels_last": new.channels_last,
                 "fused_adam": new.fused_adam, "compile": new.compile,
                 "val_batch_size": new.val_batch_size, "val_inference_mode": True}
     return next((name for name, s in variants.items() if s == defaults), "")

@@ -51,8 +51,10 @@ class TrainConfig:
     amp: bool = False             # bf16 autocast (CUDA only)
     channels_last: bool = True    # NHWC tensors: faster on CPU (oneDNN), fp32 all the same
     compile: bool = False
-    # Speed only (not in the signature; diffsurr.bench train-speed measures them on CPU):
-    cpu_threads: int | None = 1   # torch intra-op threads during train() on CPU (None: as is)
+    # Speed only (not in the signature; diffsurr.bench train-speed measures them on CPU).
+    # Threads are the process's (OMP_NUM_THREADS; the workflow runs one per job, the fastest
+    # on a shared 2-core CPU): train() never changes them, because lowering and raising
+    # torch's thread count inside a process broke MKL's batched LU afterwards (torch 2.13).
     fused_adam: bool = True       # Adam(fused=True): fp32, rounding differs from the loop's
     val_batch_size: int = 256     # validation batches (inference mode)
 
@@ -64,9 +66,6 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if self.cpu_threads is not None and not (isinstance(self.cpu_threads, int)
-                                                 and self.cpu_threads >= 1):
-            raise ValueError(f"cpu_threads must be None or >= 1, got {self.cpu_threads!r}")
         if self.max_rollbacks < 0:
             raise ValueError(f"max_rollbacks must be >= 0, got {self.max_rollbacks}")
         if self.amp and not str(self.device).startswith("cuda"):
@@ -77,8 +76,7 @@ class TrainConfig:
         """What must agree between a checkpoint and a run that resumes it."""
         d = asdict(self)
         d["rollback"] = asdict(self.rollback)
-        for key in ("checkpoint_every", "device", "compile", "cpu_threads", "fused_adam",
-                    "val_batch_size"):
+        for key in ("checkpoint_every", "device", "compile", "fused_adam", "val_batch_size"):
             d.pop(key)
         return d
 
@@ -117,16 +115,9 @@ def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: 
     Tensors are (n, 1, N, N). ``identity`` (for example the model's Table 2 configuration)
     is stored in the checkpoint and must match on resume. ``on_epoch_end(n_accepted)`` is
     called after each accepted epoch and its checkpoint (tests use it to simulate a kill).
-    On CPU, torch uses ``cfg.cpu_threads`` threads during the run (restored afterwards).
     """
-    threads = torch.get_num_threads()
-    if cfg.cpu_threads is not None and torch.device(cfg.device).type == "cpu":
-        torch.set_num_threads(cfg.cpu_threads)
-    try:
-        return _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, identity,
-                      progress, on_epoch_end)
-    finally:
-        torch.set_num_threads(threads)
+    return _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, identity,
+                  progress, on_epoch_end)
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam:
