@@ -605,6 +605,13 @@ def save(ds, out_dir=None):
     return io.write_netcdf(ds, out_dir / f"{slug}{'-quick' if ds.attrs['quick'] else ''}.nc")
 
 
+def benchmark_files(folder=None) -> list[Path]:
+    """The ``bench all`` files in ``folder`` (default results/benchmarks), one per device and
+    run kind; the ``train-speed-*`` files there have another layout and are left out."""
+    folder = Path(folder) if folder else io.REPO_ROOT / "results" / "benchmarks"
+    return sorted(f for f in folder.glob("*.nc") if not f.name.startswith("train-speed-"))
+
+
 def cmd_all(args):
     """``all`` subcommand: run bench_all, print its table, write the netCDF file."""
     ds = bench_all(device=args.device, quick=args.quick)

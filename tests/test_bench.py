@@ -214,3 +214,9 @@ def test_new_train_defaults_are_the_fast_exact_ones():
     cfg = TrainConfig()
     assert cfg.fused_adam and cfg.channels_last and not cfg.compile and not cfg.amp
     assert "fused_adam" not in cfg.signature() and "val_batch_size" not in cfg.signature()
+
+
+def test_benchmark_files_leave_out_train_speed_files(tmp_path):
+    for name in ("cpu-x.nc", "cpu-x-quick.nc", "train-speed-cpu-x.nc", "notes.txt"):
+        (tmp_path / name).write_text("")
+    assert [f.name for f in bench.benchmark_files(tmp_path)] == ["cpu-x-quick.nc", "cpu-x.nc"]
