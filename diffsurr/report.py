@@ -357,9 +357,9 @@ def style_table2(df: pd.DataFrame, caption_text: str | None = None):
             styler = styler.background_gradient(cmap="RdBu_r", subset=[col], vmin=-1, vmax=1,
                                                 gmap=np.log10(ratio))
     styler = styler.set_table_styles([
-        {"selector": "", "props": [("font-size", "0.74em")]},
-        {"selector": "th", "props": [("text-align", "center"), ("padding", "2px 3px")]},
-        {"selector": "td", "props": [("text-align", "right"), ("padding", "2px 3px"),
+        {"selector": "", "props": [("font-size", "0.68em")]},
+        {"selector": "th", "props": [("text-align", "center"), ("padding", "2px 2px")]},
+        {"selector": "td", "props": [("text-align", "right"), ("padding", "2px 2px"),
                                      ("white-space", "nowrap")]},
         {"selector": "caption", "props": [("caption-side", "bottom"), ("text-align", "left")]}])
     if caption_text:
