@@ -50,32 +50,27 @@ def _source_read(app, docname, source):
         source[0] = retitle(source[0], docname[len(EXECUTED):].split("/")[-1])
 
 
-def _dedupe_scripts(app, env=None, docnames=None):
-    builder = getattr(app, "builder", None)
-    files = getattr(builder, "_js_files", None)
-    if not files:
-        return
+def _unique(scripts: list) -> None:
+    """Drop repeated script entries (same file and attributes) from ``scripts`` in place."""
     seen, kept = set(), []
-    for js in files:
+    for js in scripts:
         key = (str(getattr(js, "filename", js) or ""),
-               tuple(sorted((k, str(v)) for k, v in js.attributes.items())))
+               tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
         if key not in seen:
             seen.add(key)
             kept.append(js)
-    files[:] = kept
+    scripts[:] = kept
+
+
+def _dedupe_scripts(app, env=None, docnames=None):
+    files = getattr(getattr(app, "builder", None), "_js_files", None)
+    if files:
+        _unique(files)
 
 
 def _dedupe_page(app, pagename, templatename, context, doctree):
-    scripts = context.get("script_files")
-    if scripts:
-        seen, kept = set(), []
-        for js in scripts:
-            key = (str(getattr(js, "filename", js) or ""),
-                   tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
-            if key not in seen:
-                seen.add(key)
-                kept.append(js)
-        scripts[:] = kept
+    if context.get("script_files"):
+        _unique(context["script_files"])
 
 
 def _config_inited(app, config):

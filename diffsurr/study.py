@@ -181,7 +181,7 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
     replaces = io.sha256_file(out / "model.pt") if saved is not None else None
     identity = _identity(run, net, cfg, data_sha, replaces)
     ckpt = out / "checkpoint.pt"
-    if ckpt.exists() and io.load_checkpoint(ckpt).get("identity") != identity and retrain:
+    if retrain and ckpt.exists() and io.load_checkpoint(ckpt).get("identity") != identity:
         ckpt.unlink()                            # a resume point of some earlier training
     loss_fn = ExpWeightedLoss.from_spec(spec(run.model))
     t0 = time.perf_counter()
