@@ -22,8 +22,6 @@ import math
 import os
 import platform
 import re
-import resource
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,12 +226,6 @@ def _reset_peak_rss():
         return True
     except OSError:
         return False
-
-
-def _peak_rss_bytes():
-    """Peak resident set size of this process, from resource.getrusage."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else 1024 * peak
 
 
 def _min_call_time(fn, sync, min_s, max_calls):
@@ -480,12 +472,12 @@ def bench_all(device=None, quick=False):
         template = Surrogate.from_table2(BENCH_MODEL, width=prof.width, head=prof.head).to(device)
         _reset_peak_rss()
         infer_s[i], infer_cuda[i] = _bench_inference(template, x, plan, device, sync)
-        infer_rss[i] = _peak_rss_bytes()
+        infer_rss[i] = io.peak_rss_bytes()
         for j, option in enumerate(plan.train_options):
             _reset_peak_rss()
             r = _bench_train(copy.deepcopy(template), loss_fn, xs, ys, paper.batch_size, prof.lr,
                              option, plan, device, sync, paper.seed)
-            train["rss"][i, j] = _peak_rss_bytes()
+            train["rss"][i, j] = io.peak_rss_bytes()
             for key in ("s_per_step", "warmup_s", "cuda_peak"):
                 train[key][i, j] = r[key]
             train_error[i, j] = r["error"]

@@ -107,12 +107,13 @@ def generate(n: int, seed: int, n_sources: int = PROBLEM["n_sources"],
              radius: int = PROBLEM["radius"], size: int = PROBLEM["size"],
              placement: str = "preprint", mode: str = "clamped", D: float = PROBLEM["D"],
              gamma: float = PROBLEM["gamma"], chunk: int = 500, progress: bool = True,
-             **extra_attrs) -> xr.Dataset:
+             stage: dict | None = None, **extra_attrs) -> xr.Dataset:
     """Draw ``n`` configurations and solve each exactly (preprint Sec. 2, Fig. 1).
 
     Returns an ``xarray.Dataset`` with float32 ``input`` and ``target`` of dims
     (sample, y, x), the disk ``centre`` and ``value`` per source, and attributes recording
-    every parameter, the solver, versions, git commit and wall time.
+    every parameter, the solver, versions, git commit (``stage``: the calling stage's
+    :func:`diffsurr.io.stage_start`) and wall time.
     """
     t0 = time.perf_counter()
     inputs, centres, values = draw_inputs(n, seed, n_sources, radius, size, placement)
@@ -122,7 +123,7 @@ def generate(n: int, seed: int, n_sources: int = PROBLEM["n_sources"],
                                                     D=D, gamma=gamma)
     wall = time.perf_counter() - t0
     dims = ("sample", "y", "x")
-    attrs = io.provenance(n=n, seed=seed, n_sources=n_sources, radius=radius, size=size,
+    attrs = io.provenance(stage, n=n, seed=seed, n_sources=n_sources, radius=radius, size=size,
                           placement=placement, mode=mode, D=D, gamma=gamma,
                           solver="diffsurr.solver.solve(method='fast')", wall_time_s=wall,
                           **extra_attrs)

@@ -52,7 +52,7 @@ def _per_set(name: str, x, y, yhat) -> xr.Dataset:
 def evaluate_stage(run: RunId, **execution) -> xr.Dataset:
     """Evaluate the trained ``run`` on the test set and on (part of) the training set;
     write its eval.nc. Refused if model.pt belongs to another run or was trained on other data."""
-    t0 = time.perf_counter()
+    t0, start = time.perf_counter(), io.stage_start()
     profile = run.config(**execution)
     device = profile.resolved_device()
     out = io.prepare_output_dir(run.dir, ("eval.nc",))
@@ -88,7 +88,7 @@ def evaluate_stage(run: RunId, **execution) -> xr.Dataset:
     h_train = metrics.hist2d(y_train, yhat_train).rename("hist2d_train")
     ds = xr.merge([sets, fig, spdf, fpdf, h_test, h_train], compat="override",
                   combine_attrs="drop")
-    ds.attrs = io.provenance(**{
+    ds.attrs = io.provenance(start, **{
         **profile.as_attrs(), **net.config, **run.attrs(), "device": device,
         "data_sha256": data_sha, "model_sha256": io.sha256_file(run.dir / "model.pt"),
         "n_test": len(x_test), "n_train_evaluated": n_train,

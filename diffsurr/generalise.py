@@ -41,7 +41,7 @@ def generalisation_stage(profile: Profile, models, n: int = 200, n_examples: int
                          device: str | None = None) -> xr.Dataset:
     """Residual statistics and nRMSE of each trained model on each layout; also a few example
     predictions per layout and model for the figure. Writes generalisation.nc."""
-    t0 = time.perf_counter()
+    t0, start = time.perf_counter(), io.stage_start()
     device = device or profile.resolved_device()
     runs = [RunId.of(profile, model) for model in models]
     path = generalisation_path(profile)
@@ -68,7 +68,7 @@ def generalisation_stage(profile: Profile, models, n: int = 200, n_examples: int
     out["example_target"] = xr.concat(
         [xr.DataArray(ds.target.values[:n_examples], dims=("example", "y", "x"))
          for ds in sets.values()], dim="layout")
-    out.attrs = io.provenance(**{**profile.as_attrs(), "n_per_layout": n,
+    out.attrs = io.provenance(start, **{**profile.as_attrs(), "n_per_layout": n,
                                  "layouts": {k: v for k, v in LAYOUTS.items()},
                                  "wall_time_s": time.perf_counter() - t0, "device": device})
     out["layout"] = np.array(list(sets), dtype=object)

@@ -7,7 +7,9 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import subprocess
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,6 +81,10 @@ def sha256_arrays(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def git_commit() -> str:
     """The current git commit of the repository (with ``-dirty`` if it has local changes)."""
     try:
@@ -103,14 +109,31 @@ def versions() -> dict[str, str]:
             "diffsurr": diffsurr.__version__}
 
 
-def provenance(**params) -> dict[str, str | int | float]:
+def stage_start() -> dict:
+    """What a stage records as it starts: the commit it runs (with ``-dirty``), the time, and
+    the machine's load; pass it to :func:`provenance` so a long stage records the code it
+    started on, not the commit that is checked out when it ends."""
+    return {"git_commit": git_commit(), "started": _now(),
+            "load_average_start": list(os.getloadavg())}
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process (resource.getrusage)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else 1024 * peak
+
+
+def provenance(start: dict | None = None, **params) -> dict[str, str | int | float]:
     """Attributes recorded on every result: parameters, versions, git commit, host and date.
 
-    netCDF attributes must be str or numbers: dicts and ``None`` are stored as JSON strings.
+    ``start`` is the stage's :func:`stage_start` (its commit, start time and load); without
+    it the commit is read now. netCDF attributes must be str or numbers: dicts, lists and
+    ``None`` are stored as JSON strings.
     """
-    attrs: dict = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                   "git_commit": git_commit(), "host": platform.node(),
-                   "versions": json.dumps(versions())}
+    start = start if start is not None else {"git_commit": git_commit()}
+    attrs: dict = {"created": _now(), "host": platform.node(),
+                   "versions": json.dumps(versions()), "load_average_end": list(os.getloadavg())}
+    params = {**start, **params}
     for key, value in params.items():
         if isinstance(value, (bool, np.bool_)):
             attrs[key] = int(value)

@@ -40,13 +40,17 @@ TRAIN_OUTPUTS = ("model.pt", "history.nc", "checkpoint.pt")
 def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
     """Every training run of a study, in order: Table 2's ``models``; the profile's
     ``seed_models`` with each of its ``extra_seeds`` (error bars); model 9 without roll-back
-    (Fig. 4a); model 12 with the other NN2 head; and, where the profile reads sources as the
+    (Fig. 4a) where the rule can fire at all (more epochs than its window m); model 12 with
+    the other NN2 head if ``head_variant``; and, where the profile reads sources as the
     authors' code did (production), models 5, 9 and 12 with the preprint's text (clamped
     sources, preprint placement)."""
     runs = [RunId.of(profile, m) for m in models]
     runs += [RunId.of(profile, m, s) for m in profile.seed_models for s in profile.extra_seeds]
-    variants = [(9, {"rollback": "none"}),
-                (12, {"head": "relu" if profile.head == "table1" else "table1"})]
+    variants = []
+    if profile.epochs > profile.m:
+        variants.append((9, {"rollback": "none"}))
+    if profile.head_variant:
+        variants.append((12, {"head": "relu" if profile.head == "table1" else "table1"}))
     if profile.mode == "production":
         variants += [(m, {"mode": "clamped", "placement": "preprint"}) for m in (5, 9, 12)]
     runs += [RunId.of(profile.replace(**values), m) for m, values in variants]
@@ -62,6 +66,7 @@ def data_stage(profile: Profile, force: bool = False) -> Path:
     """Generate the profile's data file (:func:`diffsurr.runid.data_path`) unless it exists
     and holds this profile's data values; ``force`` makes it anew."""
     force = coerce_flag("force", force)
+    start = io.stage_start()
     path = data_path(profile)
     io.prepare_output_dir(path.parent, (path.name,))
     if path.exists() and not force:
@@ -70,7 +75,7 @@ def data_stage(profile: Profile, force: bool = False) -> Path:
               "regenerates it)")
         return path
     ds = data.generate(profile.n_samples, seed=profile.data_seed, mode=profile.mode,
-                       placement=profile.placement, profile=profile.name,
+                       placement=profile.placement, stage=start, profile=profile.name,
                        **profile.as_attrs())
     idx = data.split(profile.n_samples, profile.test_fraction, profile.val_fraction,
                      profile.split_seed)
@@ -168,6 +173,7 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
     complete (and its stale eval.nc is removed).
     """
     retrain = coerce_flag("retrain", retrain)
+    start = io.stage_start()
     profile = run.config(**execution)
     cfg = train_config(profile)
     out = io.prepare_output_dir(run.dir, TRAIN_OUTPUTS)
@@ -187,10 +193,12 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
     t0 = time.perf_counter()
     best, history = train(net, loss_fn, *split["train"], *split["val"], cfg,
                           checkpoint=ckpt, identity=identity, progress=progress)
-    history.attrs.update(io.provenance(**{
+    history.attrs.update(io.provenance(start, **{
         **profile.as_attrs(), **net.config, **run.attrs(), "device": cfg.device,
         "data_sha256": data_sha, "n_train": len(split["train"][0]),
-        "n_val": len(split["val"][0]), "stage_wall_time_s": time.perf_counter() - t0}))
+        "n_val": len(split["val"][0]), "stage_wall_time_s": time.perf_counter() - t0,
+        "peak_rss_bytes": io.peak_rss_bytes(), "torch_threads": torch.get_num_threads(),
+        **_cuda_peak(cfg.device)}))
     io.save_checkpoint({"state": best, "config": net.config, "identity": identity},
                        out / "model.pt")
     io.write_netcdf(history, out / "history.nc")
@@ -200,6 +208,13 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
           f"{history.attrs['n_rollbacks']} roll-backs, best epoch {history.attrs['best_epoch']}, "
           f"{history.attrs['wall_time_s']:.1f} s -> {out}")
     return out
+
+
+def _cuda_peak(device: str) -> dict:
+    """Peak CUDA memory allocated by this process, where the training ran on CUDA."""
+    if not device.startswith("cuda"):
+        return {}
+    return {"cuda_peak_bytes": torch.cuda.max_memory_allocated(device)}
 
 
 def load_trained(run: RunId, **execution) -> tuple[Surrogate, dict]:

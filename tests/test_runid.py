@@ -112,3 +112,14 @@ def test_study_runs_are_unique_and_parse_back():
     production = study_runs(PROFILES["ci"].replace(mode="production", placement="code"))
     assert production[0].name == "model_01_mode-production_placement-code"
     assert [r.name for r in production[-3:]] == ["model_05", "model_09", "model_12"]
+
+
+def test_the_reference_study_is_the_issues_run_list():
+    """All 14 models, three seeds of 5, 9, 11 and 12, and the clamped reading of 5, 9, 12; no
+    run without roll-back where the rule cannot fire (8 epochs < m = 20) and no head variant."""
+    reference = PROFILES["reference"]
+    names = [r.name for r in study_runs(reference)]
+    assert len(names) == 14 + 4 * 2 + 3 and reference.epochs <= reference.m
+    assert "model_11_seed2" in names and "model_09_mode-clamped_placement-preprint" in names
+    assert not any("rollback" in n or "head" in n for n in names)
+    assert "model_09_rollback-none" in [r.name for r in study_runs(reference.replace(epochs=21))]

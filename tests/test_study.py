@@ -2,6 +2,7 @@
 identity, retrain, unwritable folders, leftovers of killed writes (smoke profile, tiny runs)."""
 
 import errno
+import json
 import os
 import shutil
 
@@ -163,3 +164,30 @@ def test_bad_devices_are_refused_before_compute(results):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             study.train_stage(run, device="cuda")
+
+
+def test_stages_record_the_commit_they_started_on(results, monkeypatch):
+    """A commit made while a stage runs must not be recorded as the code it ran."""
+    head = {"commit": "started-on"}
+    monkeypatch.setattr(io, "git_commit", lambda: head["commit"])
+
+    def commit_meanwhile(stage_step):
+        def step(*args, **kwargs):
+            head["commit"] = "checked-out-later"
+            return stage_step(*args, **kwargs)
+        return step
+
+    monkeypatch.setattr(study.data, "draw_inputs", commit_meanwhile(study.data.draw_inputs))
+    monkeypatch.setattr(study, "train", commit_meanwhile(study.train))
+    monkeypatch.setattr(evaluate, "predict", commit_meanwhile(evaluate.predict))
+    run = RunId.make("smoke", 6, **TINY)
+    study.data_stage(run.config())
+    head["commit"] = "started-on"
+    study.train_stage(run, progress=False)
+    assert io.read_netcdf(data_path(run.config())).attrs["git_commit"] == "started-on"
+    head["commit"] = "started-on"
+    history = io.read_netcdf(run.dir / "history.nc")
+    assert history.attrs["git_commit"] == "started-on"
+    assert history.attrs["peak_rss_bytes"] > 10e6 and history.attrs["torch_threads"] >= 1
+    assert len(json.loads(history.attrs["load_average_start"])) == 3
+    assert evaluate.evaluate_stage(run).attrs["git_commit"] == "started-on"
