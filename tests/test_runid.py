@@ -122,4 +122,4 @@ def test_the_reference_study_is_the_issues_run_list():
     assert len(names) == 14 + 4 * 2 + 3 and reference.epochs <= reference.m
     assert "model_11_seed2" in names and "model_09_mode-clamped_placement-preprint" in names
     assert not any("rollback" in n or "head" in n for n in names)
-    assert "model_09_rollback-none" in [r.name for r in study_runs(reference.replace(epochs=21))]
+    assert "model_09_epochs-21_rollback-none" in [r.name for r in study_runs(reference.replace(epochs=21))]
