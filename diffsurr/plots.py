@@ -655,3 +655,24 @@ def metrics_overview(df, highlight: Sequence[int] = ()) -> Figure:
     for a in ax:
         a.grid(alpha=0.3)
     return fig
+
+
+def pilot_curves(curves: Mapping[str, xr.Dataset]) -> Figure:
+    """The pilot's learning curves: validation (solid) and training loss (dashed) per epoch
+    of the final trajectory, one colour per setting; the best validation epoch marked."""
+    fig = Figure(figsize=(7.0, 3.4), layout="constrained")
+    ax = fig.subplots()
+    for (label, h), colour in zip(curves.items(), ("tab:blue", "tab:orange", "tab:green",
+                                                    "tab:red")):
+        kept = h["kept"].values == 1
+        epoch = h["epoch"].values[kept]
+        ax.semilogy(epoch, h["val_loss"].values[kept], "-o", ms=3, color=colour, label=label)
+        ax.semilogy(epoch, h["train_loss"].values[kept], "--", color=colour, lw=1)
+        best = int(h.attrs["best_epoch"])
+        ax.semilogy([best], [float(h.attrs["best_val_loss"])], "*", ms=11, color=colour)
+    ax.set(xlabel="epoch", ylabel="loss (Eq. 2)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False, title="validation (—), training (– –)",
+              title_fontsize=8)
+    return fig

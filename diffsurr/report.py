@@ -113,6 +113,17 @@ def banner(profile: Profile, why: str | None = None) -> str:
         if differ:
             lines.append("⚠️ These results were made with other profile values than the profile "
                          "now defines: " + "; ".join(differ) + ".")
+    elif (h := next(iter(sorted(root.glob("model_*/history.nc"))), None)) is not None:
+        with xr.open_dataset(h) as hist:
+            attrs = dict(hist.attrs)
+        lines.append(
+            f"Results read from `{display_path(root)}`: {attrs.get('profile_n_samples')} "
+            f"configurations ({attrs.get('n_train')} train, {attrs.get('n_val')} validation), "
+            f"{profile.epochs} epochs per model, NN2 width × {profile.width:g}, output head "
+            f"`{profile.head}`, Adam lr {fmt(profile.lr, 2)}, roll-back rule "
+            f"`{profile.rollback}` (C = {profile.C:g}, m = {profile.m}, s = {profile.s}). The "
+            f"data file `{data.name}` is not committed: it is regenerated from its seed and "
+            f"checked against the checksum the runs record (`{str(attrs.get('data_sha256'))[:12]}`).")
     else:
         lines.append(f"Results are expected in `{display_path(root)}` (no `{data.name}` there yet).")
     if profile.name != "paper":

@@ -1,0 +1,83 @@
+"""diffsurr.book.reference: the reference chapter on a partial synthetic study."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from diffsurr import io, pilot
+from diffsurr.book import reference as chapter
+from diffsurr.runid import RunId
+
+from test_report import fake_eval, fake_history
+
+PRESENT = (5, 9, 12)
+
+
+def write_run(model, mean_res=None, minutes=30.0):
+    run = RunId.of(chapter.PROFILE, model)
+    run.dir.mkdir(parents=True, exist_ok=True)
+    ev = fake_eval(model)
+    if mean_res is not None:
+        ev["mean_res"] = ev["mean_res"] * 0 + mean_res
+    h = fake_history(model, steps=8, jumps=())
+    h.attrs.update(stage_wall_time_s=60 * minutes, peak_rss_bytes=3 * 2 ** 30,
+                   git_commit="abcdef1234567")
+    io.write_netcdf(ev, run.dir / "eval.nc")
+    io.write_netcdf(h, run.dir / "history.nc")
+
+
+@pytest.fixture()
+def partial(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    for m in PRESENT:
+        write_run(m, minutes=20.0 if m != 9 else 40.0)
+    return chapter.status()
+
+
+def test_a_partial_study_lists_what_is_missing(partial):
+    assert list(partial.index[partial["evaluated"]]) == ["model_05", "model_09", "model_12"]
+    text = chapter.progress_text(partial)
+    assert text.startswith("3 of 25 runs") and "`model_01`" in text and "`model_05`" not in text
+    assert partial.loc["model_09", "peak memory (GiB)"] == pytest.approx(3.0)
+    assert partial.loc["model_09", "commit"] == "abcdef1"
+
+
+def test_table2_of_the_runs_in_and_the_target(partial, tmp_path):
+    t2 = chapter.table2(partial)
+    assert list(t2.index) == list(PRESENT)
+    assert "Over the 3 models in" in chapter.table2_text(t2)
+    write_run(12, mean_res=4e-3)
+    assert "it reaches" in chapter.best_with_nn2(chapter.table2(chapter.status()))
+    for m in PRESENT:
+        write_run(m, mean_res=6e-3)
+    assert "does not reach" in chapter.best_with_nn2(chapter.table2(chapter.status()))
+
+
+def test_empty_study_renders():
+    assert chapter.table2_text(chapter.table2(chapter.status().assign(evaluated=False))) == ""
+
+
+def test_rollback_ratio_and_why_it_cannot_fire(partial):
+    h = xr.Dataset({"train_loss": ("step", [4.0, 2.0, 3.0, 1.0]),
+                    "kept": ("step", [1, 1, 1, 1])})
+    np.testing.assert_allclose(chapter.rollback_ratios(h, m=2), [0.5, 1.0, 0.4])
+    rb = chapter.rollback_table()
+    assert list(rb.index) == ["model_05", "model_09", "model_12"]
+    text = chapter.rollback_text(rb)
+    assert "cannot fire at all" in text and "Roll-backs over the 3 trained runs: 0" in text
+    longer = chapter.PROFILE.replace(epochs=30)
+    assert "cannot fire" not in chapter.rollback_text(rb.assign(epochs=30), longer)
+
+
+def test_budget_projection_by_kind(partial):
+    text = chapter.budget_text(partial)
+    assert "NN1 + NN2 40 min" in text and "NN2 only 20 min" in text
+    assert "kinds not yet timed left out" in text and "longest 40 min" in text
+
+
+def test_the_pilot_table_is_the_committed_pilot():
+    pt = chapter.pilot_table()
+    assert list(pt.index) == [r.name for r in pilot.RUNS]
+    chosen = pt.loc["model_12"]
+    assert chosen["plateau"] == (chosen["improvement, last fifth (%)"] < 5)
+    assert "width 0.25 and lr 0.001" in chapter.choice_text(pt)
