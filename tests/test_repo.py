@@ -1,6 +1,7 @@
 """Repository hygiene: notebook pairs agree, committed notebooks carry no outputs, the conda
 environment lists the same packages as pyproject.toml."""
 
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -44,3 +45,15 @@ def test_environment_yml_matches_pyproject():
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     norm = lambda xs: sorted(x.replace(" ", "").lower() for x in xs)  # noqa: E731
     assert norm(pip) == norm(deps)
+
+
+def test_committed_results_stay_small():
+    """Committed weights at most 5 MB each, results/reference/ at most 100 MB, no data sets
+    (they are regenerated from their seeds and checked against the recorded checksum)."""
+    files = subprocess.run(["git", "ls-files", "-s", "results"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split("\n")
+    paths = [ROOT / line.split("\t")[1] for line in files if "\t" in line]
+    sizes = {p: p.stat().st_size for p in paths if p.exists()}
+    assert not [p for p in sizes if p.name.startswith("data") and p.suffix == ".nc"]
+    assert not [p for p, n in sizes.items() if p.suffix == ".pt" and n > 5e6]
+    assert sum(n for p, n in sizes.items() if "reference" in p.parts) <= 100e6
