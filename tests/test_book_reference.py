@@ -81,3 +81,14 @@ def test_the_pilot_table_is_the_committed_pilot():
     chosen = pt.loc["model_12"]
     assert chosen["plateau"] == (chosen["improvement, last fifth (%)"] < 5)
     assert "width 0.25 and lr 0.001" in chapter.choice_text(pt)
+
+
+def test_shown_tables_are_compact(partial):
+    shown = chapter.status_shown(partial)
+    assert list(shown["state"][:5]) == ["missing", "missing", "missing", "missing", "evaluated"]
+    assert shown.loc["model_01", "epochs"] == "—" and len(shown.columns) == 8
+    assert chapter.pilot_table().empty                  # no pilot in this results root
+
+
+def test_pilot_shown_is_compact():
+    assert len(chapter.pilot_shown(chapter.pilot_table()).columns) == 10

@@ -53,6 +53,17 @@ def status(profile: Profile = PROFILE) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
+def status_shown(st: pd.DataFrame) -> pd.DataFrame:
+    """:func:`status` as the page shows it: one state column, short headers, rounded."""
+    state = np.where(st["evaluated"], "evaluated", np.where(st["trained"], "trained", "missing"))
+    out = pd.DataFrame({"state": state, "epochs": st["epochs"], "best": st["best epoch"],
+                        "roll-backs": st["roll-backs"], "min": st["wall time (min)"].round(0),
+                        "GiB": st["peak memory (GiB)"].round(1),
+                        "⟨res⟩ 10⁻³": st["mean res (10⁻³)"].round(2), "commit": st["commit"]},
+                       index=st.index)
+    return out.astype(object).where(out.notna(), "—")
+
+
 def progress_text(st: pd.DataFrame) -> str:
     """How many runs are in, and which are still missing."""
     done = st["evaluated"]
@@ -195,7 +206,17 @@ def pilot_table() -> pd.DataFrame:
             "mean res (10⁻³)": float(test["mean_res"]) / 1e-3 if test is not None else np.nan,
             "99-P res (10⁻²)": float(test["p99_res"]) / 1e-2 if test is not None else np.nan,
             "max res": float(test["max_res"]) if test is not None else np.nan})
-    return pd.DataFrame(rows).set_index("run")
+    return pd.DataFrame(rows, columns=list(rows[0]) if rows else ["run"]).set_index("run")
+
+
+def pilot_shown(pt: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pilot_table` as the page shows it: short headers, rounded."""
+    return pd.DataFrame({
+        "width": pt["NN2 width"], "lr": pt["lr"], "s/epoch": pt["s / epoch"].round(0),
+        "best val": pt["best val loss"].map(lambda v: fmt(v)), "best ep.": pt["best epoch"],
+        "last fifth %": pt["improvement, last fifth (%)"].round(1), "plateau": pt["plateau"],
+        "⟨res⟩ 10⁻³": pt["mean res (10⁻³)"].round(2), "99-P 10⁻²": pt["99-P res (10⁻²)"].round(2),
+        "max": pt["max res"].round(3)}, index=pt.index)
 
 
 def pilot_curves() -> dict[str, xr.Dataset]:
