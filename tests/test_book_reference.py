@@ -63,6 +63,8 @@ def test_rollback_ratio_and_why_it_cannot_fire(partial):
     np.testing.assert_allclose(chapter.rollback_ratios(h, m=2), [0.5, 1.0, 0.4])
     rb = chapter.rollback_table()
     assert list(rb.index) == ["model_05", "model_09", "model_12"]
+    expect = chapter.rollback_ratios(fake_history(5, steps=8, jumps=()), m=20).max()
+    assert rb.loc["model_05", "largest L(n) / mean of earlier"] == pytest.approx(expect)
     text = chapter.rollback_text(rb)
     assert "cannot fire at all" in text and "Roll-backs over the 3 trained runs: 0" in text
     longer = chapter.PROFILE.replace(epochs=30)

@@ -144,7 +144,8 @@ def rollback_table(profile: Profile = PROFILE) -> pd.DataFrame:
             ratios = rollback_ratios(h, profile.m)
             rows.append({"run": run.name, "epochs": len(ratios) + 1,
                          "roll-backs": int(h.attrs["n_rollbacks"]),
-                         "largest L(n) / mean of earlier": float(ratios.max(initial=np.nan))})
+                         "largest L(n) / mean of earlier":
+                             float(ratios.max()) if ratios.size else np.nan})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
 
 
