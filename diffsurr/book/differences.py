@@ -81,7 +81,7 @@ DIFFERENCES = (
     Difference("NN2 second pool", "25 → 12 (Table 1)", "padded: 25 → 26 → 13", "Table 1", "—"),
     Difference("NN2 output head", "ConvT → ReLU → BatchNorm(1) (Table 1)", "the same",
                "Table 1 at `paper`; ConvT → ReLU without BatchNorm(1) at the CPU profiles "
-               "(the Table 1 head dies at their learning rates)", "head='relu'"),
+               "(the probe below saw the Table 1 head die at such learning rates)", "head='relu'"),
     Difference("Loss weight", "exp(−(1 − y)/w), target y", "the same (its MSE wrote "
                "exp(−(1 − y)/(2w))·(ŷ − y), squared); a later PyTorch port weighted by the "
                "prediction", "the target", "—"),
