@@ -4,9 +4,9 @@ Placements:
 
 - ``"preprint"`` (default): disks of radius ``radius`` at integer centres drawn uniformly so
   that each disk lies fully inside the grid, redrawn until no two disks share a pixel.
-- ``"code"``: the authors' genData.jl: integer centres uniform in 5..95 (1-based, i.e.
-  ``radius-1 .. N-radius-1`` here), disks clipped at the grid, no overlap check; overlapping
-  values add and the input is divided by its maximum.
+- ``"code"``: the authors' genData.jl (the book's differences page): integer centres
+  uniform in 5..95 (1-based, i.e. ``radius-1 .. N-radius-1`` here), disks clipped at the
+  grid, no overlap check; overlapping values add and the input is divided by its maximum.
 - ``"wall"``: like ``"preprint"``, but every disk touches one of the four walls (its rim lies
   on the edge row or column); for the generalisation study (not in the preprint).
 

@@ -19,8 +19,8 @@ class ExpWeightedLoss(nn.Module):
     ``mean()`` over all elements). alpha = 1 is the preprint's "MAE", alpha = 2 its "MSE".
     The weight uses the TARGET y, as Eq. 1 says (and the authors' Flux code did); a later
     PyTorch port by the same author weighted by the prediction yhat instead, which this
-    study does not follow. Pixels near 1 (sources) get weight ~1, pixels near 0 get
-    exp(-1/w); large w makes the weight nearly uniform.
+    study does not follow (the book's differences page). Pixels near 1 (sources) get weight
+    ~1, pixels near 0 get exp(-1/w); large w makes the weight nearly uniform.
     """
 
     def __init__(self, w: float, alpha: int):

@@ -1,10 +1,10 @@
 """The two networks of Table 1 (NN1, NN2) and their weighted sum yhat = p1·NN1(x) + p2·NN2(x) (Fig. 2).
 
-Conventions of the authors' Flux code (implementation notes, "Networks"): LeakyReLU slope
-0.01, element-wise dropout, BatchNorm after the activation (momentum 0.1, eps 1e-5),
-Glorot-uniform weights and zero biases for every Conv and ConvTranspose. PyTorch's
-default initialisation left NN2's final ReLU dead (notes, "Seen when probing"), so the
-Flux initialisation is applied here. Glorot's bound sqrt(6 / (fan_in + fan_out)) is
+Conventions of the authors' Flux code (the book's differences page, "Layers"): LeakyReLU
+slope 0.01, element-wise dropout, BatchNorm after the activation (momentum 0.1, eps 1e-5),
+Glorot-uniform weights and zero biases for every Conv and ConvTranspose. PyTorch's default
+initialisation left NN2's final ReLU dead (the early probe on the book's differences page),
+so the Flux initialisation is applied here. Glorot's bound sqrt(6 / (fan_in + fan_out)) is
 symmetric in the two fans, so torch's (in, out, k, k) ConvTranspose weight layout gives
 the same bound as Flux's layout.
 """
@@ -104,12 +104,14 @@ class NN2(nn.Module):
     128→256, 256→512, 512→1024 (3×3, padding 1, LeakyReLU) each followed by meanpool 2;
     conv 1024→2048 (3×3, no padding) → LeakyReLU. Spatial 100→50→25→12→6→3→1.
     All meanpools are unpadded with floor, as Table 1's 25→12 requires; the authors' code
-    padded the second pool (25→26→13), a difference this implementation does not follow.
+    padded the second pool (25→26→13; the book's differences page), a difference this
+    implementation does not follow.
 
     Decoder: ConvTranspose 2048→1024→512→256→128→64 (3×3, stride 2, padding 0, 0, 1, 1, 0;
     LeakyReLU), Dropout D4, ConvTranspose 64→1 (4×4, stride 2, padding 2) → ReLU, then
     BatchNorm(1) for ``head="table1"`` (faithful) or nothing for ``head="relu"`` (the
-    variant of the implementation notes, two parameters fewer). Spatial 1→3→7→13→25→51→100.
+    variant that learned in the early probe on the book's differences page, two parameters
+    fewer). Spatial 1→3→7→13→25→51→100.
 
     ``width`` scales every hidden channel count (rounded, at least 1) for cheaper profiles;
     input and output stay 1 channel.
@@ -228,10 +230,10 @@ class Surrogate(nn.Module):
 def alive_fraction(surrogate: Surrogate, x: torch.Tensor) -> dict[str, float]:
     """Fraction of positive pre-activation outputs of each network's last (transposed) conv.
 
-    A fraction near 0 means the final ReLU is dead and the output is a constant (the
-    implementation notes saw this for the Table 1 head at lr ≥ 1e-4). Runs in eval mode
-    (no dropout, BatchNorm running statistics left untouched) and restores the previous
-    mode. Returns {"nn1": ..., "nn2": ...} for the networks that are on.
+    A fraction near 0 means the final ReLU is dead and the output is a constant (an early
+    probe saw this for the Table 1 head at lr ≥ 1e-4: the book's differences page). Runs in
+    eval mode (no dropout, BatchNorm running statistics left untouched) and restores the
+    previous mode. Returns {"nn1": ..., "nn2": ...} for the networks that are on.
     """
     nets = {name: net for name, net in (("nn1", surrogate.nn1), ("nn2", surrogate.nn2)) if net is not None}
     outputs: dict[str, torch.Tensor] = {}

@@ -11,9 +11,9 @@ that chose its NN2 width, learning rate and epochs (:mod:`diffsurr.pilot`).
 
 ``ci`` runs the same pipeline on a 2-core CPU in CI: fewer samples and epochs, NN2 with its
 channel counts divided by 8, a larger learning rate and the "relu" output head (ConvT → ReLU,
-no final BatchNorm: with the Table 1 head the output ReLU dies at such learning rates, as the
-implementation notes saw; the workflow trains model 12 with the Table 1 head too). Its numbers are not the preprint's
-and the book says so wherever it shows them.
+no final BatchNorm: with the Table 1 head the output ReLU dies at such learning rates, as an
+early probe saw, see the book's differences page; the workflow trains model 12 with the Table 1
+head too). Its numbers are not the preprint's and the book says so wherever it shows them.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ a ratio (dimensionless, ≈ 1) with a loss level (≈ 1e-3) and would roll back 
 We read it as the sentence after Eq. 3 does ("5 times the average loss over the previous 20
 epochs"): epoch n + 1 is a jump when L(n+1) > L_thrs. The rule needs m accepted epochs first.
 
-The authors' code (run_script.jl) used another rule: from epoch 22 on, a jump is
-L(n) − L(n−1) > 10 × the mean of the last 20 absolute successive differences; it kept one
-backup every 5 epochs and went back to the latest backup.
+The authors' code (run_script.jl; the book's differences page) used another rule: from
+epoch 22 on, a jump is L(n) − L(n−1) > 10 × the mean of the last 20 absolute successive
+differences; it kept one backup every 5 epochs and went back to the latest backup.
 """
 
 from __future__ import annotations

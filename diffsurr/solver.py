@@ -7,8 +7,8 @@ definite) there are two readings of "source":
 
 * ``clamped`` (the preprint's text, Sec. 2 and Fig. 1): u = x on S and (A u)_i = 0
   on every other pixel i.
-* ``production`` (the authors' genData.jl): u = A⁻¹x, the steady state of
-  du/dt = D∇²u − γu + x, divided by its maximum (per sample).
+* ``production`` (the authors' genData.jl; the book's differences page): u = A⁻¹x, the
+  steady state of du/dt = D∇²u − γu + x, divided by its maximum (per sample).
 
 Three methods compute the same fields: ``sparse`` (scipy.sparse direct solve, the
 reference), ``fast`` (DST-I fast Poisson solver plus a capacitance / Green's-function
@@ -233,7 +233,7 @@ def solve_timestep(x, mode="clamped", D=1.0, gamma=1 / 400, tol=1e-10, t_max=1e5
     dt = 0.9 · 2/(8D + γ) (stability limit). Clamped resets u = x on the sources every
     step. Stops when max|Δu|/Δt <= tol · max|u| for every sample, or at t = t_max
     (RuntimeWarning). The preprint's Julia solver also time-stepped (Sec. 2; the
-    authors' code ran ROCK2 to t = 3000).
+    authors' code ran ROCK2 to t = 3000: the book's differences page).
     """
     x = validate_inputs(x, mode, D, gamma, batched=True)
     if not (tol > 0 and t_max > 0 and check_every >= 1):

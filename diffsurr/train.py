@@ -5,7 +5,7 @@ Adam on mini-batches of the training split; after every epoch the rule of
 optimiser go back to an earlier state and training goes on from there (with new shuffles).
 The kept model is the one with the lowest loss on a validation split carved from the training
 data (the preprint keeps "the lowest loss regardless of epoch"; the authors' code selected on
-the test set, which leaks; the test set is never seen here).
+the test set, which leaks, see the book's differences page; the test set is never seen here).
 
 Every ``checkpoint_every`` accepted epochs the whole state (weights, optimiser, the states
 needed to roll back, best model, history, random generators) is written atomically, so a
