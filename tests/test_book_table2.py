@@ -55,3 +55,7 @@ def test_glance_uses_the_chapter_sentences():
     assert "14 of the 14 Table 2 models" in text and "200 test" in text
     assert chapter.nn1_text(df) in text
     assert f"{chapter.geometric_mean_ratio(df):.2g} times the preprint's" in text
+
+
+def test_nn1_claim_text_shows_the_badge_it_is_given():
+    assert chapter.nn1_claim_text("<b>holds</b>").endswith("seeds page: <b>holds</b>.")

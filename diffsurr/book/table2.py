@@ -85,6 +85,13 @@ def nn1_text(df: pd.DataFrame) -> str:
             f"(preprint: {best_ratio(df, 'preprint'):.0f} times).")
 
 
+def nn1_claim_text(badge: str) -> str:
+    """Where the claim "NN1 alone fails" is judged, with its verdict ``badge``
+    (:func:`diffsurr.book.claims.badge` of ``verdicts["nn1-fails"]``)."""
+    return ("Whether NN1 alone fails beyond the spread of training seeds, as the preprint "
+            f"claims, is judged on the seeds page: {badge}.")
+
+
 def scale_text(profile: Profile, evals: xr.Dataset) -> str:
     """What the ratios measure at this profile's scale."""
     if profile.name == PAPER_PROFILE:
