@@ -35,7 +35,7 @@ def test_nn1_text_flips_with_the_separation():
     df = fake_df()
     assert chapter.nn1_only(df) == list(report.NN1_ONLY)
     sep = chapter.nn1_text(df)
-    assert "are separated from all others" in sep and "30.0 times" in sep
+    assert "are separated from all others" in sep and "model 6, has 30.0 times" in sep
     assert "as in the preprint" in sep
     mixed = chapter.nn1_text(fake_df(nn1_factor=0.5))
     assert "not separated from all others" in mixed and "0.50 times" in mixed

@@ -73,14 +73,16 @@ def nn1_text(df: pd.DataFrame) -> str:
     A description of single runs: the claim "NN1 alone fails" is judged in
     :mod:`diffsurr.book.claims`."""
     nn1, sep = nn1_only(df), separation(df)
-    state = (f"separated from all others: their smallest mean residual is {sep:.1f} times the "
-             "largest of the models with NN2" if sep > SEPARATED else
-             f"not separated from all others: their smallest mean residual is {sep:.2f} times "
-             "the largest of the models with NN2")
+    col = df[(MEAN_RES, "ours")]
+    low, worst = int(col.loc[nn1].idxmin()), int(col.loc[with_nn2(df)].idxmax())
+    state = (f"separated from all others: the lower of them, model {low}, has {sep:.1f} times "
+             f"the mean residual of the worst model with NN2 (model {worst})" if sep > SEPARATED
+             else f"not separated from all others: the lower of them, model {low}, has "
+             f"{sep:.2f} times the mean residual of the worst model with NN2 (model {worst})")
     paper = ("as in the preprint" if (sep > SEPARATED) == (separation(df, "preprint") > SEPARATED)
              else "unlike the preprint")
     return (f"The NN1-only models ({', '.join(map(str, nn1))}) are {state}, {paper} "
-            f"({separation(df, 'preprint'):.1f} times there). The best of them has "
+            f"({separation(df, 'preprint'):.1f} times there). The better of them has "
             f"{best_ratio(df):.1f} times the mean residual of the best model with NN2 "
             f"(preprint: {best_ratio(df, 'preprint'):.0f} times).")
 
