@@ -128,5 +128,5 @@ rule book:
     output:
         "_build/html/index.html",
     shell:
-        f"rm -rf book/executed && mkdir -p book/executed && cp {NB}/*.ipynb book/executed/ && "
+        f"rm -rf book/executed && mkdir -p book/executed && {sys.executable} -m diffsurr.book.reproduce {NB} book/executed && "
         f"DIFFSURR_PROFILE={P} {JB} build . --warningiserror --keep-going"

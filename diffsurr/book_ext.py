@@ -1,9 +1,13 @@
 """Sphinx extension with the book's small fixes (enabled in _config.yml, ``extra_extensions``).
 
-**Unique titles for the executed stage notebooks under book/executed/.** Every papermill output of one stage notebook starts with the same heading ("# Stage 2: train
-one Table 2 model"), so the book's sidebar would list 16 identical entries. When the book is
-read, the first heading of ``book/executed/<stage>_<run>.ipynb`` becomes "Stage N: <stage>
-<run>" (e.g. "Stage 2: train model_09_seed1"); the files themselves are not changed.
+**Unique titles for the executed stage notebooks under book/executed/.** Every papermill
+output of one stage notebook starts with the same heading ("# Stage 2: train one run"), so the
+book's sidebar would list many identical entries. When the book is read, the first heading of
+``book/executed/<order>_<stage>_<run>.ipynb`` (named by
+:func:`diffsurr.book.reproduce.copy_executed`, whose order prefix sorts the sidebar by stage)
+becomes "Stage N: <stage> model M, seed S[, key value...] (profile P)", with the profile from
+the notebook's papermill parameters (e.g. "Stage 2: train model 9, seed 1 (profile ci)");
+the files themselves are not changed.
 
 **No script twice.** sphinx-thebe adds its inline configuration (``const THEBE_JS_URL = …``)
 once per read of the sources; a page that declares it twice throws a SyntaxError in the
@@ -19,26 +23,47 @@ import json
 import re
 
 EXECUTED = "book/executed/"
+ORDER = re.compile(r"\d+_")
+"""The stage-order prefix of an executed notebook's name (diffsurr.book.reproduce)."""
 
 
-def title_for(stem: str, heading: str) -> str:
-    """The new title of executed notebook ``stem`` whose first heading is ``heading``."""
-    prefix = re.match(r"(Stage\s+\d+)\s*:", heading)
+def run_label(run: str, profile: str | None) -> str:
+    """``model_09_seed1_rollback-none`` -> "model 9, seed 1, rollback none" (the seed also when
+    it is the profile's); the name itself when it is not a run of ``profile``."""
+    from diffsurr.runid import RunId, format_value
+
+    try:
+        r = RunId.parse(profile, run)
+    except (ValueError, KeyError, TypeError):
+        return run
+    return ", ".join([f"model {r.model}", f"seed {r.seed}"]
+                     + [f"{k} {format_value(v)}" for k, v in r.overrides])
+
+
+def title_for(stem: str, heading: str, profile: str | None = None) -> str:
+    """The new title of executed notebook ``stem`` (order prefix optional) whose first heading
+    is ``heading``, run with ``profile``."""
+    stem = stem[ORDER.match(stem).end():] if ORDER.match(stem) else stem
+    prefix = re.match(r"(Stage\s+\w+)\s*:", heading)
     stage, _, run = stem.partition("_")
-    label = f"{stage} {run}".strip() if run else stage
-    return f"{prefix.group(1)}: {label}" if prefix else f"{heading} ({label})"
+    label = f"{stage} {run_label(run, profile)}" if run else stage
+    where = f" (profile {profile})" if profile else ""
+    return f"{prefix.group(1)}: {label}{where}" if prefix else f"{heading} ({label}){where}"
 
 
 def retitle(text: str, stem: str) -> str:
-    """Notebook JSON ``text`` with its first markdown heading replaced by :func:`title_for`."""
+    """Notebook JSON ``text`` with its first markdown heading replaced by :func:`title_for`
+    (the profile from the notebook's papermill parameters)."""
     nb = json.loads(text)
+    params = nb.get("metadata", {}).get("papermill", {}).get("parameters", {}) or {}
+    profile = params.get("profile")
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "markdown":
             continue
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         hit = re.match(r"#\s+(.+)", source)
         if hit:
-            title = title_for(stem, hit.group(1).strip())
+            title = title_for(stem, hit.group(1).strip(), profile)
             cell["source"] = f"# {title}" + source[hit.end():]
             return json.dumps(nb)
         break

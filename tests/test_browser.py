@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from diffsurr import browser
+from diffsurr.book.reproduce import copy_executed
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -86,8 +87,7 @@ def book_html():
     executed = ROOT / "book" / "executed"
     shutil.rmtree(executed, ignore_errors=True)
     executed.mkdir(parents=True)
-    for nb in sorted((ROOT / "results" / "smoke" / "notebooks").glob("*.ipynb")):
-        shutil.copy2(nb, executed / nb.name)
+    copy_executed(ROOT / "results" / "smoke" / "notebooks", executed)   # as the book rule does
     shutil.rmtree(out, ignore_errors=True)
     _run([str(BIN / "jupyter-book"), "build", ".", "--path-output", str(out),
           "--warningiserror", "--keep-going", "--quiet"])

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from scipy.optimize import brentq
 from scipy.special import k0, k1
 
 from diffsurr import solver
+from diffsurr.book.problem import k0_fit
 from diffsurr.solver import MODES, solve
 from diffsurr.solver_torch import solve_torch
 
@@ -118,9 +118,8 @@ def test_single_disk_matches_continuum_k0():
 
     def fit_error(gamma):
         u = solve(disk(N, (c, c), R), gamma=gamma)
-        amp = np.exp(np.mean(np.log(u[window] / k0(r[window] / l))))
-        r_fit = brentq(lambda q: amp * k0(q / l) - 1, 1, 20)
-        return r_fit, np.abs(u[band] / (amp * k0(rb / l)) - 1)
+        _, r_fit, rel = k0_fit(u, r, l, window=(15, 30), band=(8, 60))   # the problem page's fit
+        return r_fit, np.abs(rel)
 
     r_fit, err = fit_error(1 / 400)
     assert np.sqrt(20) <= r_fit <= np.sqrt(81 / np.pi)

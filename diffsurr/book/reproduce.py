@@ -1,0 +1,143 @@
+"""The reproduce chapter: profiles, provenance and stage times of the run shown, and the
+executed stage notebooks in stage order.
+
+:func:`copy_executed` is what the Snakefile's ``book`` rule runs to put the papermill outputs
+under ``book/executed/``: each copy's name starts with its stage's place in :data:`STAGES`,
+so that the book's sidebar (``_toc.yml``: ``glob: book/executed/*``, sorted by name) lists
+them in stage order; :mod:`diffsurr.book_ext` titles them by run.
+
+    python -m diffsurr.book.reproduce results/<profile>/notebooks book/executed
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from ..profiles import PROFILES, Profile
+from ..report import evaluated_runs
+from ..runid import data_path, generalisation_path, results_dir
+
+STAGES = ("data", "train", "evaluate", "generalise", "benchmark")
+"""The stage notebooks in the order the workflow runs them (``notebooks/<stage>.ipynb``)."""
+STAGE_WORDS = {"data": "data", "train": "training", "evaluate": "evaluation",
+               "generalise": "generalisation", "benchmark": "benchmark"}
+"""How the page names each stage."""
+
+
+# ---------------------------------------------------------------- executed notebooks
+def stage_of(stem: str) -> str:
+    """The stage of an executed notebook ``<stage>[_<run>]`` (ValueError for another name)."""
+    stage = stem.partition("_")[0]
+    if stage not in STAGES:
+        raise ValueError(f"{stem!r} is not an executed stage notebook: expected "
+                         f"<stage>[_<run>] with a stage of {STAGES}")
+    return stage
+
+
+def ordered_name(name: str) -> str:
+    """``train_model_09.ipynb`` -> ``2_train_model_09.ipynb``: the stage's place in
+    :data:`STAGES` first, so that sorting by name sorts by stage."""
+    return f"{STAGES.index(stage_of(Path(name).stem)) + 1}_{name}"
+
+
+def copy_executed(src: str | Path, dst: str | Path) -> list[Path]:
+    """Copy every stage notebook of ``src`` into ``dst`` (made if missing) under
+    :func:`ordered_name`; returns the copies in sidebar (name) order."""
+    dst = Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    out = []
+    for nb in sorted(Path(src).glob("*.ipynb")):
+        target = dst / ordered_name(nb.name)
+        shutil.copy2(nb, target)
+        out.append(target)
+    return sorted(out, key=lambda p: p.name)
+
+
+def notebooks_dir(profile: Profile) -> Path:
+    """Where the workflow writes the executed stage notebooks: ``results/<profile>/notebooks``."""
+    return results_dir(profile) / "notebooks"
+
+
+def executed_counts(src: str | Path) -> pd.Series:
+    """Number of executed notebooks per stage in ``src``, in stage order (stages without
+    any left out)."""
+    stages = pd.Series([stage_of(p.stem) for p in Path(src).glob("*.ipynb")], dtype=object)
+    counts = stages.value_counts()
+    return pd.Series({s: int(counts[s]) for s in STAGES if s in counts})
+
+
+def executed_text(src: str | Path) -> str:
+    """What follows the page: how many notebooks of each stage, in which order and titles."""
+    counts = executed_counts(src)
+    if counts.empty:
+        return "No executed stage notebook was found for this run."
+    listed = ", ".join(f"{STAGE_WORDS[s]} ({n})" for s, n in counts.items())
+    return (f"The {int(counts.sum())} papermill outputs of this run, shown as they were "
+            "executed (not re-run for the book), follow this page in stage order: "
+            f"{listed}. Each is titled by its stage and run: model, training seed, any "
+            "overridden value, and profile.")
+
+
+# ---------------------------------------------------------------- the page's tables
+def build_text(profile: Profile, why: str) -> str:
+    """Which profile this build shows, and why."""
+    return f"This build shows the **`{profile.name}`** profile ({why}): {profile.description}."
+
+
+def profiles_table() -> pd.DataFrame:
+    """Every value of every profile (``diffsurr/profiles.py``), one column per profile."""
+    rows = {name: {k: v for k, v in dataclasses.asdict(p).items()
+                   if k not in ("name", "description")} for name, p in PROFILES.items()}
+    return pd.DataFrame(rows).astype(str)
+
+
+def provenance_text(profile: Profile) -> str:
+    """When, by which commit, on which host and with which versions the data were made (from
+    the attributes of the data file; its arrays are not read)."""
+    with xr.open_dataset(data_path(profile)) as ds:
+        attrs = dict(ds.attrs)
+    versions = json.loads(attrs["versions"])
+    return (f"Data made on {attrs['created']} by git commit `{attrs['git_commit']}` on host "
+            f"`{attrs['host']}` with " + ", ".join(f"{k} {v}" for k, v in versions.items())
+            + ".")
+
+
+def _wall_time(path: Path) -> float:
+    with xr.open_dataset(path) as ds:
+        return float(ds.attrs["wall_time_s"])
+
+
+def stage_times(profile: Profile) -> pd.DataFrame:
+    """Wall time of each stage run from the ``wall_time_s`` attribute it writes: data, the
+    training and evaluation of each evaluated run, and generalisation if it ran."""
+    rows = [("data", data_path(profile).name, _wall_time(data_path(profile)))]
+    for run in evaluated_runs(profile):
+        rows += [(f"train {run.name}", f"{run.name}/history.nc",
+                  _wall_time(run.dir / "history.nc")),
+                 (f"evaluate {run.name}", f"{run.name}/eval.nc", _wall_time(run.dir / "eval.nc"))]
+    gen = generalisation_path(profile)
+    if gen.exists():
+        rows.append(("generalisation", gen.name, _wall_time(gen)))
+    return pd.DataFrame(rows, columns=["stage", "file", "wall time (s)"]).round(1)
+
+
+def times_text(times: pd.DataFrame) -> str:
+    """The stages' total wall time."""
+    return (f"The stages took {times['wall time (s)'].sum() / 60:.1f} minutes in all "
+            f"({len(times)} stage runs; tests and the book build not counted).")
+
+
+def times_table(times: pd.DataFrame):
+    """:func:`stage_times` as the page shows it."""
+    return times.style.hide(axis="index").format({"wall time (s)": "{:.1f}"})
+
+
+if __name__ == "__main__":
+    copy_executed(*sys.argv[1:3])

@@ -1,0 +1,61 @@
+"""diffsurr.book.table2: Table 2's sentences on synthetic residuals (no files needed)."""
+
+import numpy as np
+import xarray as xr
+
+from diffsurr import report
+from diffsurr.book import table2 as chapter
+from diffsurr.profiles import PROFILES
+from diffsurr.registry import MODELS, table2_frame
+
+
+def fake_df(nn1_factor=30.0, scale=2.0):
+    """Table 2 with our residuals ``scale`` times the preprint's for the models with NN2 and
+    ``nn1_factor`` times the largest of them for the NN1-only models."""
+    paper = table2_frame()
+    res = {k: paper[p].values * scale for k, p, _, _ in report.RESIDUALS}
+    nn1 = np.isin(np.array(MODELS), report.NN1_ONLY)
+    for k in res:
+        res[k][nn1] = res[k][~nn1].max() * nn1_factor * np.array([1.0, 1.5])
+    ds = xr.Dataset({k: (("set", "model"), np.stack([v, v])) for k, v in res.items()},
+                    coords={"set": ["test", "train"], "model": list(MODELS)})
+    return report.table2_comparison(ds)
+
+
+def test_residual_lines_ratio_and_rank():
+    lines = chapter.residual_lines(fake_df(nn1_factor=1000))
+    assert len(lines) == 3 and lines[0].startswith("- **⟨res⟩ (10⁻³)**")
+    df = fake_df(nn1_factor=1.0 / 3)
+    assert chapter.geometric_mean_ratio(df) < 2.0
+    paper = table2_frame()["paper_mean_res"]
+    assert f"model {int(paper.idxmin())} in the preprint" in chapter.residual_lines(df)[0]
+
+
+def test_nn1_text_flips_with_the_separation():
+    df = fake_df()
+    assert chapter.nn1_only(df) == list(report.NN1_ONLY)
+    sep = chapter.nn1_text(df)
+    assert "are separated from all others" in sep and "model 6, has 30.0 times" in sep
+    assert "as in the preprint" in sep
+    mixed = chapter.nn1_text(fake_df(nn1_factor=0.5))
+    assert "not separated from all others" in mixed and "0.50 times" in mixed
+    assert "unlike the preprint" in mixed
+
+
+def test_scale_text_names_the_profile():
+    evals = xr.Dataset(attrs={"profile_n_samples": 1000, "profile_epochs": 20})
+    assert "preprint's scale" in chapter.scale_text(PROFILES["paper"], evals)
+    ci = chapter.scale_text(PROFILES["ci"], evals)
+    assert "`ci`" in ci and "1,000 configurations for 20 epochs" in ci
+
+
+def test_glance_uses_the_chapter_sentences():
+    df = fake_df()
+    text = chapter.glance(df, 200)
+    assert "14 of the 14 Table 2 models" in text and "200 test" in text
+    assert chapter.nn1_text(df) in text
+    assert f"{chapter.geometric_mean_ratio(df):.2g} times the preprint's" in text
+
+
+def test_nn1_claim_text_shows_the_badge_it_is_given():
+    assert chapter.nn1_claim_text("<b>holds</b>").endswith("seeds page: <b>holds</b>.")
