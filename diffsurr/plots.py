@@ -371,16 +371,27 @@ def fig8_hist2d(evals: xr.Dataset, models: Sequence[int] = (9, 11)) -> Figure:
     return fig
 
 
+def fig9_linthresh(evals: xr.Dataset, stat: str = "mean_xprime", quantile: float = 0.25) -> float:
+    """Linear half-width of Fig. 9's symmetric-log axis: the ``quantile`` of the non-zero
+    |per-slice means| over all panels, so that the smaller means are drawn linearly and the
+    larger means and the envelope logarithmically (1e-3 when there are none)."""
+    v = np.abs(evals[stat].values)
+    v = v[np.isfinite(v) & (v > 0)]
+    return float(np.quantile(v, quantile)) if v.size else 1e-3
+
+
 def fig9_slices(evals: xr.Dataset, stat: str = "mean_xprime", ncols: int = 4) -> Figure:
     """Preprint Fig. 9: per slice (10 slices of 0.1 along y = ŷ) the mean residual (points) ±
     the standard deviation of x' (envelope), test (blue) and training (red) set, one panel per
     model. ``stat``: ``mean_xprime`` (signed x' = (ŷ − y)/√2, default) or ``mean_abs_res``
-    (|ŷ − y|)."""
+    (|ŷ − y|). The means are much smaller than the envelope, so the vertical axis is
+    symmetric-logarithmic, linear within ± :func:`fig9_linthresh`."""
     models = _models(evals)
     nrows, ncols = _grid(len(models), ncols)
-    fig = Figure(figsize=(2.1 * ncols, 1.8 * nrows + 0.5), layout="constrained")
+    fig = Figure(figsize=(2.1 * ncols, 1.9 * nrows + 0.5), layout="constrained")
     ax = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True)).ravel()
     s = evals["slice"].values
+    lin = fig9_linthresh(evals, stat)
     for a, m in zip(ax, models):
         for set_name, color in (("test", TEST_COLOR), ("train", TRAIN_COLOR)):
             d = evals.sel(model=m, set=set_name)
@@ -388,15 +399,18 @@ def fig9_slices(evals: xr.Dataset, stat: str = "mean_xprime", ncols: int = 4) ->
             a.fill_between(s, mean - std, mean + std, color=color, alpha=0.2, lw=0)
             a.plot(s, mean, "o-", color=color, ms=3, lw=1, label=set_name)
         a.axhline(0, color="0.5", lw=0.5)
+        a.axhspan(-lin, lin, color="0.85", alpha=0.4, lw=0)
+        a.set_yscale("symlog", linthresh=lin, linscale=1.0)
         a.set_xticks(s[::3] if s.size > 6 else s)
         a.set_title(f"model {m}", fontsize=9)
+        a.tick_params(labelsize=7)
         a.grid(alpha=0.3)
     for a in ax[len(models):]:
         a.remove()
     ax[0].legend(fontsize=7, frameon=False)
     ylabel = "mean x' ± std" if stat == "mean_xprime" else "mean |ŷ−y| ± std x'"
     fig.supxlabel("slice i (field values in [0.1(i−1), 0.1 i])", fontsize=9)
-    fig.supylabel(ylabel, fontsize=9)
+    fig.supylabel(f"{ylabel} (symmetric log; linear in the grey band ±{lin:.2g})", fontsize=9)
     return fig
 
 
