@@ -469,22 +469,38 @@ def fig11_field_pdfs(evals: xr.Dataset, models: Sequence[int] = (2, 3, 11, 12),
 
 
 # ---------------------------------------------------------------- supplement
+def supplement_edges(ev: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Bin edges of Supplement A's PDFs for one model: (edges of the PDF over all values,
+    (slice20, bins + 1) edges per slice). eval.nc files with per-slice bins
+    (:func:`diffsurr.metrics.slice_pdfs`) have them over (slice20, xbin); older files share one
+    set of edges, repeated here for every slice."""
+    if "model" in ev.dims:
+        ev = ev.isel(model=0)
+    lower, upper = ev["xprime_lower"].values, ev["xprime_upper"].values
+    if lower.ndim == 2:
+        per_slice = np.concatenate([lower, upper[:, -1:]], axis=1)
+        overall = np.concatenate([ev["xprime_all_lower"].values,
+                                  ev["xprime_all_upper"].values[-1:]])
+        return overall, per_slice
+    shared = np.concatenate([lower, upper[-1:]])
+    return shared, np.broadcast_to(shared, (ev.sizes["slice20"], shared.size))
+
+
 def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 4, title: str | None = None) -> Figure:
     """Preprint Figs. S1–S12 for one model (``ev`` without a model dim, or with one model):
     the PDF of x' = (ŷ − y)/√2 over all values and in each of the 20 slices of 0.05 (bars),
-    with the Gaussian of that slice's mean and standard deviation (red). 21 panels."""
+    with the Gaussian of that slice's mean and standard deviation (red). 21 panels. Bins per
+    slice or shared, as the file has them (:func:`supplement_edges`)."""
     if "model" in ev.dims:
         ev = ev.isel(model=0)
-    lower = ev["xprime_lower"].values
-    upper = ev["xprime_upper"].values
-    edges = np.concatenate([lower, upper[-1:]])
+    overall, per_slice = supplement_edges(ev)
     rows = [("all values", ev["pdf_all"].values, float(ev["mean_xprime_all"]),
-             float(ev["std_xprime_all"]), int(ev["count20"].sum()))]
+             float(ev["std_xprime_all"]), int(ev["count20"].sum()), overall)]
     for k, s in enumerate(ev["slice20"].values):
         rows.append((f"slice {int(s)}: [{float(ev['lower20'][k]):.2f}, "
                      f"{float(ev['upper20'][k]):.2f})",
                      ev["pdf"].values[k], float(ev["mean_xprime20"][k]),
-                     float(ev["std_xprime20"][k]), int(ev["count20"][k])))
+                     float(ev["std_xprime20"][k]), int(ev["count20"][k]), per_slice[k]))
     nrows, ncols = _grid(len(rows), ncols)
     # A fixed layout and few ticks: 21 panels per model, 14 models, so drawing time matters.
     # Type no smaller than 8 pt: at the page's 90 dpi that is 10 px, readable in the book.
@@ -492,7 +508,7 @@ def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 4, title: str | None = No
     fig.subplots_adjust(left=0.03, right=0.98, bottom=0.08, top=0.9 if title else 0.94,
                         hspace=0.85, wspace=0.15)
     ax = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-    for a, (name, pdf, mu, sd, count) in zip(ax, rows):
+    for a, (name, pdf, mu, sd, count, edges) in zip(ax, rows):
         a.set_title(f"{name}\nn = {count:,}", fontsize=8, linespacing=1.1)
         a.tick_params(labelsize=8, length=2, pad=1)
         a.set_yticks([])
@@ -506,7 +522,7 @@ def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 4, title: str | None = No
         a.stairs(np.nan_to_num(pdf), edges, fill=True, color="tab:blue", alpha=0.6, lw=0)
         nz = np.flatnonzero(np.nan_to_num(pdf) > 0)
         lo, hi = edges[nz[0]], edges[nz[-1] + 1]
-        pad = 0.15 * (hi - lo) + (upper[0] - lower[0])
+        pad = 0.15 * (hi - lo) + (edges[1] - edges[0])
         if np.isfinite(sd) and sd > 0:
             lo, hi = min(lo, mu - 4 * sd), max(hi, mu + 4 * sd)
             xs = np.linspace(lo - pad, hi + pad, 300)
