@@ -145,7 +145,7 @@ def test_fig8_counts_the_pixels_outside_its_range(ev):
     text = chapter.outside_text(chapter.hist2d_outside(ev), lo, hi)
     assert f"a) {int(again['outside']):,} of {int(again['pixels']):,}" in text and "d) " in text
     _, cap = chapter.fig8(ev, get_profile("smoke")[0])
-    assert "not drawn: a) " in cap
+    assert "not drawn: a) " in cap and f"× {pixels:,} pixels" in cap
 
 
 def test_fig8_text_names_the_pixels_beyond_the_axes(ev):

@@ -349,13 +349,14 @@ def fig8(evals: xr.Dataset, profile: Profile):
     """Preprint Fig. 8 and its caption, with the pixels each panel leaves out."""
     lo, hi = hist2d_range(evals)
     n_test, n_train = int(evals["n_test"].max()), int(evals["n_train_evaluated"].max())
+    pixels = evals.sizes["y"] * evals.sizes["x"]
     return plots.fig8_hist2d(evals, FIG8_MODELS), caption(
         "8", "Prediction vs ground truth for every pixel: a) test and b) training set of model "
              "9, c) test and d) training set of model 11", profile,
         eval_sources(profile, FIG8_MODELS),
         text=f"2-D histograms (log colour; white: no pixel) of {n_test:,} test and {n_train:,} "
-             "training configurations × 10⁴ pixels; dashed: ŷ = y. The preprint drew the "
-             "3.75·10⁷ points as a scatter plot. "
+             f"training configurations × {pixels:,} pixels; dashed: ŷ = y. The preprint drew "
+             "the 3.75·10⁷ points as a scatter plot. "
              + outside_text(hist2d_outside(evals), lo, hi), preprint="Fig. 8")
 
 

@@ -107,9 +107,9 @@ def pathological_text(evals: xr.Dataset) -> str:
         return ""
     return (f"{'Model' if len(bad) == 1 else 'Models'} {models_text(bad)} "
             f"{'is' if len(bad) == 1 else 'are'} pathological (largest residual above "
-            f"{FIELD_BOUND:g}, the field's bound; see the Results page): their predictions far "
-            "outside the field's range fall into the end slices, 1 and 20, which take every "
-            "pixel whose (y + ŷ)/2 lies below 0 or above 1.")
+            f"{FIELD_BOUND:g}, the field's bound; see the Results page). Slices 1 and 20 also "
+            "hold every pixel whose (y + ŷ)/2 lies below 0 or above 1: that is where "
+            "predictions far outside the field's range (ŷ above 2 or below −1) land.")
 
 
 def title(ev: xr.Dataset) -> str:
