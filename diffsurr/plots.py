@@ -11,7 +11,7 @@ Preprint figures: Fig. 1 (:func:`fig1_problem`), Fig. 4 (:func:`fig4_loss`), Fig
 Fig. 7 (:func:`fig7_parts`), Fig. 8 (:func:`fig8_hist2d`), Fig. 9 (:func:`fig9_slices`, its
 symmetric-log axis :func:`fig9_linthresh`),
 Fig. 10 (:func:`fig10_slice_summary`), Fig. 11 (:func:`fig11_field_pdfs`), Figs. S1–S12
-(:func:`supplement_slice_pdfs`, their bins :func:`supplement_edges`). Beyond the preprint: :func:`source_modes`,
+(:func:`supplement_slice_pdfs`, their bins :func:`supplement_edges`, :func:`has_slice_bins`). Beyond the preprint: :func:`source_modes`,
 :func:`solver_agreement`, :func:`timestep_convergence`, :func:`single_disk`,
 :func:`rollback_counts`, :func:`alive_fractions`, :func:`seed_spread` (error bars over training
 seeds), :func:`generalisation_examples`, :func:`generalisation_ratios` (other source
@@ -470,19 +470,30 @@ def fig11_field_pdfs(evals: xr.Dataset, models: Sequence[int] = (2, 3, 11, 12),
 
 
 # ---------------------------------------------------------------- supplement
+def has_slice_bins(ev: xr.Dataset) -> bool:
+    """Whether one model's eval.nc gives each Supplement slice its own bins (files written
+    since :func:`diffsurr.metrics.slice_pdfs` had per-slice bins)."""
+    return "xprime_all_lower" in ev and bool(np.isfinite(ev["xprime_all_lower"].values).all())
+
+
 def supplement_edges(ev: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """Bin edges of Supplement A's PDFs for one model: (edges of the PDF over all values,
-    (slice20, bins + 1) edges per slice). eval.nc files with per-slice bins
-    (:func:`diffsurr.metrics.slice_pdfs`) have them over (slice20, xbin); older files share one
-    set of edges, repeated here for every slice."""
+    (slice20, bins + 1) edges per slice). Files with per-slice bins have them over (slice20,
+    xbin); older files share one set of edges, repeated here for every slice (loaded next to
+    newer files, their shared edges arrive repeated over slice20)."""
     if "model" in ev.dims:
         ev = ev.isel(model=0)
-    lower, upper = ev["xprime_lower"].values, ev["xprime_upper"].values
-    if lower.ndim == 2:
+    lower, upper = ev["xprime_lower"], ev["xprime_upper"]
+    if "slice20" in lower.dims:
+        lower, upper = (v.transpose("slice20", "xbin").values for v in (lower, upper))
+    else:
+        lower, upper = lower.values, upper.values
+    if has_slice_bins(ev):
         per_slice = np.concatenate([lower, upper[:, -1:]], axis=1)
         overall = np.concatenate([ev["xprime_all_lower"].values,
                                   ev["xprime_all_upper"].values[-1:]])
         return overall, per_slice
+    lower, upper = np.atleast_2d(lower)[0], np.atleast_2d(upper)[0]
     shared = np.concatenate([lower, upper[-1:]])
     return shared, np.broadcast_to(shared, (ev.sizes["slice20"], shared.size))
 

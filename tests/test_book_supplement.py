@@ -42,7 +42,7 @@ def old(tmp_path_factory, smoke):
 
 
 def test_both_layouts_are_recognised_and_drawn(new, old):
-    assert chapter.per_slice_bins(new) and not chapter.per_slice_bins(old)
+    assert chapter.shared_bin_models(new) == [] and chapter.shared_bin_models(old) == list(MODELS)
     assert "Each slice has its own bins" in chapter.bins_text(new)
     assert "written before per-slice bins" in chapter.bins_text(old)
     w_new, w_old = chapter.bin_widths(new.sel(model=9)), chapter.bin_widths(old.sel(model=9))
@@ -52,6 +52,33 @@ def test_both_layouts_are_recognised_and_drawn(new, old):
                                * new.sel(model=9)["std_xprime20"].values[filled] / 100)
     for ev in (new, old):
         assert len(plots.panels(plots.supplement_slice_pdfs(ev.sel(model=9)))) == 21
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory, smoke):
+    """Per-slice bins except model 9's file, written with shared bins."""
+    root = tmp_path_factory.mktemp("mixed")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DIFFSURR_RESULTS", str(root))
+    write_results(root, smoke)
+    mp.setattr(metrics, "slice_pdfs", functools.partial(metrics.slice_pdfs, range=(-0.5, 0.5)))
+    write_results(root, smoke, models=(9,))
+    out = report.load_evals(smoke, MODELS)
+    mp.undo()
+    return out
+
+
+def test_a_mixed_set_names_the_files_with_shared_bins(mixed, old):
+    assert chapter.shared_bin_models(mixed) == [9]
+    text = chapter.bins_text(mixed)
+    assert "The files of model 9 were written before per-slice bins" in text
+    assert "The other models' slices have their own bins" in text
+    np.testing.assert_allclose(chapter.bin_widths(mixed.sel(model=9)), 0.01)
+    overall, per_slice = plots.supplement_edges(mixed.sel(model=9))
+    np.testing.assert_allclose(overall, plots.supplement_edges(old.sel(model=9))[0])
+    assert per_slice.shape == (20, 101)
+    assert len(plots.panels(plots.supplement_slice_pdfs(mixed.sel(model=9)))) == 21
+    assert len(plots.panels(plots.supplement_slice_pdfs(mixed.sel(model=12)))) == 21
 
 
 def test_peakedness_sentence_flips(new):

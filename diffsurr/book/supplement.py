@@ -30,9 +30,11 @@ DPI = 90
 """Resolution of the 14 figures (21 panels each)."""
 
 
-def per_slice_bins(evals: xr.Dataset) -> bool:
-    """Whether the files give each slice its own bins (else one set of bins per model)."""
-    return "slice20" in evals["xprime_lower"].dims
+def shared_bin_models(evals: xr.Dataset) -> list[int]:
+    """Models whose files share one set of bins over all slices (written before per-slice
+    bins)."""
+    return [int(m) for m in evals["model"].values
+            if not plots.has_slice_bins(evals.sel(model=m))]
 
 
 def bin_widths(ev: xr.Dataset) -> np.ndarray:
@@ -66,20 +68,26 @@ def resolved(evals: xr.Dataset) -> tuple[int, int]:
 def bins_text(evals: xr.Dataset) -> str:
     """How the PDFs are binned, and how many slices the bins resolve."""
     res, tot = resolved(evals)
+    shared = shared_bin_models(evals)
+    nbins = int(evals.sizes["xbin"])
     count = (f"{res} of the {tot} slices with at least {MIN_PIXELS} pixels have a standard "
              f"deviation wider than {MIN_BINS_PER_STD:g} bins.")
-    if per_slice_bins(evals):
+    own = (f"{nbins} equal bins over the slice's mean ± {SLICE_PDF_HALF_WIDTH:g} standard "
+           "deviations (the panel over all values likewise), so that a narrow slice is "
+           "resolved; values beyond are not drawn")
+    old = (f"share one set of {nbins} bins over ± the model's largest |x′|, so that a slice "
+           "much narrower than that range falls into one or two bins and shows as a spike")
+    if not shared:
         out = evals["count20"].sum() - evals["count_in_range"].sum()
-        return (f"Each slice has its own bins: {int(evals.sizes['xbin'])} equal bins over the "
-                f"slice's mean ± {SLICE_PDF_HALF_WIDTH:g} standard deviations (the panel over "
-                f"all values likewise), so a narrow slice is resolved; the "
-                f"{int(out):,} pixels beyond (of {int(evals['count20'].sum()):,}) are not "
-                f"drawn. " + count)
-    return (f"These evaluation files were written before per-slice bins: all slices of a model "
-            f"share its {int(evals.sizes['xbin'])} bins, which span ± the model's largest "
-            "|x′|, so a slice much narrower than that range falls into one or two bins and "
-            f"shows as a spike. " + count + " Evaluating the models again gives each slice its "
-            "own bins.")
+        return (f"Each slice has its own bins: {own} ({int(out):,} of "
+                f"{int(evals['count20'].sum()):,} pixels). " + count)
+    if len(shared) == evals.sizes["model"]:
+        return ("These evaluation files were written before per-slice bins: all slices of a "
+                f"model {old}. " + count + " Evaluating the models again gives each slice its "
+                "own bins.")
+    return (f"The files of {'model' if len(shared) == 1 else 'models'} {models_text(shared)} "
+            f"were written before per-slice bins: their slices {old}. The other models' slices "
+            f"have their own bins: {own}. " + count)
 
 
 def peakedness_text(evals: xr.Dataset) -> str:
