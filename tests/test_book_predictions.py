@@ -199,7 +199,8 @@ def test_fig10_sentence_flips(ev):
 
 def test_fig11_table_and_rules(ev):
     t = chapter.fig11_table(ev)
-    assert list(t.index) == [2, 3, 11, 12] and list(t["loss"]) == ["MSE", "MSE", "MAE", "MAE"]
+    assert list(t.index) == [2, 3, 11, 12] and list(t[("loss", "")]) == ["MSE", "MSE", "MAE", "MAE"]
+    assert t.columns.nlevels == 2 and ("mass below 0.01", "true") in t.columns
     assert "border-top" in chapter.ruled(t).to_html()
     assert 'data-claim="mae-beats-mse"' in chapter.fig11_text(verdict("mae-beats-mse"))
 
