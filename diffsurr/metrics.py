@@ -263,56 +263,102 @@ def slice_summary(stats: xr.Dataset) -> xr.Dataset:
                                   "n_nonempty": nonempty.sizes["slice"]})
 
 
-def slice_pdfs(y, yhat, width: float = 0.05, bins=100, range=None) -> xr.Dataset:
+SLICE_PDF_HALF_WIDTH = 5.0
+"""Supplement A's per-slice bins span the slice's mean ± this many of its standard deviations
+(a Gaussian puts 6·10⁻⁷ of its values outside); heavier tails fall outside and are counted."""
+
+
+def _own_edges(mean, std, bins: int, half_width: float) -> np.ndarray:
+    """(…, bins + 1) equal edges on mean ± half_width·std; ±0.5 around the mean where the spread
+    is zero, and around 0 where there are no values."""
+    mean = np.nan_to_num(np.asarray(mean, dtype=np.float64))
+    half = half_width * np.nan_to_num(np.asarray(std, dtype=np.float64))
+    half = np.where(half > 0, half, 0.5)
+    return mean[..., None] + half[..., None] * np.linspace(-1, 1, bins + 1)
+
+
+def slice_pdfs(y, yhat, width: float = 0.05, bins=100, range=None,
+               half_width: float = SLICE_PDF_HALF_WIDTH) -> xr.Dataset:
     """PDF of the rotated residual x' = (ŷ − y)/√2 per slice and over all values (Suppl. A).
 
-    Slices as in :func:`slice_stats` (width 0.05: the Supplement's 20 slices). The histograms
-    share bin edges: ``bins`` equal bins on ``range``, or explicit edges (then ``range`` is
-    unused); the default range is ±max|x'| over the set. Each PDF is normalised over its values
-    inside the range (numpy's ``density=True``), so it integrates to 1; an empty slice has a NaN
-    PDF. Returns
+    Slices as in :func:`slice_stats` (width 0.05: the Supplement's 20 slices). Bins:
 
-    - ``pdf`` (slice, xprime) and ``pdf_all`` (xprime), on bin centres ``xprime`` with edges
-      ``xprime_lower``/``xprime_upper``;
-    - ``mean_xprime``, ``std_xprime``, ``count`` (slice) and ``mean_xprime_all``,
-      ``std_xprime_all`` for the Gaussian overlays (law of total variance over the slices);
-    - ``count_in_range`` (slice): values that fell inside the histogram range.
+    - per slice (default, ``bins`` an integer and no ``range``): each slice gets ``bins`` equal
+      bins on its own mean ± ``half_width`` × its standard deviation, and the PDF over all values
+      its own too, so that a narrow slice is resolved. Edges ``xprime_lower``/``xprime_upper``
+      and centres ``xprime`` are variables over (slice, xbin); ``pdf_all`` is on
+      ``xprime_all``, ``xprime_all_lower``/``xprime_all_upper`` (xbin).
+    - shared (``range`` given, or explicit edges as ``bins``): every slice on the same bins,
+      dim ``xprime`` with the bin centres as coordinate and edges ``xprime_lower``/
+      ``xprime_upper`` (the layout of eval.nc files written before per-slice bins, whose range
+      was ±max|x'| over the set).
+
+    Each PDF is normalised over its values inside its range (numpy's ``density=True``), so it
+    integrates to 1; an empty slice has a NaN PDF. Also returns ``mean_xprime``,
+    ``std_xprime``, ``count`` (slice) and ``mean_xprime_all``, ``std_xprime_all`` for the
+    Gaussian overlays (law of total variance over the slices), ``count_in_range`` (slice) and
+    ``count_in_range_all``: values that fell inside the bins.
     """
     stats = slice_stats(y, yhat, width)
     n = stats.sizes["slice"]
     y, yhat = _pair(y, yhat)
-    if range is None and np.ndim(bins) == 0:
-        half = max(np.abs(hb - yb).max() for yb, hb in _blocks(y, yhat)) / np.sqrt(2)
-        range = (-half, half) if half > 0 else (-0.5, 0.5)
-    edges = _edges(bins, range)
-    nbins = edges.size - 1
-    counts = np.zeros(n * nbins)
-    for yb, hb in _blocks(y, yhat):
-        xprime, index = _rotate(yb, hb, n)
-        b = _bin_index(xprime, edges)
-        inside = b >= 0
-        counts += np.bincount(index[inside] * nbins + b[inside], minlength=n * nbins)
-    counts = counts.reshape(n, nbins)
-
     weight = stats["count"].values
     mean_all = np.nansum(weight * stats["mean_xprime"].values) / weight.sum()
     var_all = np.nansum(weight * (stats["std_xprime"].values ** 2
                                   + (stats["mean_xprime"].values - mean_all) ** 2)) / weight.sum()
+    shared = range is not None or np.ndim(bins) != 0
+    if shared:
+        edges = np.broadcast_to(_edges(bins, range), (n, np.size(_edges(bins, range))))
+        edges_all = edges[0]
+    else:
+        edges = _own_edges(stats["mean_xprime"].values, stats["std_xprime"].values,
+                           _edges(bins, (0, 1)).size - 1, half_width)
+        edges_all = _own_edges(mean_all, np.sqrt(var_all), edges.shape[1] - 1, half_width)
+    nbins = edges.shape[1] - 1
+    counts, counts_all = np.zeros(n * nbins), np.zeros(nbins)
+    for yb, hb in _blocks(y, yhat):
+        xprime, index = _rotate(yb, hb, n)
+        b = np.full(xprime.shape, -1, dtype=np.intp)
+        for k in np.unique(index):
+            here = index == k
+            b[here] = _bin_index(xprime[here], edges[k])
+        inside = b >= 0
+        counts += np.bincount(index[inside] * nbins + b[inside], minlength=n * nbins)
+        ball = _bin_index(xprime, edges_all)
+        counts_all += np.bincount(ball[ball >= 0], minlength=nbins)
+    counts = counts.reshape(n, nbins)
+
+    gauss = {"mean_xprime": stats["mean_xprime"], "std_xprime": stats["std_xprime"],
+             "count": stats["count"],
+             "count_in_range": ("slice", counts.sum(axis=1).astype(np.int64)),
+             "count_in_range_all": ((), int(counts_all.sum())),
+             "mean_xprime_all": ((), mean_all, {"long_name": "mean of x' over all values"}),
+             "std_xprime_all": ((), np.sqrt(var_all),
+                                {"long_name": "std (ddof=0) of x' over all values"})}
+    attrs = {"reference": f"{REFERENCE}: Supplement A (Figs. S1-S12)", "width": width,
+             "binning": "shared" if shared else f"per slice: mean ± {half_width:g} std"}
+    pdf_attrs = {"long_name": "PDF of x' per slice",
+                 "definition": "density histogram of (yhat - y)/sqrt(2)"}
+    if shared:
+        e = edges[0]
+        return xr.Dataset(
+            {"pdf": (("slice", "xprime"), _density(counts, e), pdf_attrs),
+             "pdf_all": ("xprime", _density(counts_all, e),
+                         {"long_name": "PDF of x' over all values"}), **gauss},
+            coords={**_slice_coords(n), "xprime": _centres(e),
+                    "xprime_lower": ("xprime", e[:-1]), "xprime_upper": ("xprime", e[1:])},
+            attrs=attrs)
     return xr.Dataset(
-        {"pdf": (("slice", "xprime"), _density(counts, edges),
-                 {"long_name": "PDF of x' per slice",
-                  "definition": "density histogram of (yhat - y)/sqrt(2)"}),
-         "pdf_all": ("xprime", _density(counts.sum(axis=0), edges),
+        {"pdf": (("slice", "xbin"), _density(counts, edges), pdf_attrs),
+         "xprime": (("slice", "xbin"), (edges[:, :-1] + edges[:, 1:]) / 2),
+         "xprime_lower": (("slice", "xbin"), edges[:, :-1]),
+         "xprime_upper": (("slice", "xbin"), edges[:, 1:]),
+         "pdf_all": ("xbin", _density(counts_all, edges_all),
                      {"long_name": "PDF of x' over all values"}),
-         "count_in_range": ("slice", counts.sum(axis=1).astype(np.int64)),
-         "count": stats["count"], "mean_xprime": stats["mean_xprime"],
-         "std_xprime": stats["std_xprime"],
-         "mean_xprime_all": ((), mean_all, {"long_name": "mean of x' over all values"}),
-         "std_xprime_all": ((), np.sqrt(var_all),
-                            {"long_name": "std (ddof=0) of x' over all values"})},
-        coords={**_slice_coords(n), "xprime": _centres(edges),
-                "xprime_lower": ("xprime", edges[:-1]), "xprime_upper": ("xprime", edges[1:])},
-        attrs={"reference": f"{REFERENCE}: Supplement A (Figs. S1-S12)", "width": width})
+         "xprime_all": ("xbin", _centres(edges_all)),
+         "xprime_all_lower": ("xbin", edges_all[:-1]),
+         "xprime_all_upper": ("xbin", edges_all[1:]), **gauss},
+        coords=_slice_coords(n), attrs=attrs)
 
 
 # ---------------------------------------------------------------- preprint: field PDFs, Fig. 8

@@ -8,9 +8,10 @@ computed, and only reshape them for drawing. Figures are built with
 
 Preprint figures: Fig. 1 (:func:`fig1_problem`), Fig. 4 (:func:`fig4_loss`), Fig. 5
 (:func:`fig5_samples`), Fig. 6a–c (:func:`fig6_fields`), Fig. 6d (:func:`fig6d_residuals`),
-Fig. 7 (:func:`fig7_parts`), Fig. 8 (:func:`fig8_hist2d`), Fig. 9 (:func:`fig9_slices`),
+Fig. 7 (:func:`fig7_parts`), Fig. 8 (:func:`fig8_hist2d`), Fig. 9 (:func:`fig9_slices`, its
+symmetric-log axis :func:`fig9_linthresh`),
 Fig. 10 (:func:`fig10_slice_summary`), Fig. 11 (:func:`fig11_field_pdfs`), Figs. S1–S12
-(:func:`supplement_slice_pdfs`). Beyond the preprint: :func:`source_modes`,
+(:func:`supplement_slice_pdfs`, their bins :func:`supplement_edges`, :func:`has_slice_bins`). Beyond the preprint: :func:`source_modes`,
 :func:`solver_agreement`, :func:`timestep_convergence`, :func:`single_disk`,
 :func:`rollback_counts`, :func:`alive_fractions`, :func:`seed_spread` (error bars over training
 seeds), :func:`generalisation_examples`, :func:`generalisation_ratios` (other source
@@ -371,16 +372,27 @@ def fig8_hist2d(evals: xr.Dataset, models: Sequence[int] = (9, 11)) -> Figure:
     return fig
 
 
+def fig9_linthresh(evals: xr.Dataset, stat: str = "mean_xprime", quantile: float = 0.25) -> float:
+    """Linear half-width of Fig. 9's symmetric-log axis: the ``quantile`` of the non-zero
+    |per-slice means| over all panels, so that the smaller means are drawn linearly and the
+    larger means and the envelope logarithmically (1e-3 when there are none)."""
+    v = np.abs(evals[stat].values)
+    v = v[np.isfinite(v) & (v > 0)]
+    return float(np.quantile(v, quantile)) if v.size else 1e-3
+
+
 def fig9_slices(evals: xr.Dataset, stat: str = "mean_xprime", ncols: int = 4) -> Figure:
     """Preprint Fig. 9: per slice (10 slices of 0.1 along y = ŷ) the mean residual (points) ±
     the standard deviation of x' (envelope), test (blue) and training (red) set, one panel per
     model. ``stat``: ``mean_xprime`` (signed x' = (ŷ − y)/√2, default) or ``mean_abs_res``
-    (|ŷ − y|)."""
+    (|ŷ − y|). The means are much smaller than the envelope, so the vertical axis is
+    symmetric-logarithmic, linear within ± :func:`fig9_linthresh`."""
     models = _models(evals)
     nrows, ncols = _grid(len(models), ncols)
-    fig = Figure(figsize=(2.1 * ncols, 1.8 * nrows + 0.5), layout="constrained")
+    fig = Figure(figsize=(2.1 * ncols, 1.9 * nrows + 0.5), layout="constrained")
     ax = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True)).ravel()
     s = evals["slice"].values
+    lin = fig9_linthresh(evals, stat)
     for a, m in zip(ax, models):
         for set_name, color in (("test", TEST_COLOR), ("train", TRAIN_COLOR)):
             d = evals.sel(model=m, set=set_name)
@@ -388,15 +400,18 @@ def fig9_slices(evals: xr.Dataset, stat: str = "mean_xprime", ncols: int = 4) ->
             a.fill_between(s, mean - std, mean + std, color=color, alpha=0.2, lw=0)
             a.plot(s, mean, "o-", color=color, ms=3, lw=1, label=set_name)
         a.axhline(0, color="0.5", lw=0.5)
+        a.axhspan(-lin, lin, color="0.85", alpha=0.4, lw=0)
+        a.set_yscale("symlog", linthresh=lin, linscale=1.0)
         a.set_xticks(s[::3] if s.size > 6 else s)
         a.set_title(f"model {m}", fontsize=9)
+        a.tick_params(labelsize=7)
         a.grid(alpha=0.3)
     for a in ax[len(models):]:
         a.remove()
     ax[0].legend(fontsize=7, frameon=False)
     ylabel = "mean x' ± std" if stat == "mean_xprime" else "mean |ŷ−y| ± std x'"
     fig.supxlabel("slice i (field values in [0.1(i−1), 0.1 i])", fontsize=9)
-    fig.supylabel(ylabel, fontsize=9)
+    fig.supylabel(f"{ylabel} (symmetric log; linear in the grey band ±{lin:.2g})", fontsize=9)
     return fig
 
 
@@ -455,22 +470,49 @@ def fig11_field_pdfs(evals: xr.Dataset, models: Sequence[int] = (2, 3, 11, 12),
 
 
 # ---------------------------------------------------------------- supplement
+def has_slice_bins(ev: xr.Dataset) -> bool:
+    """Whether one model's eval.nc gives each Supplement slice its own bins (files written
+    since :func:`diffsurr.metrics.slice_pdfs` had per-slice bins)."""
+    return "xprime_all_lower" in ev and bool(np.isfinite(ev["xprime_all_lower"].values).all())
+
+
+def supplement_edges(ev: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Bin edges of Supplement A's PDFs for one model: (edges of the PDF over all values,
+    (slice20, bins + 1) edges per slice). Files with per-slice bins have them over (slice20,
+    xbin); older files share one set of edges, repeated here for every slice (loaded next to
+    newer files, their shared edges arrive repeated over slice20)."""
+    if "model" in ev.dims:
+        ev = ev.isel(model=0)
+    lower, upper = ev["xprime_lower"], ev["xprime_upper"]
+    if "slice20" in lower.dims:
+        lower, upper = (v.transpose("slice20", "xbin").values for v in (lower, upper))
+    else:
+        lower, upper = lower.values, upper.values
+    if has_slice_bins(ev):
+        per_slice = np.concatenate([lower, upper[:, -1:]], axis=1)
+        overall = np.concatenate([ev["xprime_all_lower"].values,
+                                  ev["xprime_all_upper"].values[-1:]])
+        return overall, per_slice
+    lower, upper = np.atleast_2d(lower)[0], np.atleast_2d(upper)[0]
+    shared = np.concatenate([lower, upper[-1:]])
+    return shared, np.broadcast_to(shared, (ev.sizes["slice20"], shared.size))
+
+
 def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 4, title: str | None = None) -> Figure:
     """Preprint Figs. S1–S12 for one model (``ev`` without a model dim, or with one model):
     the PDF of x' = (ŷ − y)/√2 over all values and in each of the 20 slices of 0.05 (bars),
-    with the Gaussian of that slice's mean and standard deviation (red). 21 panels."""
+    with the Gaussian of that slice's mean and standard deviation (red). 21 panels. Bins per
+    slice or shared, as the file has them (:func:`supplement_edges`)."""
     if "model" in ev.dims:
         ev = ev.isel(model=0)
-    lower = ev["xprime_lower"].values
-    upper = ev["xprime_upper"].values
-    edges = np.concatenate([lower, upper[-1:]])
+    overall, per_slice = supplement_edges(ev)
     rows = [("all values", ev["pdf_all"].values, float(ev["mean_xprime_all"]),
-             float(ev["std_xprime_all"]), int(ev["count20"].sum()))]
+             float(ev["std_xprime_all"]), int(ev["count20"].sum()), overall)]
     for k, s in enumerate(ev["slice20"].values):
         rows.append((f"slice {int(s)}: [{float(ev['lower20'][k]):.2f}, "
                      f"{float(ev['upper20'][k]):.2f})",
                      ev["pdf"].values[k], float(ev["mean_xprime20"][k]),
-                     float(ev["std_xprime20"][k]), int(ev["count20"][k])))
+                     float(ev["std_xprime20"][k]), int(ev["count20"][k]), per_slice[k]))
     nrows, ncols = _grid(len(rows), ncols)
     # A fixed layout and few ticks: 21 panels per model, 14 models, so drawing time matters.
     # Type no smaller than 8 pt: at the page's 90 dpi that is 10 px, readable in the book.
@@ -478,7 +520,7 @@ def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 4, title: str | None = No
     fig.subplots_adjust(left=0.03, right=0.98, bottom=0.08, top=0.9 if title else 0.94,
                         hspace=0.85, wspace=0.15)
     ax = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-    for a, (name, pdf, mu, sd, count) in zip(ax, rows):
+    for a, (name, pdf, mu, sd, count, edges) in zip(ax, rows):
         a.set_title(f"{name}\nn = {count:,}", fontsize=8, linespacing=1.1)
         a.tick_params(labelsize=8, length=2, pad=1)
         a.set_yticks([])
@@ -492,7 +534,7 @@ def supplement_slice_pdfs(ev: xr.Dataset, ncols: int = 4, title: str | None = No
         a.stairs(np.nan_to_num(pdf), edges, fill=True, color="tab:blue", alpha=0.6, lw=0)
         nz = np.flatnonzero(np.nan_to_num(pdf) > 0)
         lo, hi = edges[nz[0]], edges[nz[-1] + 1]
-        pad = 0.15 * (hi - lo) + (upper[0] - lower[0])
+        pad = 0.15 * (hi - lo) + (edges[1] - edges[0])
         if np.isfinite(sd) and sd > 0:
             lo, hi = min(lo, mu - 4 * sd), max(hi, mu + 4 * sd)
             xs = np.linspace(lo - pad, hi + pad, 300)

@@ -41,9 +41,6 @@ WITH_NN2 = tuple(m for m in MODELS if spec(m).p2 != 0)
 WITH_NN1 = tuple(m for m in MODELS if spec(m).p1 != 0)
 MSE_MODELS = tuple(m for m in MODELS if spec(m).loss == "MSE")
 MAE_MODELS = tuple(m for m in MODELS if spec(m).loss == "MAE")
-# Supplement A of the preprint: Figs. S1-S12 show these models, in this order (not 4 and 7).
-SUPPLEMENT_FIGURES = {m: f"S{i}" for i, m in enumerate((1, 2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14),
-                                                       start=1)}
 # Table 2 columns: our eval.nc name, the registry's name, the unit Table 2 prints it in.
 RESIDUALS = (("mean_res", "paper_mean_res", 1e-3, "⟨res⟩ (10⁻³)"),
              ("p99_res", "paper_p99_res", 1e-2, "99-P res (10⁻²)"),

@@ -104,15 +104,43 @@ def test_slice_pdfs_normalised_and_overall_moments():
     y = rng.uniform(0, 0.6, (4, 8, 8))              # slices above 0.65 stay empty
     yhat = y + rng.normal(0, 0.01, y.shape)
     out = metrics.slice_pdfs(y, yhat, width=0.05, bins=40)
-    widths = (out["xprime_upper"] - out["xprime_lower"]).values
+    widths = (out["xprime_upper"] - out["xprime_lower"]).values          # (slice, xbin)
     nonempty = out["count"].values > 0
-    np.testing.assert_allclose((out["pdf"].values[nonempty] * widths).sum(axis=1), 1)
+    np.testing.assert_allclose((out["pdf"].values[nonempty] * widths[nonempty]).sum(axis=1), 1)
     assert np.isnan(out["pdf"].values[~nonempty]).all()
-    assert (out["pdf_all"] * widths).sum() == pytest.approx(1)
-    np.testing.assert_array_equal(out["count_in_range"], out["count"])   # default range holds all
+    all_widths = (out["xprime_all_upper"] - out["xprime_all_lower"]).values
+    assert (out["pdf_all"].values * all_widths).sum() == pytest.approx(1)
     xprime = (yhat - y) / SQRT2
     assert out["mean_xprime_all"] == pytest.approx(xprime.mean(), abs=1e-15)
     assert out["std_xprime_all"] == pytest.approx(xprime.std(), rel=1e-12)
+
+
+def test_slice_pdfs_bins_suit_each_slice():
+    """Per-slice bins: a narrow slice is resolved (not a spike in one shared bin); values beyond
+    mean ± half_width·std are left out and counted; explicit range: shared bins, old layout."""
+    rng = np.random.default_rng(3)
+    y = np.concatenate([np.full((1, 50, 50), 0.02), np.full((1, 50, 50), 0.52)])
+    noise = np.concatenate([rng.normal(0, 0.001, (1, 50, 50)), rng.normal(0, 0.1, (1, 50, 50))])
+    yhat = y + noise
+    out = metrics.slice_pdfs(y, yhat, width=0.05, bins=50)
+    std = out["std_xprime"].values
+    widths = (out["xprime_upper"] - out["xprime_lower"]).values[:, 0]
+    filled = out["count"].values > 0
+    np.testing.assert_allclose(widths[filled], 2 * metrics.SLICE_PDF_HALF_WIDTH * std[filled] / 50)
+    narrow = int(np.argmin(np.where(filled, std, np.inf)))
+    assert (out["pdf"].values[narrow] > 0).sum() > 10            # spread over many bins
+    xp = ((yhat - y) / SQRT2).ravel()
+    s = np.clip(np.floor((y + yhat).ravel() / 2 * 20), 0, 19).astype(int)
+    lo, hi = out["xprime_lower"].values[narrow, 0], out["xprime_upper"].values[narrow, -1]
+    here = xp[s == narrow]
+    assert out["count_in_range"].values[narrow] == ((here >= lo) & (here <= hi)).sum()
+    np.testing.assert_allclose(out["pdf"].values[narrow],
+                               np.histogram(here, bins=50, range=(lo, hi), density=True)[0])
+    tight = metrics.slice_pdfs(y, yhat, width=0.05, bins=50, half_width=1.0)
+    assert (tight["count_in_range"] < tight["count"])[filled].all()
+    shared = metrics.slice_pdfs(y, yhat, width=0.05, bins=50, range=(-0.5, 0.5))
+    assert shared["pdf"].dims == ("slice", "xprime") and shared.attrs["binning"] == "shared"
+    assert (shared["pdf"].values[narrow] > 0).sum() <= 2          # the spike per-slice bins avoid
 
 
 # ---------------------------------------------------------------- field PDFs, Fig. 8

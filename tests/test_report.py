@@ -168,8 +168,9 @@ def test_load_evals_has_model_dim_and_table2_columns(evals):
     assert list(evals["model"].values) == list(MODELS)
     assert evals["mean_res"].dims == ("model", "set")
     assert set(evals["set"].values) == {"test", "train"}
-    # Supplement bins differ per model: centres become a (model, xbin) variable.
-    assert evals["xprime"].dims == ("model", "xbin")
+    # Supplement bins differ per model and slice: centres are a (model, slice20, xbin) variable
+    # (files with shared bins per model: (model, xbin); tests/test_book_supplement.py).
+    assert evals["xprime"].dims == ("model", "slice20", "xbin")
     assert not np.allclose(evals["xprime"].sel(model=1), evals["xprime"].sel(model=14))
     assert evals["pdf"].dims == ("model", "slice20", "xbin")
     np.testing.assert_array_equal(evals["n_test"], N_TEST)
