@@ -103,7 +103,7 @@ def test_nn1_keeps_size_with_table1_channels(n):
     assert got == [(c, n, n) for c in (4, 8, 16, 8, 4, 1)]
 
 
-# --- layer order and settings (Table 1, implementation notes) ------------------------------
+# --- layer order and settings (Table 1, the book's differences page) ------------------------------
 
 
 def kinds(seq):
