@@ -239,7 +239,8 @@ def pool_text(gen: xr.Dataset) -> str:
     if all(spec(x).p2 == 0 for x in m):
         return (f"Read over {_models_text(m)}, the only results here, although NN1-only "
                 "models fail on the training layout already.")
-    return f"Read over all {len(m)} models shown ({_models_text(m)}, all with NN2)."
+    every = "both" if len(m) == 2 else f"all {len(m)}"
+    return f"Read over {every} models shown ({_models_text(m)}, all with NN2)."
 
 
 def criterion_md(gen: xr.Dataset, evals: xr.Dataset) -> str:
