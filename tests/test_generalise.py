@@ -1,7 +1,6 @@
 """The per-run generalisation stage: one run's generalise.nc with the model.pt it used, nothing
 done twice, no model of another run and no stale file (smoke profile, tiny runs)."""
 
-import os
 import shutil
 
 import numpy as np
