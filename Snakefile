@@ -1,5 +1,6 @@
 # The whole study as one DAG:
-#   data -> trainings (Table 2, seeds, variants) -> evaluations, generalisation -> benchmark -> book
+#   data -> trainings (Table 2, seeds, variants) -> evaluations, generalisation (per Table 2
+#   run) -> benchmark -> book
 # Local:   snakemake --cores 2 --config profile=ci
 # Cluster: snakemake --profile workflow/slurm --config profile=paper   (one Slurm job per rule
 #          instance: each training is one GPU job; see workflow/slurm/config.yaml)
@@ -9,7 +10,7 @@ import sys
 
 from diffsurr.params import model_list
 from diffsurr.profiles import get_profile
-from diffsurr.runid import RunId, data_path, generalisation_path, parse_data_name
+from diffsurr.runid import RunId, data_path, parse_data_name
 from diffsurr.study import study_runs
 
 STUDY = {k: config[k] for k in ("extra_seeds", "seed_models") if k in config}
@@ -99,15 +100,17 @@ rule evaluate:
 
 
 rule generalise:
-    threads: workflow.cores
+    threads: 1
     input:
-        expand(f"results/{P}/{{run}}/model.pt", run=RUNS[:len(MODELS)]),
+        f"results/{P}/{{run}}/model.pt",
     output:
-        f"results/{P}/{generalisation_path(PROFILE).name}",
+        f"results/{P}/{{run}}/generalise.nc",
     log:
-        f"{NB}/generalise.ipynb",
+        f"{NB}/generalise_{{run}}.ipynb",
+    params:
+        run=lambda wc: run_of(wc).name,
     shell:
-        f"{PM} notebooks/generalise.ipynb {{log}} -p profile {P} -p models {','.join(map(str, MODELS))}"
+        f"{PM} notebooks/generalise.ipynb {{log}} -p profile {P} -p run {{params.run}}"
 
 
 rule benchmark:
@@ -123,7 +126,7 @@ rule benchmark:
 rule book:
     input:
         expand(f"results/{P}/{{run}}/eval.nc", run=RUNS),
-        f"results/{P}/{generalisation_path(PROFILE).name}",
+        expand(f"results/{P}/{{run}}/generalise.nc", run=RUNS[:len(MODELS)]),
         f"{NB}/benchmark.ipynb",
     output:
         "_build/html/index.html",

@@ -19,7 +19,7 @@ STAGES = {
     "data": (("profile",), ("force",), VALUE_NAMES),
     "train": (("profile", "model", "seed", "run"), ("retrain",), (*IDENTITY_KEYS, *EXECUTION)),
     "evaluate": (("profile", "model", "seed", "run"), (), (*IDENTITY_KEYS, *EXECUTION)),
-    "generalise": (("profile", "models"), (), VALUE_NAMES),
+    "generalise": (("profile", "model", "seed", "run"), ("force",), (*IDENTITY_KEYS, *EXECUTION)),
     "benchmark": (("profile",), ("quick",), ("device",)),
 }
 _NOT_PARAMETERS = {"In", "Out", "get_ipython", "exit", "quit", "open"}
@@ -44,7 +44,7 @@ def notebook_values(namespace: dict, stage: str) -> dict:
 
 
 def run_params(namespace: dict, stage: str) -> tuple[RunId, dict, dict]:
-    """(run, execution settings, flags) of a train or evaluate notebook.
+    """(run, execution settings, flags) of a train, evaluate or generalise notebook.
 
     The run is given by ``model`` [``seed``] and identity values by name, or by ``run`` (a
     folder name such as ``model_09_seed1_lr-0.0001``); where both are given they must agree.
@@ -71,8 +71,8 @@ def run_params(namespace: dict, stage: str) -> tuple[RunId, dict, dict]:
 
 
 def profile_params(namespace: dict, stage: str) -> tuple[Profile, dict]:
-    """(profile with its overridden values, the stage's own values and flags) of the data,
-    generalise or benchmark notebook."""
+    """(profile with its overridden values, the stage's own values and flags) of the data or
+    benchmark notebook."""
     values = notebook_values(namespace, stage)
     own = {k: values.pop(k) for k in (*STAGES[stage][0], *STAGES[stage][1])
            if k in values and k != "profile"}

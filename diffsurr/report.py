@@ -32,7 +32,7 @@ import xarray as xr
 from . import io
 from .profiles import PROFILES, Profile, get_profile
 from .registry import MODELS, spec, table2_frame
-from .runid import RunId, data_path, generalisation_path, results_dir
+from .runid import RunId, data_path, results_dir
 
 PROFILE_ENV = "DIFFSURR_PROFILE"
 RESULTS_ENV = "DIFFSURR_RESULTS"
@@ -510,29 +510,6 @@ def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
         out[name] = var
     out.attrs = {"paths": [display_path(path) for path in paths.values()]}
     return out
-
-
-# ---------------------------------------------------------------- generalisation
-def load_generalisation(profile: Profile) -> xr.Dataset:
-    """``results/<profile>/generalisation.nc`` loaded into memory (see diffsurr.generalise)."""
-    path = generalisation_path(profile)
-    _need([path])
-    with xr.open_dataset(path) as ds:
-        ds = ds.load()
-    ds["layout"] = [str(v) for v in ds["layout"].values]
-    ds.attrs["path"] = display_path(path)
-    return ds
-
-
-GENERALISATION_STATS = ("mean_res", "p99_res", "max_res", "mean_nrmse", "rms_pde_all")
-
-
-def layout_ratios(gen: xr.Dataset, stats: Sequence[str] = GENERALISATION_STATS,
-                  reference: str = "training") -> xr.Dataset:
-    """Each statistic on each layout divided by its value on the ``reference`` layout, per
-    model (1: as on the training distribution; > 1: worse)."""
-    ref = gen[list(stats)].sel(layout=reference)
-    return gen[list(stats)] / ref
 
 
 # ---------------------------------------------------------------- metrics beyond the preprint

@@ -46,6 +46,8 @@ def _root(env):
     ("train", (("model", 9), ("lr", "inf")), "lr must be a finite number > 0, got inf"),
     ("evaluate", (("model", 9), ("epoch", 12)), "unknown parameter(s) ['epoch']"),
     ("data", (("force", "no way"),), "force must be a boolean"),
+    ("generalise", (("models", "1,2"),), "unknown parameter(s) ['models']"),
+    ("generalise", (("model", 9), ("force", "no way")), "force must be a boolean"),
 ])
 def test_bad_parameters_fail_at_once_with_the_valid_values(env, tmp_path, nb, params, message):
     start = time.perf_counter()
@@ -81,6 +83,20 @@ def test_train_evaluate_and_rerun_does_nothing(env, tmp_path):
     assert ev.attrs["profile_name"] == "smoke" and "git_commit" in ev.attrs
 
 
+def test_generalise_one_run_and_rerun_does_nothing(env, tmp_path):
+    _papermill("train", tmp_path / "t.ipynb", env, ("profile", "smoke"), ("model", 12))
+    out = _root(env) / "model_12"
+    _papermill("generalise", tmp_path / "g.ipynb", env, ("profile", "smoke"),
+               ("run", "model_12"))
+    gen = xr.open_dataset(out / "generalise.nc")
+    assert list(gen.model.values) == [12] and gen.sizes["layout"] == 7
+    assert gen.attrs["run_name"] == "model_12" and len(gen.attrs["model_sha256"]) == 64
+    before = (out / "generalise.nc").stat().st_mtime_ns
+    _papermill("generalise", tmp_path / "g2.ipynb", env, ("profile", "smoke"), ("model", 12))
+    assert "nothing to do" in (tmp_path / "g2.ipynb").read_text()
+    assert (out / "generalise.nc").stat().st_mtime_ns == before
+
+
 def test_killed_training_resumes_and_leaves_no_final_file(env, tmp_path):
     out = _root(env) / "model_05_epochs-6"
     args = [*PAPERMILL, str(ROOT / "notebooks" / "train.ipynb"), str(tmp_path / "k.ipynb"),
@@ -112,5 +128,9 @@ def test_snakemake_targets_are_parsed_by_the_run_identity():
     res = _snakemake_dry_run("results/smoke/model_02_width-0.5/eval.nc")
     assert res.returncode == 0, res.stderr
     assert "-m papermill" in res.stdout and "-p run model_02_width-0.5" in res.stdout
+    res = _snakemake_dry_run("results/smoke/model_02_width-0.5/generalise.nc")
+    assert res.returncode == 0, res.stderr
+    assert ("notebooks/generalise.ipynb results/smoke/notebooks/generalise_model_02_width-0.5"
+            ".ipynb") in res.stdout and "-p run model_02_width-0.5" in res.stdout
     res = _snakemake_dry_run("results/smoke/model_09_seed-1/eval.nc")
     assert res.returncode != 0 and "cannot read it as _key-value pairs" in res.stdout + res.stderr

@@ -9,6 +9,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from diffsurr import plots, report
+from diffsurr.book.generalisation import layout_ratios
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, table2_frame
 from test_report import fake_fields, fake_generalisation, write_results, write_seed_results
@@ -142,7 +143,7 @@ def test_generalisation_figures():
     fig = plots.generalisation_examples(gen, 9, n_examples=2)
     assert n_panels(fig) == 4 * gen.sizes["layout"]
     assert plots.panels(fig)[0].get_ylabel() == "training"
-    ratios = report.layout_ratios(gen)
+    ratios = layout_ratios(gen)
     fig = plots.generalisation_ratios(ratios, {"mean_res": "mean", "mean_nrmse": "nRMSE",
                                                "max_res": "max"}, highlight=[9])
     assert n_panels(fig) == 3

@@ -330,20 +330,6 @@ def fake_generalisation(models=(5, 9, 12), n_examples=3):
     return ds
 
 
-def test_load_generalisation_and_layout_ratios(tmp_path, monkeypatch, smoke):
-    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="generalisation.nc"):
-        report.load_generalisation(smoke)
-    (tmp_path / "smoke").mkdir()
-    io.write_netcdf(fake_generalisation(), tmp_path / "smoke" / "generalisation.nc")
-    gen = report.load_generalisation(smoke)
-    assert gen.attrs["path"].endswith("generalisation.nc") and gen["layout"].values[0] == "training"
-    r = report.layout_ratios(gen)
-    assert set(r.data_vars) == set(report.GENERALISATION_STATS)
-    np.testing.assert_allclose(r["mean_res"].sel(layout="training"), 1.0)
-    np.testing.assert_allclose(r["mean_nrmse"].isel(layout=3), 1.3)
-
-
 def test_metrics_frame_and_rank_agreement(evals):
     df = report.metrics_frame(evals)
     assert list(df.columns) == [k for k, _ in report.METRIC_COLUMNS] and len(df) == 14
