@@ -18,7 +18,7 @@ venv: .venv/.installed
 test: venv                    ## unit and integration tests
 	$(PY) -m pytest
 
-study: venv                   ## data -> 14 trainings -> 14 evaluations -> benchmark
+study: venv                   ## data -> trainings -> evaluations and generalisation per run -> benchmark
 	.venv/bin/snakemake --cores $(CORES) --config profile=$(PROFILE)
 
 book: venv                    ## build the Jupyter Book from results/

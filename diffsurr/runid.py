@@ -158,12 +158,6 @@ def data_path(profile: Profile) -> Path:
     return _study_file(profile, "data", DATA_KEYS)
 
 
-def generalisation_path(profile: Profile) -> Path:
-    """``generalisation.nc`` of the profile's runs (``generalisation_key-value....nc`` for
-    runs with overridden values)."""
-    return _study_file(profile, "generalisation", IDENTITY_KEYS)
-
-
 def _study_file(profile: Profile, stem: str, keys) -> Path:
     tag = _tag(profile, keys)
     return results_dir(profile) / (f"{stem}_{tag}.nc" if tag else f"{stem}.nc")

@@ -8,6 +8,7 @@ Layout of ``results/<profile>/``::
     model_09/model.pt       best weights (validation loss), the run's identity and settings
     model_09/history.nc     per-epoch losses, roll-backs, alive fractions, wall time
     model_09/eval.nc        metrics, figure samples, histograms (diffsurr.evaluate)
+    model_09/generalise.nc  the same model on other source layouts (diffsurr.generalise)
     model_09_seed1/ ...     the same model trained with another seed
     model_09_rollback-none/ the same model with a profile value overridden (here: no roll-back)
 

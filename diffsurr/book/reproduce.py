@@ -22,7 +22,8 @@ import xarray as xr
 
 from ..profiles import PROFILES, Profile
 from ..report import evaluated_runs
-from ..runid import data_path, generalisation_path, results_dir
+from ..generalise import FILENAME as GENERALISE
+from ..runid import data_path, results_dir
 
 STAGES = ("data", "train", "evaluate", "generalise", "benchmark")
 """The stage notebooks in the order the workflow runs them (``notebooks/<stage>.ipynb``)."""
@@ -116,15 +117,13 @@ def _wall_time(path: Path) -> float:
 
 def stage_times(profile: Profile) -> pd.DataFrame:
     """Wall time of each stage run from the ``wall_time_s`` attribute it writes: data, the
-    training and evaluation of each evaluated run, and generalisation if it ran."""
+    training, evaluation and generalisation of each evaluated run (where they ran)."""
     rows = [("data", data_path(profile).name, _wall_time(data_path(profile)))]
     for run in evaluated_runs(profile):
-        rows += [(f"train {run.name}", f"{run.name}/history.nc",
-                  _wall_time(run.dir / "history.nc")),
-                 (f"evaluate {run.name}", f"{run.name}/eval.nc", _wall_time(run.dir / "eval.nc"))]
-    gen = generalisation_path(profile)
-    if gen.exists():
-        rows.append(("generalisation", gen.name, _wall_time(gen)))
+        rows += [(f"{stage} {run.name}", f"{run.name}/{name}", _wall_time(run.dir / name))
+                 for stage, name in (("train", "history.nc"), ("evaluate", "eval.nc"),
+                                     ("generalise", GENERALISE))
+                 if (run.dir / name).exists()]
     return pd.DataFrame(rows, columns=["stage", "file", "wall time (s)"]).round(1)
 
 
