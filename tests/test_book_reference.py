@@ -45,7 +45,9 @@ def test_a_partial_study_lists_what_is_missing(partial):
 def test_table2_of_the_runs_in_and_the_target(partial, tmp_path):
     t2 = chapter.table2(partial)
     assert list(t2.index) == list(PRESENT)
-    assert "Over the 3 models in" in chapter.table2_text(t2)
+    assert "Over the 3 models in" in chapter.table2_text(t2) and "rank correlation" in chapter.table2_text(t2)
+    one = chapter.table2_text(t2.iloc[:1])
+    assert "Over the 1 model in" in one and "no rank correlation is given" in one
     write_run(12, mean_res=4e-3)
     assert "it reaches" in chapter.best_with_nn2(chapter.table2(chapter.status()))
     for m in PRESENT:
@@ -67,6 +69,7 @@ def test_rollback_ratio_and_why_it_cannot_fire(partial):
     assert rb.loc["model_05", "largest L(n) / mean of earlier"] == pytest.approx(expect)
     text = chapter.rollback_text(rb)
     assert "cannot fire at all" in text and "Roll-backs over the 3 trained runs: 0" in text
+    assert "over the 1 trained run:" in chapter.rollback_text(rb.iloc[:1])
     longer = chapter.PROFILE.replace(epochs=30)
     assert "cannot fire" not in chapter.rollback_text(rb.assign(epochs=30), longer)
 

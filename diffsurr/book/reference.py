@@ -53,14 +53,20 @@ def status(profile: Profile = PROFILE) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
+CLAMPED = "_mode-clamped_placement-preprint"
+"""The run-name suffix of the clamped-reading runs, shown as " (clamped)"."""
+MIN_RANKED = 3
+"""A rank correlation over fewer models than this is not given."""
+
+
 def status_shown(st: pd.DataFrame) -> pd.DataFrame:
-    """:func:`status` as the page shows it: one state column, short headers, rounded."""
+    """:func:`status` as the page shows it: one state column, short headers and run names."""
     state = np.where(st["evaluated"], "evaluated", np.where(st["trained"], "trained", "missing"))
     out = pd.DataFrame({"state": state, "epochs": st["epochs"], "best": st["best epoch"],
                         "roll-backs": st["roll-backs"], "min": st["wall time (min)"].round(0),
                         "GiB": st["peak memory (GiB)"].round(1),
                         "⟨res⟩ 10⁻³": st["mean res (10⁻³)"].round(2), "commit": st["commit"]},
-                       index=st.index)
+                       index=st.index.str.replace(CLAMPED, " (clamped)"))
     return out.astype(object).where(out.notna(), "—")
 
 
@@ -105,12 +111,19 @@ def agreement(df: pd.DataFrame) -> str:
     for _, _, _, label in RESIDUALS:
         ratio = df[(label, "ours / preprint")]
         rho = df[(label, "ours")].corr(df[(label, "preprint")], method="spearman")
+        ranked = f", rank correlation {rho:+.2f}" if len(df) >= MIN_RANKED else ""
         parts.append(f"{label}: ours / preprint {fmt(np.exp(np.log(ratio).mean()), 2)} "
-                     f"(geometric mean; range {fmt(ratio.min(), 2)}–{fmt(ratio.max(), 2)}), "
-                     f"rank correlation {rho:+.2f}")
-    return (f"Over the {len(df)} models in, " + "; ".join(parts) + ". A ratio near 1 means "
-            "the reproduction matches the preprint's single run; ρ near 1 that the models "
-            "order themselves as in the preprint.")
+                     f"(geometric mean; range {fmt(ratio.min(), 2)}–{fmt(ratio.max(), 2)})"
+                     + ranked)
+    rank = ("; ρ near 1 that the models order themselves as in the preprint"
+            if len(df) >= MIN_RANKED else
+            f"; no rank correlation is given over fewer than {MIN_RANKED} models")
+    return (f"Over the {_count(len(df), 'model')} in, " + "; ".join(parts) + ". A ratio near "
+            "1 means the reproduction matches the preprint's single run" + rank + ".")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def best_with_nn2(df: pd.DataFrame) -> str:
@@ -156,7 +169,7 @@ def rollback_text(rb: pd.DataFrame, profile: Profile = PROFILE) -> str:
     fired = int(rb["roll-backs"].sum())
     worst = float(rb["largest L(n) / mean of earlier"].max())
     can = int(rb["epochs"].max()) > profile.m
-    return (f"Roll-backs over the {len(rb)} trained runs: {fired}. "
+    return (f"Roll-backs over the {_count(len(rb), 'trained run')}: {fired}. "
             + ("" if can else f"Eq. 3 compares an epoch's loss with the mean of the previous "
                f"m = {profile.m} accepted epochs, so with {profile.epochs} epochs the rule "
                "cannot fire at all. ")
