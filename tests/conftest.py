@@ -3,9 +3,29 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 
+from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    return get_profile("smoke")[0]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory, smoke):
+    """A results root, set as $DIFFSURR_RESULTS, with synthetic eval.nc and history.nc of every
+    model of the smoke profile (the builders of tests/test_report.py)."""
+    from test_report import write_results
+    root = tmp_path_factory.mktemp("results")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DIFFSURR_RESULTS", str(root))
+    write_results(root, smoke)
+    yield root
+    mp.undo()
 
 VALUES = np.linspace(-0.1, 1.1, 121)
 

@@ -10,22 +10,11 @@ from diffsurr.book import claims, predictions as chapter
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS
 
-from test_report import write_results
 
 
 @pytest.fixture(scope="module")
-def smoke():
-    return get_profile("smoke")[0]
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory, smoke):
-    root = tmp_path_factory.mktemp("results")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DIFFSURR_RESULTS", str(root))
-    write_results(root, smoke)
-    yield report.load_evals(smoke, MODELS)
-    mp.undo()
+def base(results, smoke):
+    return report.load_evals(smoke, MODELS)
 
 
 @pytest.fixture()

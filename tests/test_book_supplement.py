@@ -14,11 +14,6 @@ from diffsurr.registry import MODELS
 from test_report import write_results
 
 
-@pytest.fixture(scope="module")
-def smoke():
-    return get_profile("smoke")[0]
-
-
 def _load(root, smoke, shared):
     mp = pytest.MonkeyPatch()
     mp.setenv("DIFFSURR_RESULTS", str(root))

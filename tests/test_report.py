@@ -121,21 +121,6 @@ def write_results(root, profile, models=MODELS, steps=None):
 
 
 @pytest.fixture(scope="module")
-def smoke():
-    return get_profile("smoke")[0]
-
-
-@pytest.fixture(scope="module")
-def results(tmp_path_factory, smoke):
-    root = tmp_path_factory.mktemp("results")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DIFFSURR_RESULTS", str(root))
-    write_results(root, smoke)
-    yield root
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
 def evals(results, smoke):
     return report.load_evals(smoke)
 
