@@ -8,7 +8,6 @@ import pytest
 
 from diffsurr import metrics, plots, report
 from diffsurr.book import supplement as chapter
-from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS
 
 from test_report import write_results
