@@ -4,14 +4,14 @@
 # Local:   snakemake --cores 2 --config profile=ci
 # Cluster: snakemake --profile workflow/slurm --config profile=paper   (one Slurm job per rule
 #          instance: each training is one GPU job; see workflow/slurm/config.yaml)
-# Runs are named and parsed by diffsurr.runid only; the list of runs is diffsurr.study.study_runs.
+# Runs are named and parsed by diffsurr.runid only; the list of runs is diffsurr.stages.train.study_runs.
 import os
 import sys
 
 from diffsurr.params import model_list
 from diffsurr.profiles import get_profile
 from diffsurr.runid import RunId, data_path, parse_data_name
-from diffsurr.study import study_runs
+from diffsurr.stages.train import study_runs
 
 STUDY = {k: config[k] for k in ("extra_seeds", "seed_models") if k in config}
 PROFILE, WHY = get_profile(config.get("profile", "auto"), **STUDY)

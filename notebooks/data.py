@@ -1,5 +1,11 @@
 # ---
 # jupyter:
+#   jupytext:
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -18,7 +24,8 @@ force = False         # regenerate even if the data file exists
 # Any profile value can be given by name (-p n_samples 500); data values name the file.
 
 # %%
-from diffsurr import params, study
+from diffsurr import params
+from diffsurr.stages.data import data_stage
 
 p, own = params.profile_params(globals(), "data")
-path = study.data_stage(p, **own)
+path = data_stage(p, **own)

@@ -1,5 +1,11 @@
 # ---
 # jupyter:
+#   jupytext:
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -21,10 +27,11 @@ run = None            # a run folder name instead, e.g. "model_09_rollback-none"
 # Profile values by name name the run, as in the train notebook; device is an execution setting.
 
 # %%
-from diffsurr import evaluate, params
+from diffsurr import params
+from diffsurr.stages.evaluate import evaluate_stage
 
 run, execution, _ = params.run_params(globals(), "evaluate")
-ds = evaluate.evaluate_stage(run, **execution)
+ds = evaluate_stage(run, **execution)
 test = ds.sel(set="test")
 for name in ("mean_res", "p99_res", "max_res", "mean_nrmse"):
     print(f"test {name}: {float(test[name]):.4g}")

@@ -1,5 +1,11 @@
 # ---
 # jupyter:
+#   jupytext:
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -25,7 +31,7 @@ force = False         # compute again even if generalise.nc exists for this mode
 
 # %%
 from diffsurr import params
-from diffsurr.generalise import generalise_stage
+from diffsurr.stages.generalise import generalise_stage
 
 run, execution, flags = params.run_params(globals(), "generalise")
 ds = generalise_stage(run, **flags, **execution)

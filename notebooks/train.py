@@ -1,5 +1,11 @@
 # ---
 # jupyter:
+#   jupytext:
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -23,10 +29,11 @@ retrain = False
 # folder. Execution settings (device, checkpoint_every, channels_last, compile) do not.
 
 # %%
-from diffsurr import params, study
+from diffsurr import params
+from diffsurr.stages.train import train_stage
 
 run, execution, flags = params.run_params(globals(), "train")
-out = study.train_stage(run, **flags, **execution)
+out = train_stage(run, **flags, **execution)
 
 # %%
 import xarray as xr

@@ -12,7 +12,7 @@ import xarray as xr
 
 from diffsurr import io
 from diffsurr.book import generalisation as G
-from diffsurr.generalise import LAYOUTS
+from diffsurr.stages.generalise import LAYOUTS
 from diffsurr.profiles import PROFILES
 from diffsurr.runid import RunId
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from diffsurr import io, params, study
-from diffsurr.generalise import LAYOUTS, generalise_path, generalise_stage
+from diffsurr import io, params
+from diffsurr.stages import data as stage_data, train as stage_train
+from diffsurr.stages.generalise import LAYOUTS, generalise_path, generalise_stage
 from diffsurr.runid import RunId
 
 TINY = {"n_samples": 60, "epochs": 1}
@@ -21,9 +22,9 @@ def trained(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DIFFSURR_RESULTS", str(tmp_path_factory.mktemp("results")))
         runs = [RunId.make("smoke", 6, seed, **TINY) for seed in (None, 1)]
-        study.data_stage(runs[0].config())
+        stage_data.data_stage(runs[0].config())
         for run in runs:
-            study.train_stage(run, progress=False)
+            stage_train.train_stage(run, progress=False)
         yield runs
 
 

@@ -1,8 +1,8 @@
 """Tests of diffsurr.report: the book's profile, result loading, Table 2 and captions.
 
 The results are small synthetic ``eval.nc``/``history.nc`` files written by the builders
-below (also used by tests/test_plots.py), in the layout of diffsurr.study and with the
-variables diffsurr.evaluate writes.
+below (also used by tests/test_plots.py), in the layout of diffsurr.stages and with the
+variables diffsurr.stages.evaluate writes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from diffsurr import evaluate, io, metrics, report
+from diffsurr import io, metrics, report
+from diffsurr.stages import evaluate
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, spec, table2_frame
 from diffsurr.runid import RunId, results_dir
@@ -35,7 +36,7 @@ def fake_fields(rng, n, noise):
 
 
 def fake_eval(model: int, seed: int = 0) -> xr.Dataset:
-    """An eval.nc-like Dataset for ``model``, assembled as diffsurr.evaluate does."""
+    """An eval.nc-like Dataset for ``model``, assembled as diffsurr.stages.evaluate does."""
     rng = np.random.default_rng(seed + model)
     noise = 0.01 * model
     x, y, yhat = fake_fields(rng, N_TEST, noise)
@@ -296,7 +297,7 @@ def test_load_seed_evals_requires_the_profiles_seeds(seeded, smoke):
 def fake_generalisation(models=(5, 9, 12), n_examples=3):
     """A generalisation.nc-like Dataset: layout k has residuals (1 + k/10) times the
     training layout's."""
-    from diffsurr.generalise import LAYOUTS
+    from diffsurr.stages.generalise import LAYOUTS
     rng = np.random.default_rng(1)
     layouts = list(LAYOUTS)
     factor = 1 + np.arange(len(layouts)) / 10

@@ -16,7 +16,7 @@ from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
 from ..report import RESIDUALS, fmt, load_evals, style_table2, table2_comparison
 from ..runid import RunId
-from ..study import study_runs
+from ..stages.train import study_runs
 
 PROFILE = PROFILES["reference"]
 TARGET_MEAN_RES = 5e-3
@@ -33,7 +33,7 @@ def _read(path) -> xr.Dataset | None:
 
 
 def status(profile: Profile = PROFILE) -> pd.DataFrame:
-    """One row per run of the study (:func:`diffsurr.study.study_runs`): whether it is trained
+    """One row per run of the study (:func:`diffsurr.stages.train.study_runs`): whether it is trained
     and evaluated, its epochs, best epoch, roll-backs, wall time, peak memory, commit."""
     rows = []
     for run in study_runs(profile):

@@ -22,7 +22,7 @@ import xarray as xr
 
 from ..profiles import PROFILES, Profile
 from ..report import evaluated_runs
-from ..generalise import FILENAME as GENERALISE
+from ..stages.generalise import FILENAME as GENERALISE
 from ..runid import data_path, results_dir
 
 STAGES = ("data", "train", "evaluate", "generalise", "benchmark")

@@ -9,9 +9,10 @@ import numpy as np
 import torch
 import xarray as xr
 
-from . import io, metrics
-from .runid import RunId, data_path
-from .study import load_split, load_trained
+from .. import io, metrics
+from ..runid import RunId, data_path
+from .data import load_split
+from .train import load_trained
 
 
 @torch.no_grad()

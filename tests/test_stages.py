@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from diffsurr import evaluate, io, study
+from diffsurr import io
+from diffsurr.stages import data as stage_data, evaluate, train as stage_train
 from diffsurr.runid import RunId, data_path
 
 TINY = {"n_samples": 60, "epochs": 1}
@@ -24,38 +25,38 @@ def results(tmp_path, monkeypatch):
 
 def _trained(model=6, seed=None, **values):
     run = RunId.make("smoke", model, seed, **{**TINY, **values})
-    study.data_stage(run.config())
-    study.train_stage(run, progress=False)
+    stage_data.data_stage(run.config())
+    stage_train.train_stage(run, progress=False)
     return run
 
 
 def test_data_files_are_named_by_their_values_and_checked(results):
     run = RunId.make("smoke", 6, **TINY)
-    path = study.data_stage(run.config())
+    path = stage_data.data_stage(run.config())
     assert path == data_path(run.config()) and path.name == "data_n_samples-60.nc"
     ds = io.read_netcdf(path)
-    assert ds.attrs["data_sha256"] == study.checksum(ds)
+    assert ds.attrs["data_sha256"] == stage_data.checksum(ds)
     # a file whose stored values differ from the run's is refused, naming both values
     other = RunId.make("smoke", 6, mode="production", **TINY).config()
     shutil.copy(path, data_path(other))
     with pytest.raises(ValueError, match=r"data_n_samples-60_mode-production.nc was made with"):
-        study.load_split(other)
+        stage_data.load_split(other)
     with pytest.raises(ValueError, match="profile_mode = 'clamped' in the file, 'production' in this run"):
-        study.data_stage(other)
+        stage_data.data_stage(other)
 
 
 def test_non_finite_data_and_a_missing_split_are_refused_before_training(results, monkeypatch):
     run = RunId.make("smoke", 6, **TINY)
-    path = study.data_stage(run.config())
+    path = stage_data.data_stage(run.config())
     ds = io.read_netcdf(path)
     ds["target"][0, 0, 0] = np.nan
     io.write_netcdf(ds, path)
-    monkeypatch.setattr(study, "train", lambda *a, **k: pytest.fail("trained on bad data"))
+    monkeypatch.setattr(stage_train, "train", lambda *a, **k: pytest.fail("trained on bad data"))
     with pytest.raises(ValueError, match="'target' holds non-finite values"):
-        study.train_stage(run, progress=False)
+        stage_train.train_stage(run, progress=False)
     io.write_netcdf(ds.drop_vars("split"), path)
     with pytest.raises(ValueError, match=r"data_n_samples-60.nc lacks variables \['split'\]"):
-        study.train_stage(run, progress=False)
+        stage_train.train_stage(run, progress=False)
 
 
 def test_a_model_of_another_run_is_refused_with_both_identities(results):
@@ -66,7 +67,7 @@ def test_a_model_of_another_run_is_refused_with_both_identities(results):
         shutil.copy(a.dir / name, b.dir / name)
     with pytest.raises(ValueError, match=r"belongs to another run: it holds .*'seed': 0.*"
                                          r"this run is .*'seed': 1"):
-        study.train_stage(b, progress=False)
+        stage_train.train_stage(b, progress=False)
     with pytest.raises(ValueError, match="belongs to another run"):
         evaluate.evaluate_stage(b)
     assert not (b.dir / "eval.nc").exists()
@@ -76,7 +77,7 @@ def test_a_model_trained_on_other_data_is_not_evaluated(results):
     run = _trained()
     ds = io.read_netcdf(data_path(run.config()))
     ds["target"][:] = ds["target"] * 0.5
-    ds.attrs["data_sha256"] = study.checksum(ds)
+    ds.attrs["data_sha256"] = stage_data.checksum(ds)
     io.write_netcdf(ds, data_path(run.config()))
     with pytest.raises(ValueError, match="was trained on data with checksum"):
         evaluate.evaluate_stage(run)
@@ -86,7 +87,7 @@ def test_already_trained_is_checked_not_assumed(results):
     run = _trained()
     (run.dir / "history.nc").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="history.nc is not a readable netCDF"):
-        study.train_stage(run, progress=False)
+        stage_train.train_stage(run, progress=False)
 
 
 class Killed(Exception):
@@ -97,17 +98,17 @@ def test_retrain_keeps_the_old_model_until_the_new_one_is_complete(results, monk
     run = _trained()
     evaluate.evaluate_stage(run)
     before = {n: (run.dir / n).read_bytes() for n in ("model.pt", "history.nc", "eval.nc")}
-    real_train = study.train
+    real_train = stage_train.train
 
     def killed(*args, **kwargs):
         raise Killed
 
-    monkeypatch.setattr(study, "train", killed)
+    monkeypatch.setattr(stage_train, "train", killed)
     with pytest.raises(Killed):
-        study.train_stage(run, retrain="yes", progress=False)
+        stage_train.train_stage(run, retrain="yes", progress=False)
     assert {n: (run.dir / n).read_bytes() for n in before} == before
-    monkeypatch.setattr(study, "train", real_train)
-    study.train_stage(run, retrain=True, progress=False)
+    monkeypatch.setattr(stage_train, "train", real_train)
+    stage_train.train_stage(run, retrain=True, progress=False)
     assert (run.dir / "model.pt").read_bytes() != before["model.pt"]
     assert not (run.dir / "eval.nc").exists(), "the old model's eval.nc must go with it"
 
@@ -116,23 +117,23 @@ def test_retrain_keeps_the_old_model_until_the_new_one_is_complete(results, monk
 def test_retrain_no_means_no(results, flag):
     run = _trained()
     mtime = (run.dir / "model.pt").stat().st_mtime_ns
-    study.train_stage(run, retrain=flag, progress=False)
+    stage_train.train_stage(run, retrain=flag, progress=False)
     assert (run.dir / "model.pt").stat().st_mtime_ns == mtime
     with pytest.raises(ValueError, match="retrain must be a boolean"):
-        study.train_stage(run, retrain="maybe", progress=False)
+        stage_train.train_stage(run, retrain="maybe", progress=False)
 
 
 def test_unwritable_results_fail_before_any_compute(results, monkeypatch):
     run = RunId.make("smoke", 6, **TINY)
-    study.data_stage(run.config())
+    stage_data.data_stage(run.config())
 
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(io.tempfile, "mkstemp", refuse)
-    monkeypatch.setattr(study, "load_split", lambda *a: pytest.fail("computed first"))
+    monkeypatch.setattr(stage_train, "load_split", lambda *a: pytest.fail("computed first"))
     with pytest.raises(PermissionError, match=f"results folder {run.dir} is not writable"):
-        study.train_stage(run, progress=False)
+        stage_train.train_stage(run, progress=False)
 
 
 def test_leftovers_of_killed_writes_are_removed(results):
@@ -141,8 +142,8 @@ def test_leftovers_of_killed_writes_are_removed(results):
     stale = [run.dir / ".checkpoint.pt.abc123.tmp", run.dir / ".model.pt.x.tmp"]
     for p in stale:
         p.write_bytes(b"half a checkpoint")
-    study.data_stage(run.config())
-    study.train_stage(run, progress=False)
+    stage_data.data_stage(run.config())
+    stage_train.train_stage(run, progress=False)
     assert not any(p.exists() for p in stale)
 
 
@@ -159,11 +160,11 @@ def test_disk_full_names_the_file(tmp_path, monkeypatch):
 def test_bad_devices_are_refused_before_compute(results):
     run = RunId.make("smoke", 6, **TINY)
     with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"):
-        study.train_stage(run, device="gpu")
+        stage_train.train_stage(run, device="gpu")
     import torch
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
-            study.train_stage(run, device="cuda")
+            stage_train.train_stage(run, device="cuda")
 
 
 def test_stages_record_the_commit_they_started_on(results, monkeypatch):
@@ -177,13 +178,13 @@ def test_stages_record_the_commit_they_started_on(results, monkeypatch):
             return stage_step(*args, **kwargs)
         return step
 
-    monkeypatch.setattr(study.data, "draw_inputs", commit_meanwhile(study.data.draw_inputs))
-    monkeypatch.setattr(study, "train", commit_meanwhile(study.train))
+    monkeypatch.setattr(stage_data.data, "draw_inputs", commit_meanwhile(stage_data.data.draw_inputs))
+    monkeypatch.setattr(stage_train, "train", commit_meanwhile(stage_train.train))
     monkeypatch.setattr(evaluate, "predict", commit_meanwhile(evaluate.predict))
     run = RunId.make("smoke", 6, **TINY)
-    study.data_stage(run.config())
+    stage_data.data_stage(run.config())
     head["commit"] = "started-on"
-    study.train_stage(run, progress=False)
+    stage_train.train_stage(run, progress=False)
     assert io.read_netcdf(data_path(run.config())).attrs["git_commit"] == "started-on"
     head["commit"] = "started-on"
     history = io.read_netcdf(run.dir / "history.nc")

@@ -1,5 +1,5 @@
-"""The study's stages as functions: data, train (the notebooks call these; evaluation is in
-:mod:`diffsurr.evaluate`). Runs and data files are named by :mod:`diffsurr.runid` only.
+"""Workflow rule ``train``: train one run with roll-back (Eq. 3) and write its model.pt and
+history.nc; also the list of every run of a study (:func:`study_runs`).
 
 Layout of ``results/<profile>/``::
 
@@ -7,8 +7,8 @@ Layout of ``results/<profile>/``::
                             other data values)
     model_09/model.pt       best weights (validation loss), the run's identity and settings
     model_09/history.nc     per-epoch losses, roll-backs, alive fractions, wall time
-    model_09/eval.nc        metrics, figure samples, histograms (diffsurr.evaluate)
-    model_09/generalise.nc  the same model on other source layouts (diffsurr.generalise)
+    model_09/eval.nc        metrics, figure samples, histograms (diffsurr.stages.evaluate)
+    model_09/generalise.nc  the same model on other source layouts (diffsurr.stages.generalise)
     model_09_seed1/ ...     the same model trained with another seed
     model_09_rollback-none/ the same model with a profile value overridden (here: no roll-back)
 
@@ -23,17 +23,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from . import data, io
-from .loss import ExpWeightedLoss
-from .nets import Surrogate
-from .profiles import Profile, coerce_flag
-from .registry import MODELS, spec
-from .rollback import RollbackRule
-from .runid import RunId, data_path, data_values
-from .train import TrainConfig, train
+from .. import io
+from ..loss import ExpWeightedLoss
+from ..nets import Surrogate
+from ..profiles import Profile, coerce_flag
+from ..registry import MODELS, spec
+from ..rollback import RollbackRule
+from ..runid import RunId
+from ..train import TrainConfig, train
+from .data import load_split
 
 TRAIN_OUTPUTS = ("model.pt", "history.nc", "checkpoint.pt")
 
@@ -56,80 +56,6 @@ def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
         variants += [(m, {"mode": "clamped", "placement": "preprint"}) for m in (5, 9, 12)]
     runs += [RunId.of(profile.replace(**values), m) for m, values in variants]
     return list(dict.fromkeys(runs))
-
-
-def _data_identity(profile: Profile) -> dict:
-    """What a data file must record: the profile's data values and the problem's constants."""
-    return {**{f"profile_{k}": v for k, v in data_values(profile).items()}, **data.PROBLEM}
-
-
-def data_stage(profile: Profile, force: bool = False) -> Path:
-    """Generate the profile's data file (:func:`diffsurr.runid.data_path`) unless it exists
-    and holds this profile's data values; ``force`` makes it anew."""
-    force = coerce_flag("force", force)
-    start = io.stage_start()
-    path = data_path(profile)
-    io.prepare_output_dir(path.parent, (path.name,))
-    if path.exists() and not force:
-        check_data(profile, io.read_netcdf(path, require=("input", "target", "split")), path)
-        print(f"{path} exists with this profile's data values; nothing to do (force=True "
-              "regenerates it)")
-        return path
-    ds = data.generate(profile.n_samples, seed=profile.data_seed, mode=profile.mode,
-                       placement=profile.placement, stage=start, profile=profile.name,
-                       **profile.as_attrs())
-    idx = data.split(profile.n_samples, profile.test_fraction, profile.val_fraction,
-                     profile.split_seed)
-    ds["split"] = ("sample", np.full(profile.n_samples, "train", dtype="<U5"))
-    for name in ("val", "test"):
-        ds["split"][idx[name]] = name
-    ds.attrs["data_sha256"] = checksum(ds)
-    io.write_netcdf(ds, path)
-    print(f"wrote {path}: {profile.n_samples} samples in {ds.attrs['wall_time_s']:.1f} s, "
-          f"sha256 {ds.attrs['data_sha256'][:12]}")
-    return path
-
-
-def checksum(ds) -> str:
-    """Content checksum of a data set: inputs, targets and split."""
-    return io.sha256_arrays(ds["input"].values, ds["target"].values, ds["split"].values)
-
-
-def check_data(profile: Profile, ds, path: Path) -> None:
-    """ValueError naming ``path`` and both values if ``ds`` was made with other data values
-    than ``profile``'s, or holds non-finite values."""
-    differ = [f"{k} = {ds.attrs.get(k)!r} in the file, {v!r} in this run"
-              for k, v in _data_identity(profile).items() if not _same(ds.attrs.get(k), v)]
-    if differ:
-        raise ValueError(f"{path} was made with other data values than this run uses: "
-                         + "; ".join(differ) + ". Delete it or rerun the data stage with "
-                         "force=True")
-    for name in ("input", "target"):
-        if not np.isfinite(ds[name].values).all():
-            raise ValueError(f"{path}: variable {name!r} holds non-finite values; regenerate "
-                             "it (data stage with force=True)")
-
-
-def _same(stored, expected) -> bool:
-    if stored is None or isinstance(expected, str):
-        return stored == expected
-    return bool(np.isclose(float(stored), float(expected), rtol=1e-12, atol=0))
-
-
-def load_split(profile: Profile) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], str]:
-    """Inputs and targets of each split as (n, 1, N, N) float32 tensors, and the data's
-    checksum; the file's stored data values and contents are checked first."""
-    path = data_path(profile)
-    ds = io.read_netcdf(path, require=("input", "target", "split"))
-    check_data(profile, ds, path)
-    out = {}
-    for name in ("train", "val", "test"):
-        sel = ds.split.values == name
-        if not sel.any():
-            raise ValueError(f"{path}: the {name!r} split is empty")
-        out[name] = tuple(torch.from_numpy(ds[v].values[sel]).unsqueeze(1)
-                          for v in ("input", "target"))
-    return out, checksum(ds)
 
 
 def build_model(profile: Profile, model: int) -> Surrogate:

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 import xarray as xr
 
-from . import data, io, metrics
+from .. import data, io, metrics
 from .evaluate import predict
-from .profiles import Profile, coerce_flag
-from .runid import RunId
-from .study import load_trained
+from ..profiles import Profile, coerce_flag
+from ..runid import RunId
+from .train import load_trained
 
 FILENAME = "generalise.nc"
 
