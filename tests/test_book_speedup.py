@@ -134,6 +134,8 @@ def test_headline_changes_with_the_numbers():
     fast = sp.headline(fake(eps_s=1e-6), "x.nc")
     assert "`results/benchmarks/x.nc`" in slow and "a loaded machine" in slow
     assert "never pays off" in slow and "holds here" in fast and "loaded" not in fast
+    assert "20 times slower than it" in slow and "1,000 times faster than it" in fast
+    assert "No GPU" in slow and "No GPU" not in sp.headline(fake(kind="cuda"), "x.nc")
 
 
 def test_tables_and_sections_render():
@@ -143,9 +145,9 @@ def test_tables_and_sections_render():
                                                       "fast torch float32 (cpu)"]
     assert sp.surrogate_table(ds).shape == (2, 4)
     assert sp.ratio_table(ds).shape == (5, 6)
-    (text, tables), = sp.sections({"x.nc": ds})
-    assert "`x.nc`" in text and len(tables) == 4
-    assert all(t.to_html() for t in tables)
+    text, *tables = sp.sections({"x.nc": ds})
+    assert "`x.nc`" in text.data and len(tables) == 4
+    assert all(sp.CAPTIONS[k] in t.to_html() for k, t in enumerate(tables))
     assert sp.verdicts({"x.nc": ds}).startswith("- On Test CPU")
 
 
@@ -156,3 +158,11 @@ def test_readme_markers():
     with pytest.raises(ValueError, match="needs one"):
         sp.readme_with_headline("no markers", "new")
 
+
+
+def test_readme_headline_is_generated_from_the_committed_file():
+    """README.md's headline is the one the committed benchmark file gives (regenerate it with
+    ``python -m diffsurr.book.speedup --readme``)."""
+    text = sp.README.read_text()
+    assert sp.readme_with_headline(text, sp.current_headline()) == text, \
+        "README headline out of date: run python -m diffsurr.book.speedup --readme"
