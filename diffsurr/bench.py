@@ -253,8 +253,10 @@ class _Plan:
     batches: tuple               # batch sizes, the same for every solver and the surrogate
     precisions: tuple            # surrogate: "fp32", and "bf16" (autocast) on CUDA
     warmup: int                  # untimed calls per (method, batch)
-    min_s: float                 # timed calls go on until they add up to this (at least one)
+    min_s: float                 # timed calls go on until they add up to this
     max_calls: int
+    min_calls: int               # ... but at least this many (one slow call under load is
+                                 # no measurement)
     max_batch: dict              # solvers that loop over samples: largest batch timed
     n_check: int                 # samples checked against the independent reference
     train_options: tuple         # (bf16 autocast, channels_last, torch.compile) per option
@@ -277,17 +279,17 @@ def _plan(kind, quick):
     cpu_option = ((False, True, False),)
     if kind == "cpu":
         if quick:
-            return _Plan((1, 8, 32), ("fp32",), 1, 0.3, 50, {**_PER_SAMPLE, "sparse LU (scipy)": 1},
-                         2, cpu_option, 2, 1, 8)
-        return _Plan((1, 8, 32, 128), ("fp32",), 1, 1.0, 200, _PER_SAMPLE, 3, cpu_option, 8, 3,
-                     32)
+            return _Plan((1, 8, 32), ("fp32",), 1, 0.3, 50, 2,
+                         {**_PER_SAMPLE, "sparse LU (scipy)": 1}, 2, cpu_option, 2, 1, 8)
+        return _Plan((1, 8, 32, 128), ("fp32",), 1, 1.0, 200, 3, _PER_SAMPLE, 3, cpu_option, 8,
+                     3, 32)
     options = tuple((amp, cl, comp) for comp in ((False,) if quick else (False, True))
                     for cl in (False, True) for amp in (False, True))
     if quick:
-        return _Plan((1, 8, 32, 128, 512), ("fp32", "bf16"), 3, 0.2, 50, _PER_SAMPLE, 2,
+        return _Plan((1, 8, 32, 128, 512), ("fp32", "bf16"), 3, 0.2, 50, 2, _PER_SAMPLE, 2,
                      options, 10, 1, 64)
-    return _Plan((1, 8, 32, 128, 512), ("fp32", "bf16"), 5, 1.0, 500, _PER_SAMPLE, 3, options,
-                 100, 3, 256)
+    return _Plan((1, 8, 32, 128, 512), ("fp32", "bf16"), 5, 1.0, 500, 3, _PER_SAMPLE, 3,
+                 options, 100, 3, 256)
 
 
 def _option_name(amp, channels_last, compiled):
@@ -332,10 +334,11 @@ def _reset_peak_rss():
         return False
 
 
-def _min_call_time(fn, min_s, max_calls):
-    """Shortest wall time of repeated calls of fn (at least one, until min_s is spent)."""
+def _min_call_time(fn, min_s, max_calls, min_calls=1):
+    """Shortest wall time of repeated calls of fn: at least ``min_calls``, then on until
+    ``min_s`` is spent or ``max_calls`` are made."""
     times = []
-    while not times or (sum(times) < min_s and len(times) < max_calls):
+    while len(times) < min_calls or (sum(times) < min_s and len(times) < max_calls):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -358,7 +361,8 @@ def time_per_sample(fn, x, plan, max_batch=None):
         try:
             for _ in range(plan.warmup):
                 fn(xb)
-            out[j] = _min_call_time(lambda: fn(xb), plan.min_s, plan.max_calls) / b
+            out[j] = _min_call_time(lambda: fn(xb), plan.min_s, plan.max_calls,
+                                    plan.min_calls) / b
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
     return out
@@ -726,8 +730,8 @@ def bench_all(device=None, quick=False, stage=None):
             placement=paper.placement, input_seed=paper.data_seed + 1,
             timing=(f"every solver and the surrogate by time_per_sample: float64 numpy batch "
                     f"on the host in, numpy result on the host out; {plan.warmup} untimed "
-                    f"call(s), then the fastest of calls adding up to {plan.min_s} s "
-                    f"(at most {plan.max_calls}); loops over samples timed up to batch "
+                    f"call(s), then the fastest of at least {plan.min_calls} calls, more "
+                    f"until they add up to {plan.min_s} s (at most {plan.max_calls}); loops over samples timed up to batch "
                     f"{plan.max_batch}"),
             n_check=plan.n_check, exact_tol=EXACT_TOL, reference_bound=float(bound.max()),
             reference=("conjugate gradients on a matrix-free 5-point operator (diffsurr.bench."

@@ -169,11 +169,12 @@ def test_reference_is_independent_and_accurate(mode, monkeypatch):
 
 
 def test_time_per_sample_is_one_rule_for_every_method():
-    plan = dataclasses.replace(bench._plan("cpu", quick=True), warmup=1, min_s=0.0)
+    plan = dataclasses.replace(bench._plan("cpu", quick=True), warmup=1, min_s=0.0,
+                               min_calls=2)
     seen = []
     per = bench.time_per_sample(lambda b: seen.append(len(b)) or b, np.zeros((32, 4, 4)), plan,
                                 max_batch=8)
-    assert seen == [1, 1, 8, 8]  # warm-up then one timed call per batch, none above max_batch
+    assert seen == [1, 1, 1, 8, 8, 8]  # warm-up, then 2 timed calls per batch; none above 8
     assert np.isfinite(per[:2]).all() and np.isnan(per[2])
 
 
