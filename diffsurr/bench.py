@@ -179,6 +179,8 @@ def bench_solver(n=256, n_sparse=20, n_timestep=3, mode="clamped", N=100, seed=0
                  device=None, repeats=3):
     """Time the solvers on ``draw_inputs`` inputs; return a dict (config and one row per method).
 
+    Two disks of radius 5 (N // 8 on a grid smaller than 40).
+
     Each row: ms per solve (best of ``repeats`` for the batched paths), the predicted time
     for 20,000 solves, the speed-up over the preprint's 1.16 s per solve, the largest error
     against the independent :func:`reference_solve` on the first min(n, n_sparse, n_timestep)
@@ -188,7 +190,9 @@ def bench_solver(n=256, n_sparse=20, n_timestep=3, mode="clamped", N=100, seed=0
         raise ValueError(f"n, n_sparse, n_timestep and repeats must be >= 1; got "
                          f"{n}, {n_sparse}, {n_timestep}, {repeats}")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    x = draw_inputs(max(n, n_sparse, n_timestep), seed, size=N)[0]
+    # two radius-5 disks (Sec. 2); radius N // 8 on grids too small to hold two of them
+    x = draw_inputs(max(n, n_sparse, n_timestep), seed, radius=min(PROBLEM["radius"], N // 8),
+                    size=N)[0]
     counts = {"time stepping (numpy)": (n_timestep, 1, False),
               "sparse LU (scipy)": (n_sparse, 1, False)}
     n_check = min(n, n_sparse, n_timestep)
