@@ -113,14 +113,17 @@ rule generalise:
         f"{PM} notebooks/generalise.ipynb {{log}} -p profile {P} -p run {{params.run}}"
 
 
+# The paper profile's full benchmark writes results/benchmarks/<device>.nc (committed); the
+# scaled profiles' quick one results/<profile>/benchmark-<device>.nc (git-ignored).
 rule benchmark:
     threads: workflow.cores
     output:
-        f"{NB}/benchmark.ipynb",
+        notebook=f"{NB}/benchmark.ipynb",
+        result=__import__("diffsurr.bench").bench.planned_output(PROFILE, quick=P != "paper"),
     params:
         quick=str(P != "paper"),
     shell:
-        f"{PM} notebooks/benchmark.ipynb {{output}} -p profile {P} -p quick {{params.quick}}"
+        f"{PM} notebooks/benchmark.ipynb {{output.notebook}} -p profile {P} -p quick {{params.quick}}"
 
 
 rule book:

@@ -1,14 +1,29 @@
 """Benchmarks: ``python -m diffsurr.bench <subcommand>`` (``solver``, ``all`` or ``train-speed``).
 
-``solver`` times every exact solver of diffsurr.solver / diffsurr.solver_torch on the
-current machine, on two-disk inputs as in the preprint (Sec. 2), against the preprint's
-Julia solver: 20,000 solves in about 6 h 30 min, 1.16 s per solve (Sec. 4).
+``solver`` times every solver of diffsurr.solver / diffsurr.solver_torch on the current
+machine, on the data module's two-disk inputs (Sec. 2), against the preprint's Julia solver:
+20,000 solves in about 6 h 30 min, 1.16 s per solve (Sec. 4).
 
-``all`` measures, in one run on one device, what the cost argument of Sec. 4 needs: δ of
-each exact solver, the surrogate's ε (Table 2 model 9) at batch 1 and batched, the ratios
-δ/ε ("about 1000 times faster"), the training time per epoch extrapolated to the paper
-profile's 800 epochs, and Eq. 4's break-even N for each solver (diffsurr.speedup). It
-prints a table and writes ``results/benchmarks/<device-slug>.nc``.
+``all`` measures, in one run on one device, what the cost argument of Sec. 4 needs, under one
+set of rules (the issue "benchmarks, fair and single-sourced"):
+
+- inputs are drawn by :func:`diffsurr.data.draw_inputs`, as the study's data are;
+- every solver's output is checked against an independent solution (:func:`reference_solve`:
+  conjugate gradients on a matrix-free 5-point operator written here, not diffsurr.solver's
+  code, with a certified error bound); a solver is *exact* when it is float64 and within
+  :data:`EXACT_TOL` of it; float32 paths and time stepping are kept apart, with their error;
+- solvers and the surrogate (Table 2 model 9) are timed by the same function at the same batch
+  sizes, from a float64 numpy batch on the host to a numpy result on the host (so every torch
+  path pays its host/device copies), δ and ε at batch 1 and at their best batch;
+- training is timed through :func:`diffsurr.train.train` itself (two short runs that differ
+  only in their number of steps) and extrapolated to the paper profile's 800 epochs;
+- Eq. 4's break-even N for each solver (diffsurr.speedup);
+- the machine's load average at start and end; the run is flagged ``loaded`` when other
+  processes' 1-min load exceeds :data:`LOADED_PER_CORE` per core.
+
+The full run writes ``results/benchmarks/<device-slug>.nc`` (committed); ``--quick`` (CI, the
+workflow's scaled profiles) writes ``results/<profile>/benchmark-<device-slug>.nc``, a
+git-ignored folder (:func:`output_path`).
 
 ``train-speed`` measures, interleaved in one run on the CPU, samples/s of a training step and
 of the validation pass of diffsurr.train for today's settings, each speed option alone and
@@ -27,11 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse.linalg as spla
 import torch
 import xarray as xr
 
 from diffsurr import io, solver
-from diffsurr.data import draw_inputs, split
+from diffsurr.data import PROBLEM, draw_inputs, split
 from diffsurr.loss import ExpWeightedLoss
 from diffsurr.nets import Surrogate
 from diffsurr.profiles import PROFILES
@@ -44,21 +60,80 @@ N_DATASET = 20_000
 BENCH_MODEL = 9
 """Table 2's model 9, the one the preprint trains in Fig. 4 and recommends in Sec. 5."""
 BENCH_PROFILES = ("paper", "ci")
+BENCH_FORMAT = 2
+"""Layout of a ``bench all`` file. 1 (no attribute): before this format, the sparse row was
+compared with itself, the surrogate was timed without the copies the torch solvers paid, and
+no load flag was kept; :func:`diffsurr.book.speedup.load_benchmarks` leaves such files out."""
+EXACT_TOL = 1e-10
+"""A float64 solver is called exact when max |u − u_ref| <= EXACT_TOL against the
+independent reference solution (whose certified error bound is far below it)."""
+REFERENCE_BOUND_MAX = 1e-11
+"""The independent reference must certify max |u_ref − u*| below this (10x under EXACT_TOL)."""
+LOADED_PER_CORE = 0.5
+"""A run is flagged ``loaded`` when the 1-min load average of other processes (at the start,
+or at the end less the benchmark's own torch threads) exceeds this many per CPU core."""
 
 
-def two_disk_inputs(n, seed=0, N=100, radius=5):
-    """n images with two non-overlapping disks fully inside the grid, values 1 and U(0, 1]."""
-    rng = np.random.default_rng(seed)
-    i, j = np.mgrid[:N, :N]
-    x = np.zeros((n, N, N))
-    for s in range(n):
-        centres = rng.integers(radius, N - radius, (2, 2))
-        while np.hypot(*(centres[0] - centres[1])) <= 2 * radius:
-            centres = rng.integers(radius, N - radius, (2, 2))
-        for (ci, cj), value in zip(centres, (1.0, 1.0 - rng.random())):
-            x[s][(i - ci) ** 2 + (j - cj) ** 2 <= radius ** 2] = value
-    return x
+# --------------------------------------------------------------------------------------------
+# the independent reference solution
 
+def _apply_operator(u, D, gamma):
+    """A u = γu − D·(5-point Laplacian of u, zero outside the grid) for one (N, N) field.
+
+    Written here on purpose, apart from diffsurr.solver.steady_operator, so that the reference
+    shares no code with the solvers it checks."""
+    lap = -4.0 * u
+    lap[1:, :] += u[:-1, :]
+    lap[:-1, :] += u[1:, :]
+    lap[:, 1:] += u[:, :-1]
+    lap[:, :-1] += u[:, 1:]
+    return gamma * u - D * lap
+
+
+def reference_solve(inputs, mode="clamped", D=PROBLEM["D"], gamma=PROBLEM["gamma"],
+                    refinements=2):
+    """Independent steady fields of a (B, N, N) batch and a certified bound on their error.
+
+    Conjugate gradients (scipy) on the matrix-free operator of :func:`_apply_operator`:
+    clamped, on the free pixels with u = x on the sources; production, A u = x, then divided
+    by its maximum. ``refinements`` rounds of iterative refinement on the true residual r.
+    The smallest eigenvalue of A (and, by interlacing, of its free-pixel block) is
+    λ_min = γ + 2D(2 − 2cos(π/(N+1))), so max |u − u*| <= ‖r‖₂ / λ_min: the returned bound
+    (per sample; for production, before normalisation, divided by the field's maximum).
+    """
+    x = np.asarray(inputs, dtype=np.float64)
+    if x.ndim != 3 or x.shape[1] != x.shape[2]:
+        raise ValueError(f"inputs must have shape (B, N, N); got {x.shape}")
+    N = x.shape[-1]
+    lam_min = gamma + 2 * D * (2 - 2 * np.cos(np.pi / (N + 1)))
+    out, bound = np.empty_like(x), np.empty(len(x))
+    for k, xs in enumerate(x):
+        free = np.ones((N, N), bool) if mode == "production" else xs == 0
+        n_free = int(free.sum())
+
+        def matvec(v, free=free):
+            u = np.zeros((N, N))
+            u[free] = np.ravel(v)
+            return _apply_operator(u, D, gamma)[free]
+        op = spla.LinearOperator((n_free, n_free), matvec=matvec, dtype=np.float64)
+        b = (xs.ravel() if mode == "production"
+             else -_apply_operator(np.where(free, 0.0, xs), D, gamma)[free])
+        v = np.zeros(n_free)
+        for _ in range(refinements):
+            dv, info = spla.cg(op, b - op.matvec(v), rtol=1e-14, atol=0.0, maxiter=20 * N * N)
+            v = v + dv
+        err = np.linalg.norm(b - op.matvec(v)) / lam_min
+        u = xs.copy()
+        u[free] = v
+        if mode == "production":
+            peak = u.max()
+            u, err = u / peak, err / peak
+        out[k], bound[k] = u, err
+    return out, bound
+
+
+# --------------------------------------------------------------------------------------------
+# ``solver``: the solvers alone
 
 def _best_time(fn, x, repeats, warm):
     """(min wall time per solve over ``repeats`` runs of fn(x), last output)."""
@@ -80,53 +155,65 @@ def _human(seconds):
     return f"{seconds:.3g} s"
 
 
+def _torch_solver(device, mode, dtype):
+    """solve_torch as a numpy -> numpy function: host-to-device copy, solve, copy back."""
+    def run(batch):
+        return solve_torch(torch.from_numpy(batch).to(device), mode=mode,
+                           dtype=dtype).cpu().numpy()
+    return run
+
+
+def solver_cases(mode, device):
+    """(name, dtype, numpy -> numpy function) of every solver, slowest first."""
+    return [("time stepping (numpy)", "float64",
+             lambda b: solver.solve(b, mode, method="timestep")),
+            ("sparse LU (scipy)", "float64", lambda b: solver.solve(b, mode, method="sparse")),
+            ("fast (numpy)", "float64", lambda b: solver.solve(b, mode)),
+            (f"fast torch float64 ({device.type})", "float64",
+             _torch_solver(device, mode, torch.float64)),
+            (f"fast torch float32 ({device.type})", "float32",
+             _torch_solver(device, mode, torch.float32))]
+
+
 def bench_solver(n=256, n_sparse=20, n_timestep=3, mode="clamped", N=100, seed=0,
                  device=None, repeats=3):
-    """Time the solvers on two-disk inputs; return a dict (config and one row per method).
+    """Time the solvers on ``draw_inputs`` inputs; return a dict (config and one row per method).
+
+    Two disks of radius 5 (N // 8 on a grid smaller than 40).
 
     Each row: ms per solve (best of ``repeats`` for the batched paths), the predicted time
-    for 20,000 solves, the speed-up over the preprint's 1.16 s per solve, and the largest
-    difference from the sparse reference on the samples both solved.
+    for 20,000 solves, the speed-up over the preprint's 1.16 s per solve, the largest error
+    against the independent :func:`reference_solve` on the first min(n, n_sparse, n_timestep)
+    samples (``max_abs_error``), and, as before, the largest difference from the sparse solve.
     """
     if min(n, n_sparse, n_timestep, repeats) < 1:
         raise ValueError(f"n, n_sparse, n_timestep and repeats must be >= 1; got "
                          f"{n}, {n_sparse}, {n_timestep}, {repeats}")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    x = two_disk_inputs(max(n, n_sparse, n_timestep), seed, N)
-    xt = torch.from_numpy(x[:n]).to(device)
-
-    def torch_fn(dtype):
-        def run(batch):
-            u = solve_torch(batch, mode=mode, dtype=dtype)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            return u.double().cpu().numpy()
-        return run
-
-    cases = [  # name, function, inputs, repeats, warm-up
-        ("time stepping (numpy)", lambda b: solver.solve(b, mode, method="timestep"),
-         x[:n_timestep], 1, False),
-        ("sparse LU (scipy)", lambda b: solver.solve(b, mode, method="sparse"),
-         x[:n_sparse], 1, False),
-        ("fast (numpy)", lambda b: solver.solve(b, mode), x[:n], repeats, True),
-        (f"fast torch float64 ({device.type})", torch_fn(torch.float64), xt, repeats, True),
-        (f"fast torch float32 ({device.type})", torch_fn(torch.float32), xt, repeats, True),
-    ]
-    reference = solver.solve(x[:n_sparse], mode, method="sparse")
+    # two radius-5 disks (Sec. 2); radius N // 8 on grids too small to hold two of them
+    x = draw_inputs(max(n, n_sparse, n_timestep), seed, radius=min(PROBLEM["radius"], N // 8),
+                    size=N)[0]
+    counts = {"time stepping (numpy)": (n_timestep, 1, False),
+              "sparse LU (scipy)": (n_sparse, 1, False)}
+    n_check = min(n, n_sparse, n_timestep)
+    reference, bound = reference_solve(x[:n_check], mode)
+    sparse = solver.solve(x[:n_sparse], mode, method="sparse")
     rows = []
-    for name, fn, inputs, reps, warm in cases:
-        per_solve, out = _best_time(fn, inputs, reps, warm)
-        common = min(len(out), len(reference))
+    for name, dtype, fn in solver_cases(mode, device):
+        count, reps, warm = counts.get(name, (n, repeats, True))
+        per_solve, out = _best_time(fn, x[:count], reps, warm)
+        common = min(len(out), len(sparse))
         rows.append({
-            "method": name, "batch": len(inputs), "ms_per_solve": 1e3 * per_solve,
+            "method": name, "dtype": dtype, "batch": count, "ms_per_solve": 1e3 * per_solve,
             "s_for_20k": N_DATASET * per_solve,
             "speedup_vs_preprint": PREPRINT_S_PER_SOLVE / per_solve,
-            "max_abs_diff_vs_sparse": float(np.abs(out[:common] - reference[:common]).max()),
+            "max_abs_error": float(np.abs(out[:n_check] - reference).max()),
+            "max_abs_diff_vs_sparse": float(np.abs(out[:common] - sparse[:common]).max()),
         })
     config = {"n": n, "n_sparse": n_sparse, "n_timestep": n_timestep, "mode": mode, "N": N,
               "seed": seed, "device": str(device), "repeats": repeats,
               "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-              "load_average": os.getloadavg(),
+              "load_average": os.getloadavg(), "reference_bound": float(bound.max()),
               "preprint_s_per_solve": PREPRINT_S_PER_SOLVE}
     if device.type == "cuda":
         config["gpu"] = torch.cuda.get_device_name(device)
@@ -137,14 +224,15 @@ def print_solver_table(result):
     """Print bench_solver's result as a table."""
     c = result["config"]
     print(f"Steady-state solvers, {c['N']}x{c['N']}, two radius-5 disks, mode={c['mode']}, "
-          f"{c['cpu_count']} CPUs (load {c['load_average'][0]:.1f}), device {c['device']}")
+          f"{c['cpu_count']} CPUs (load {c['load_average'][0]:.1f}), device {c['device']}; "
+          f"error: max |u - u_ref|, independent reference (bound {c['reference_bound']:.0e})")
     header = (f"{'method':<30} {'batch':>6} {'ms/solve':>10} {'20k solves':>11} "
-              f"{'vs 1.16 s':>10} {'max|diff|':>10}")
+              f"{'vs 1.16 s':>10} {'error':>10}")
     print(header + "\n" + "-" * len(header))
     for r in result["rows"]:
         print(f"{r['method']:<30} {r['batch']:>6} {r['ms_per_solve']:>10.4g} "
               f"{_human(r['s_for_20k']):>11} {r['speedup_vs_preprint']:>9.4g}x "
-              f"{r['max_abs_diff_vs_sparse']:>10.1e}")
+              f"{r['max_abs_error']:>10.1e}")
 
 
 def cmd_solver(args):
@@ -159,38 +247,53 @@ def cmd_solver(args):
     return result
 
 
+# --------------------------------------------------------------------------------------------
+# ``all``: solvers, surrogate and training under one set of rules
+
 @dataclass(frozen=True)
 class _Plan:
     """How much ``bench_all`` measures on one device kind (CPU or CUDA), quick or not."""
 
-    solver: dict                 # bench_solver keyword arguments
-    batches: tuple               # inference batch sizes
-    precisions: tuple            # "fp32", and "bf16" (autocast) on CUDA
-    infer_warmup: int            # untimed calls per batch size
-    infer_min_s: float           # timed calls go on until they add up to this (at least one)
-    infer_max_calls: int
+    batches: tuple               # batch sizes, the same for every solver and the surrogate
+    precisions: tuple            # surrogate: "fp32", and "bf16" (autocast) on CUDA
+    warmup: int                  # untimed calls per (method, batch)
+    min_s: float                 # timed calls go on until they add up to this
+    max_calls: int
+    min_calls: int               # ... but at least this many (one slow call under load is
+                                 # no measurement)
+    max_batch: dict              # solvers that loop over samples: largest batch timed
+    n_check: int                 # samples checked against the independent reference
     train_options: tuple         # (bf16 autocast, channels_last, torch.compile) per option
-    train_warmup: int            # untimed training steps per option
-    train_steps: int             # timed training steps per option
+    train_steps: int             # steps the long training run has more than the short one
+    train_repeats: int           # warm epochs per training run (the fastest is kept)
+    n_val: int                   # validation samples of the two training runs
+
+
+_PER_SAMPLE = {"time stepping (numpy)": 1, "sparse LU (scipy)": 8}
+"""Solvers that loop over samples, whose time per solve does not fall with the batch: timed
+at the batch sizes up to this one only (time stepping takes about a second per solve)."""
 
 
 def _plan(kind, quick):
-    """The measurement sizes: small on a 2-core CPU (quick: about a minute), larger on CUDA.
+    """The measurement sizes: small on a 2-core CPU (quick: about two minutes), larger on CUDA.
 
-    Quick on CUDA skips torch.compile (minutes of compilation); quick on CPU times 3
-    training steps, because one full-width step takes several seconds on 2 cores.
+    CPU trains with TrainConfig's own defaults (fp32, channels_last); CUDA also with bf16
+    autocast, contiguous tensors and (not quick) torch.compile.
     """
-    small = {"n": 200, "n_sparse": 5, "n_timestep": 1, "repeats": 1}
+    cpu_option = ((False, True, False),)
     if kind == "cpu":
         if quick:
-            return _Plan(small, (1, 8, 32), ("fp32",), 1, 0.5, 20,
-                         ((False, False, False),), 1, 3)
-        return _Plan({}, (1, 8, 32, 128), ("fp32",), 1, 1.0, 10, ((False, False, False),), 2, 20)
+            return _Plan((1, 8, 32), ("fp32",), 1, 0.3, 50, 2,
+                         {**_PER_SAMPLE, "sparse LU (scipy)": 1}, 2, cpu_option, 2, 1, 8)
+        return _Plan((1, 8, 32, 128), ("fp32",), 1, 1.0, 200, 3, _PER_SAMPLE, 3, cpu_option, 8,
+                     3, 32)
     options = tuple((amp, cl, comp) for comp in ((False,) if quick else (False, True))
                     for cl in (False, True) for amp in (False, True))
     if quick:
-        return _Plan(small, (1, 8, 32, 128, 512), ("fp32", "bf16"), 3, 0.2, 50, options, 3, 20)
-    return _Plan({}, (1, 8, 32, 128, 512), ("fp32", "bf16"), 5, 1.0, 500, options, 10, 200)
+        return _Plan((1, 8, 32, 128, 512), ("fp32", "bf16"), 3, 0.2, 50, 2, _PER_SAMPLE, 2,
+                     options, 10, 1, 64)
+    return _Plan((1, 8, 32, 128, 512), ("fp32", "bf16"), 5, 1.0, 500, 3, _PER_SAMPLE, 3,
+                 options, 100, 3, 256)
 
 
 def _option_name(amp, channels_last, compiled):
@@ -219,6 +322,13 @@ def device_slug(kind, name):
     return "-".join([kind] + re.findall(r"[a-z0-9]+", name.lower()))
 
 
+def load_flag(load_start, load_end, own_threads, cpu_count, per_core=LOADED_PER_CORE):
+    """(other processes' 1-min load, loaded?): the larger of the load at the start and the
+    load at the end less the benchmark's own threads, against ``per_core`` x ``cpu_count``."""
+    other = max(float(load_start), float(load_end) - own_threads, 0.0)
+    return other, bool(other > per_core * cpu_count)
+
+
 def _reset_peak_rss():
     """Reset the process's peak RSS (Linux /proc/self/clear_refs); False where not possible."""
     try:
@@ -228,90 +338,121 @@ def _reset_peak_rss():
         return False
 
 
-def _min_call_time(fn, sync, min_s, max_calls):
-    """Shortest wall time of repeated calls of fn (at least one, until min_s is spent)."""
+def _min_call_time(fn, min_s, max_calls, min_calls=1):
+    """Shortest wall time of repeated calls of fn: at least ``min_calls``, then on until
+    ``min_s`` is spent or ``max_calls`` are made."""
     times = []
-    while not times or (sum(times) < min_s and len(times) < max_calls):
+    while len(times) < min_calls or (sum(times) < min_s and len(times) < max_calls):
         start = time.perf_counter()
         fn()
-        sync()
         times.append(time.perf_counter() - start)
     return min(times)
 
 
-def _bench_inference(model, x, plan, device, sync):
-    """Seconds per sample (eval mode, no_grad) and CUDA peak bytes, per (precision, batch)."""
+def time_per_sample(fn, x, plan, max_batch=None):
+    """Seconds per sample of ``fn`` (numpy batch -> numpy result) at each of plan.batches.
+
+    The one timing rule of ``bench all``, for solvers and surrogate alike: for each batch size
+    b, fn(x[:b]) is called plan.warmup times untimed, then timed until plan.min_s is spent;
+    the fastest call, divided by b. NaN above ``max_batch`` and where CUDA runs out of
+    memory. CUDA work is finished by the copy of the result to the host inside fn.
+    """
+    out = np.full(len(plan.batches), np.nan)
+    for j, b in enumerate(plan.batches):
+        if max_batch is not None and b > max_batch:
+            continue
+        xb = x[:b]
+        try:
+            for _ in range(plan.warmup):
+                fn(xb)
+            out[j] = _min_call_time(lambda: fn(xb), plan.min_s, plan.max_calls,
+                                    plan.min_calls) / b
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+    return out
+
+
+def surrogate_call(model, device, precision="fp32"):
+    """The surrogate as a numpy -> numpy function, with the copies the torch solvers pay:
+    a float64 (B, N, N) host batch to float32 on the device, eval mode, no_grad (bf16
+    autocast for ``precision`` "bf16"), the (B, N, N) prediction back on the host."""
+    model.eval()
+
+    def run(batch):
+        with torch.no_grad(), torch.autocast(device.type, torch.bfloat16,
+                                             enabled=precision == "bf16"):
+            out = model(torch.from_numpy(batch[:, None]).float().to(device))
+        return out.float().cpu().numpy()[:, 0]
+    return run
+
+
+def _bench_inference(model, x, plan, device):
+    """Seconds per sample and CUDA peak bytes per (precision, batch), by time_per_sample."""
     shape = (len(plan.precisions), len(plan.batches))
     per_sample, cuda_peak = np.full(shape, np.nan), np.full(shape, np.nan)
-    model.eval()
     for i, precision in enumerate(plan.precisions):
-        for j, b in enumerate(plan.batches):
-            xb = x[:b]
-
-            def call():
-                with torch.no_grad(), torch.autocast(device.type, torch.bfloat16,
-                                                     enabled=precision == "bf16"):
-                    model(xb)
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(device)
-            try:
-                for _ in range(plan.infer_warmup):
-                    call()
-                sync()
-                per_sample[i, j] = _min_call_time(call, sync, plan.infer_min_s,
-                                                  plan.infer_max_calls) / b
-            except torch.cuda.OutOfMemoryError:
-                torch.cuda.empty_cache()
-            if device.type == "cuda":
-                cuda_peak[i, j] = torch.cuda.max_memory_allocated(device)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        per_sample[i] = time_per_sample(surrogate_call(model, device, precision), x, plan)
+        if device.type == "cuda":
+            cuda_peak[i] = torch.cuda.max_memory_allocated(device)  # same for every batch
     return per_sample, cuda_peak
 
 
-def _bench_train(model, loss_fn, x, y, batch, lr, option, plan, device, sync, seed):
-    """Mean seconds per training step of the loop in diffsurr.train, and memory; errors caught.
+def _trainer_epoch_s(template, loss_fn, data, n_steps, cfg):
+    """Wall time of the fastest warm epoch (all but the first of ``cfg.epochs``) of
+    diffsurr.train.train on ``n_steps`` batches.
 
-    One step as train.train does it: random batch indexed on the device, forward under
-    optional bf16 autocast, the Eq. 1 loss in float32, backward, Adam step; channels_last and
-    torch.compile optional. Only torch.compile failures and CUDA out-of-memory are caught
-    (returned as ``error``); any other error is a bug and propagates.
+    The trainer's own loop, with its per-epoch validation, dead-unit count and state copies;
+    no checkpoint, no roll-back (max_rollbacks = 0 in ``cfg``). The fastest epoch, because
+    other processes on a shared machine only ever add time."""
+    from diffsurr.train import train
+
+    xs, ys, xv, yv = data
+    n = n_steps * cfg.batch_size
+    _, hist = train(copy.deepcopy(template), loss_fn, xs[:n], ys[:n], xv, yv, cfg,
+                    progress=False)
+    return float(np.diff(hist.wall_time_s.values).min())
+
+
+def _bench_train(template, loss_fn, data, batch, lr, option, plan, device, seed):
+    """Seconds per training step and the rest of an epoch, timed through diffsurr.train.train.
+
+    Two runs of 1 + plan.train_repeats epochs each, one with 1 step per epoch and one with
+    1 + plan.train_steps; their fastest warm epochs differ by plan.train_steps steps alone, so
+    s_per_step is that difference over plan.train_steps, and ``other_s`` (validation, dead-unit count, state
+    copies) the short epoch less one step. Validation per sample is timed with the trainer's
+    evaluate_loss. Only torch.compile failures and CUDA out-of-memory are caught (``error``).
     """
+    from diffsurr.train import TrainConfig, evaluate_loss
+
     amp, channels_last, compiled = option
-    result = {"s_per_step": np.nan, "warmup_s": np.nan, "cuda_peak": np.nan, "error": ""}
+    result = {"s_per_step": np.nan, "other_s": np.nan, "val_s_per_sample": np.nan,
+              "cuda_peak": np.nan, "error": ""}
+    cfg = TrainConfig(epochs=1 + plan.train_repeats, batch_size=batch, lr=lr, seed=seed,
+                      max_rollbacks=0, device=str(device), amp=amp, channels_last=channels_last,
+                      compile=compiled)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    if compiled:
-        torch._dynamo.reset()  # fresh compile caches: no recompile limit, no stale graphs
-    gen = torch.Generator().manual_seed(seed)
-    model.train()
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    step_model = torch.compile(model) if compiled else model
-    total = torch.zeros((), device=device, dtype=torch.float64)
-
-    def step():
-        idx = torch.randperm(len(x), generator=gen)[:batch].to(device)
-        with torch.autocast(device.type, torch.bfloat16, enabled=amp):
-            loss = loss_fn(step_model(x[idx]).float(), y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        total.add_(loss.detach().double() * batch)
-
     try:
-        start = time.perf_counter()
-        for _ in range(plan.train_warmup):
-            step()
-        sync()
-        mid = time.perf_counter()
-        for _ in range(plan.train_steps):
-            step()
-        sync()
-        end = time.perf_counter()
-        if not math.isfinite(float(total)):
-            raise FloatingPointError(f"training loss became {float(total)} while timing "
-                                     f"{_option_name(*option)}")
-        result.update(s_per_step=(end - mid) / plan.train_steps, warmup_s=mid - start)
+        short = _trainer_epoch_s(template, loss_fn, data, 1, cfg)
+        if compiled:
+            torch._dynamo.reset()
+        long = _trainer_epoch_s(template, loss_fn, data, 1 + plan.train_steps, cfg)
+        model = copy.deepcopy(template).to(device)
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+        xv, yv = data[2].to(device), data[3].to(device)
+        evaluate_loss(model, loss_fn, xv, yv, cfg.val_batch_size, amp)  # warm-up
+        val_s = _min_call_time(lambda: evaluate_loss(model, loss_fn, xv, yv,
+                                                     cfg.val_batch_size, amp), plan.min_s, 3)
+        result["val_s_per_sample"] = val_s = val_s / len(xv)
+        step = (long - short) / plan.train_steps
+        if step <= 0:
+            result["error"] = (f"the run with {plan.train_steps} more steps per epoch was not "
+                               f"slower ({long:.3g} s vs {short:.3g} s): load noise; rerun")
+        else:
+            result.update(s_per_step=step, other_s=max(short - step - len(xv) * val_s, 0.0))
     except torch.cuda.OutOfMemoryError as err:
         result["error"] = f"out of memory: {err}"[:500]
         torch.cuda.empty_cache()
@@ -319,6 +460,9 @@ def _bench_train(model, loss_fn, x, y, batch, lr, option, plan, device, sync, se
         if not compiled:
             raise
         result["error"] = f"torch.compile failed: {type(err).__name__}: {err}"[:500]
+    finally:
+        if compiled:
+            torch._dynamo.reset()
     if device.type == "cuda":
         result["cuda_peak"] = torch.cuda.max_memory_allocated(device)
     return result
@@ -344,46 +488,48 @@ def _mib(b):
     return "-" if np.isnan(b) else f"{b / 2 ** 20:,.0f} MiB"
 
 
+def _ms(s):
+    """Seconds as ms text ('-' for NaN)."""
+    return f"{1e3 * s:>9.4g}" if np.isfinite(s) else f"{'-':>9}"
+
+
 def format_table(ds):
     """The human-readable table of a bench_all result (also stored as its ``table`` attr)."""
     a = ds.attrs
-    lines = [f"Benchmark on {a['device_kind']} '{a['device_name']}', torch threads "
-             f"{a['torch_threads']}, quick={bool(a['quick'])}, {a['created']} "
-             f"(load average {a['load_average_start']:.1f} -> {a['load_average_end']:.1f})", "",
-             f"Exact solvers (delta = wall time per solve), two-disk inputs, mode "
-             f"{a['solver_mode']}; batched paths: best of repeated runs"]
-    head = f"{'solver':<30} {'solves':>6} {'ms/solve':>10} {'20k solves':>11} {'max|diff|':>10}"
+    batches = " ".join(f"{'b=' + str(b):>9}" for b in ds.batch.values)
+    lines = [f"Benchmark on {a['device_kind']} '{a['device_name']}', {a['cpu_count']} CPUs, "
+             f"torch threads {a['torch_threads']}, quick={bool(a['quick'])}, {a['created']}",
+             f"load average (1 min) {a['load_start_1min']:.2f} -> {a['load_end_1min']:.2f}; "
+             f"other processes {a['load_other_1min']:.2f}: "
+             + ("LOADED (over " if a["loaded"] else "not loaded (at most ")
+             + f"{a['loaded_per_core']} per core)", "",
+             f"Solvers (ms per solve, host numpy in and out), draw_inputs, mode "
+             f"{a['solver_mode']}; error: max |u - u_ref| on {a['n_check']} samples, "
+             f"independent reference (certified to {a['reference_bound']:.0e}); exact: float64 "
+             f"and error <= {a['exact_tol']:.0e}"]
+    head = f"{'solver':<30} {batches} {'error':>9} {'exact':>6}"
     lines += [head, "-" * len(head)]
     for sv in ds.solver.values:
         r = ds.sel(solver=sv)
-        lines.append(f"{sv:<30} {int(r.solve_n):>6} {1e3 * float(r.solve_s):>10.4g} "
-                     f"{_human(N_DATASET * float(r.solve_s)):>11} "
-                     f"{float(r.solve_max_abs_diff):>10.1e}")
-    lines += ["", f"Surrogate inference, Table 2 model {a['model']}, ms per sample (eval, "
-              f"no_grad, {a['infer_warmup']} warm-up call(s), then the fastest of repeated "
-              "calls)"]
-    head = (f"{'profile (NN2 width)':<20} {'precision':<9} "
-            + " ".join(f"{'b=' + str(b):>9}" for b in ds.batch.values)
-            + f" {'peak RSS':>10} {'CUDA peak':>10}")
+        cells = " ".join(_ms(v) for v in r.solve_s.values)
+        lines.append(f"{sv:<30} {cells} {float(r.solve_error):>9.1e} "
+                     f"{'yes' if int(r.exact) else 'no':>6}")
+    lines += ["", f"Surrogate, Table 2 model {a['model']}, ms per sample, same batches and "
+              "copies (eval, no_grad)"]
+    head = (f"{'profile (NN2 width)':<30} {batches} {'peak RSS':>10} {'CUDA peak':>10}")
     lines += [head, "-" * len(head)]
     for pr in ds.profile.values:
         for pc in ds.precision.values:
             r = ds.sel(profile=pr, precision=pc)
-            cells = " ".join(f"{1e3 * v:>9.4g}" for v in r.infer_s.values)
-            lines.append(f"{pr + ' (' + format(float(r.width), 'g') + ')':<20} {pc:<9} {cells} "
-                         f"{_mib(float(r.infer_peak_rss)):>10} "
+            cells = " ".join(_ms(v) for v in r.infer_s.values)
+            label = f"{pr} ({float(r.width):g}) {pc}"
+            lines.append(f"{label:<30} {cells} {_mib(float(r.infer_peak_rss)):>10} "
                          f"{_mib(float(r.infer_cuda_peak.max())):>10}")
-    lines += ["epsilon at batch 1 / best: " + "; ".join(
-        f"{pr}: {1e3 * float(ds.eps_batch1_s.sel(profile=pr)):.4g} ms / "
-        f"{1e3 * float(ds.eps_best_s.sel(profile=pr)):.4g} ms "
-        f"(b={int(ds.eps_best_batch.sel(profile=pr))}, "
-        f"{str(ds.eps_best_precision.sel(profile=pr).values)})" for pr in ds.profile.values)]
-    lines += ["", f"Training, batch {a['train_batch']}, mean s per step over "
-              f"{a['train_steps_timed']} steps after {a['train_warmup_steps']} warm-up step(s); "
-              f"EXTRAPOLATED to {a['train_samples_per_epoch']:,} samples "
-              f"({a['train_steps_per_epoch']} steps) + validation of {a['val_samples']:,} "
-              f"per epoch, {a['train_epochs']} epochs"]
-    head = (f"{'profile':<8} {'option':<30} {'s/step':>8} {'warm-up':>8} {'epoch':>9} "
+    lines += ["", f"Training through diffsurr.train.train, batch {a['train_batch']}: s per step "
+              f"from two runs {a['train_steps_timed']} steps apart; EXTRAPOLATED to "
+              f"{a['train_samples_per_epoch']:,} samples ({a['train_steps_per_epoch']} steps) + "
+              f"validation of {a['val_samples']:,} per epoch, {a['train_epochs']} epochs"]
+    head = (f"{'profile':<8} {'option':<30} {'s/step':>8} {'epoch':>9} "
             f"{str(a['train_epochs']) + ' epochs':>11} {'peak RSS':>10} {'CUDA peak':>10}")
     lines += [head, "-" * len(head)]
     for pr in ds.profile.values:
@@ -394,17 +540,11 @@ def format_table(ds):
                 continue
             epoch = float(r.train_s_per_epoch_option)
             lines.append(f"{pr:<8} {op:<30} {float(r.train_s_per_step):>8.3g} "
-                         f"{float(r.train_warmup_s):>7.3g}s {_human(epoch):>9} "
-                         f"{_human(a['train_epochs'] * epoch):>11} "
+                         f"{_human(epoch):>9} {_human(a['train_epochs'] * epoch):>11} "
                          f"{_mib(float(r.train_peak_rss)):>10} "
                          f"{_mib(float(r.train_cuda_peak)):>10}")
-    lines += ["best: " + "; ".join(
-        f"{pr}: {str(ds.train_best_option.sel(profile=pr).values)}, "
-        f"{_human(float(ds.train_s_per_epoch.sel(profile=pr)))} per epoch, "
-        f"E = {_human(float(ds.train_s_total.sel(profile=pr)))}" for pr in ds.profile.values)]
-    lines += ["", f"Surrogate vs solver, delta/epsilon, and Eq. 4 break-even N_min "
-              f"(M = {a['eq4_M']:,} solves, E = extrapolated training time, epsilon = best "
-              "batch)"]
+    lines += ["", f"delta/epsilon at batch 1 and each at its best batch, and Eq. 4 break-even "
+              f"N_min (M = {a['eq4_M']:,} solves, E = extrapolated training time)"]
     head = f"{'solver':<30} " + " ".join(
         f"{pr + ' b=1':>17} {pr + ' best':>17} {'N_min ' + pr:>14}" for pr in ds.profile.values)
     lines += [head, "-" * len(head)]
@@ -420,65 +560,81 @@ def format_table(ds):
     return "\n".join(lines)
 
 
-def bench_all(device=None, quick=False):
+def _best(per_sample, batches):
+    """(value at batch 1, best value, its batch) of a (..., batch) array, NaN-aware."""
+    best = np.nanargmin(per_sample, axis=-1)
+    return (per_sample[..., 0], np.take_along_axis(per_sample, best[..., None], -1)[..., 0],
+            np.asarray(batches)[best])
+
+
+def bench_all(device=None, quick=False, stage=None):
     """Measure δ, ε, δ/ε, training time and Eq. 4's N_min in one run on one device.
 
     ``device``: "cpu", "cuda" (or "cuda:N"); default CUDA when available. ``quick`` takes
-    small counts (CI). Returns an xarray.Dataset (dims solver, profile, precision, batch,
-    train_option) whose ``table`` attribute is the printed table. Training times per epoch
-    and per run are extrapolated from a few timed steps at the paper profile's sizes. Memory:
-    peak RSS per measurement and, on CUDA, torch.cuda.max_memory_allocated.
+    small counts (CI). ``stage``: the calling stage's :func:`diffsurr.io.stage_start` (its
+    commit, time and load); taken here when not given. Returns an xarray.Dataset (dims
+    solver, batch, profile, precision, train_option) whose ``table`` attribute is the printed
+    table; see the module docstring for the rules.
     """
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {str(device)!r}")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' asked for, but torch sees no CUDA device; use 'cpu'")
-
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
+    stage = stage if stage is not None else io.stage_start()
     plan, paper = _plan(device.type, quick), PROFILES["paper"]
     parts = split(paper.n_samples, paper.test_fraction, paper.val_fraction, paper.split_seed)
     n_train, n_val = len(parts["train"]), len(parts["val"])
     steps_per_epoch = math.ceil(n_train / paper.batch_size)
-    load_start = os.getloadavg()[0]
     rss_resets = _reset_peak_rss()
 
-    # 1. exact solvers: delta
-    result = bench_solver(mode=paper.mode, seed=paper.data_seed, device=device, **plan.solver)
-    solvers = [r["method"] for r in result["rows"]]
-    delta = np.array([r["ms_per_solve"] / 1e3 for r in result["rows"]])
+    # inputs: the data module's sampler, the paper profile's placement; the timing batches
+    # and the checked samples first, then a pool of training and validation pairs
+    n_pool = (1 + plan.train_steps) * paper.batch_size
+    n_time = max(max(plan.batches), plan.n_check)
+    x = draw_inputs(n_time + n_pool + plan.n_val, paper.data_seed + 1,
+                    placement=paper.placement)[0]
 
-    # inputs for inference, and a pool of (input, exact target) pairs for training steps
-    x = draw_inputs(max(max(plan.batches), 8 * paper.batch_size), paper.data_seed + 1)[0]
-    pool = x[:8 * paper.batch_size]
-    x = torch.from_numpy(x[:, None]).float().to(device)
-    xs = x[:len(pool)]
-    ys = torch.from_numpy(solver.solve(pool, mode=paper.mode)[:, None]).float().to(device)
+    # 1. solvers: delta per batch, and the error against the independent reference
+    reference, bound = reference_solve(x[:plan.n_check], paper.mode)
+    if bound.max() > REFERENCE_BOUND_MAX:
+        raise RuntimeError(f"the independent reference is certified only to {bound.max():.1e} "
+                           f"(need {REFERENCE_BOUND_MAX:.0e})")
+    cases = solver_cases(paper.mode, device)
+    solvers = [c[0] for c in cases]
+    solve_s = np.stack([time_per_sample(fn, x[:n_time], plan, plan.max_batch.get(name))
+                        for name, _, fn in cases])
+    error = np.array([np.abs(fn(x[:plan.n_check]) - reference).max() for _, _, fn in cases])
+    dtypes = np.array([c[1] for c in cases])
+    exact = (dtypes == "float64") & (error <= EXACT_TOL)
+    delta_b1, delta_best, delta_best_batch = _best(solve_s, plan.batches)
+
+    # 2. and 4. surrogate inference and training per profile (NN2 width and head)
+    pool = x[n_time:]
+    pool_y = solver.solve(pool, mode=paper.mode)
+    as_t = lambda a: torch.from_numpy(a[:, None]).float()  # noqa: E731
+    data = (as_t(pool[:n_pool]), as_t(pool_y[:n_pool]), as_t(pool[n_pool:]),
+            as_t(pool_y[n_pool:]))
     loss_fn = ExpWeightedLoss.from_spec(spec(BENCH_MODEL))
-
-    # 2. and 4. inference and training per profile (NN2 width and head)
     n_p, n_o = len(BENCH_PROFILES), len(plan.train_options)
     infer_s = np.full((n_p, len(plan.precisions), len(plan.batches)), np.nan)
     infer_cuda, infer_rss = np.full_like(infer_s, np.nan), np.full(n_p, np.nan)
-    train = {k: np.full((n_p, n_o), np.nan) for k in ("s_per_step", "warmup_s", "cuda_peak",
-                                                       "rss")}
+    train = {k: np.full((n_p, n_o), np.nan) for k in ("s_per_step", "other_s",
+                                                       "val_s_per_sample", "cuda_peak", "rss")}
     train_error = np.full((n_p, n_o), "", dtype=object)
     for i, name in enumerate(BENCH_PROFILES):
         prof = PROFILES[name]
         torch.manual_seed(paper.seed)
         template = Surrogate.from_table2(BENCH_MODEL, width=prof.width, head=prof.head).to(device)
         _reset_peak_rss()
-        infer_s[i], infer_cuda[i] = _bench_inference(template, x, plan, device, sync)
+        infer_s[i], infer_cuda[i] = _bench_inference(template, x[:n_time], plan, device)
         infer_rss[i] = io.peak_rss_bytes()
         for j, option in enumerate(plan.train_options):
             _reset_peak_rss()
-            r = _bench_train(copy.deepcopy(template), loss_fn, xs, ys, paper.batch_size, prof.lr,
-                             option, plan, device, sync, paper.seed)
+            r = _bench_train(template, loss_fn, data, paper.batch_size, prof.lr, option, plan,
+                             device, paper.seed)
             train["rss"][i, j] = io.peak_rss_bytes()
-            for key in ("s_per_step", "warmup_s", "cuda_peak"):
+            for key in ("s_per_step", "other_s", "val_s_per_sample", "cuda_peak"):
                 train[key][i, j] = r[key]
             train_error[i, j] = r["error"]
         del template
@@ -492,10 +648,8 @@ def bench_all(device=None, quick=False):
     eps_best = flat[np.arange(n_p), best]
     best_precision = np.array([plan.precisions[k // len(plan.batches)] for k in best])
     best_batch = np.array([plan.batches[k % len(plan.batches)] for k in best])
-    # validation pass per epoch, estimated from the inference rate in the option's precision
-    val_s = np.stack([[n_val * np.nanmin(infer_s[i, plan.precisions.index(
-        "bf16" if amp else "fp32")]) for amp, _, _ in plan.train_options] for i in range(n_p)])
-    epoch_option = steps_per_epoch * train["s_per_step"] + val_s
+    epoch_option = (steps_per_epoch * train["s_per_step"] + n_val * train["val_s_per_sample"]
+                    + train["other_s"])
     has_train = np.isfinite(epoch_option).any(axis=1)
     best_option = np.where(has_train, np.argmin(np.where(np.isfinite(epoch_option),
                                                          epoch_option, np.inf), axis=1), 0)
@@ -503,27 +657,36 @@ def bench_all(device=None, quick=False):
     E = paper.epochs * epoch_best
     M = paper.n_samples
     n_min = np.array([[break_even(d, eps_best[i], M, E[i]) if np.isfinite(E[i]) else np.nan
-                       for d in delta] for i in range(n_p)])
-    load_end = os.getloadavg()[0]
+                       for d in delta_best] for i in range(n_p)])
+    load_start, load_end = stage["load_average_start"][0], os.getloadavg()[0]
+    threads = torch.get_num_threads()
+    other, loaded = load_flag(load_start, load_end, threads, os.cpu_count())
 
     P, S, O = ("profile",), ("solver",), ("profile", "train_option")
     bytes_ = {"units": "bytes"}
     ds = xr.Dataset(
         {
-            "solve_s": (S, delta, {"units": "s", "long_name": "delta: wall time per exact solve"}),
-            "solve_n": (S, np.array([r["batch"] for r in result["rows"]]),
-                        {"long_name": "solves timed (one batched call for the fast paths)"}),
-            "solve_max_abs_diff": (S, np.array([r["max_abs_diff_vs_sparse"]
-                                                for r in result["rows"]]),
-                                   {"long_name": "max |u - u_sparse| on the common samples"}),
+            "solve_s": (("solver", "batch"), solve_s, {
+                "units": "s", "long_name": "delta: wall time per solve at each batch (NaN: not "
+                "timed at this batch)"}),
+            "delta_batch1_s": (S, delta_b1, {"units": "s", "long_name": "delta at batch 1"}),
+            "delta_best_s": (S, delta_best, {"units": "s", "long_name": "delta at its best "
+                                             "batch"}),
+            "delta_best_batch": (S, delta_best_batch),
+            "solve_dtype": (S, dtypes),
+            "solve_error": (S, error, {"long_name": "max |u - u_ref| against the independent "
+                                       "reference (reference_solve)"}),
+            "exact": (S, exact.astype(np.int8), {"long_name": f"float64 and solve_error <= "
+                                                 f"{EXACT_TOL:g}"}),
             "width": (P, np.array([PROFILES[p].width for p in BENCH_PROFILES]),
                       {"long_name": "NN2 channel multiplier"}),
             "head": (P, np.array([PROFILES[p].head for p in BENCH_PROFILES])),
             "infer_s": (("profile", "precision", "batch"), infer_s,
-                        {"units": "s", "long_name": "surrogate wall time per sample"}),
-            "infer_cuda_peak": (("profile", "precision", "batch"), infer_cuda,
-                                {**bytes_, "long_name": "torch.cuda.max_memory_allocated "
-                                 "(NaN off CUDA)"}),
+                        {"units": "s", "long_name": "epsilon: surrogate wall time per sample"}),
+            "infer_cuda_peak": (("profile", "precision", "batch"),
+                                infer_cuda,
+                                {**bytes_, "long_name": "torch.cuda.max_memory_allocated over "
+                                 "the precision's batches (NaN off CUDA)"}),
             "infer_peak_rss": (P, infer_rss, {**bytes_, "long_name": "peak RSS of the process "
                                               "during the inference measurements"}),
             "eps_batch1_s": (P, eps_b1, {"units": "s", "long_name": "epsilon at batch 1 "
@@ -532,69 +695,105 @@ def bench_all(device=None, quick=False):
                                          "and precision"}),
             "eps_best_batch": (P, best_batch),
             "eps_best_precision": (P, best_precision),
-            "speedup_batch1": (("profile", "solver"), delta[None] / eps_b1[:, None],
-                               {"long_name": "delta / epsilon at batch 1 (> 1: surrogate "
+            "speedup_batch1": (("profile", "solver"), delta_b1[None] / eps_b1[:, None],
+                               {"long_name": "delta / epsilon, both at batch 1 (> 1: surrogate "
                                 "faster)"}),
-            "speedup_best": (("profile", "solver"), delta[None] / eps_best[:, None],
-                             {"long_name": "delta / epsilon at the best batch"}),
-            "train_s_per_step": (O, train["s_per_step"], {"units": "s", "long_name": "mean "
-                                 "wall time per training step (measured)"}),
-            "train_warmup_s": (O, train["warmup_s"], {"units": "s", "long_name": "untimed "
-                               "warm-up steps, torch.compile included"}),
+            "speedup_best": (("profile", "solver"), delta_best[None] / eps_best[:, None],
+                             {"long_name": "delta / epsilon, each at its best batch"}),
+            "train_s_per_step": (O, train["s_per_step"], {"units": "s", "long_name": "wall "
+                                 "time per training step of diffsurr.train.train"}),
+            "train_other_s": (O, train["other_s"], {"units": "s", "long_name": "rest of a "
+                              "training epoch: dead-unit count, state copies"}),
+            "train_val_s_per_sample": (O, train["val_s_per_sample"], {
+                "units": "s", "long_name": "validation per sample (diffsurr.train."
+                "evaluate_loss)"}),
             "train_error": (O, train_error.astype(str), {"long_name": "why an option failed "
                             "('' if it ran)"}),
             "train_cuda_peak": (O, train["cuda_peak"], {**bytes_, "long_name": "torch.cuda."
                                 "max_memory_allocated (NaN off CUDA)"}),
             "train_peak_rss": (O, train["rss"], {**bytes_, "long_name": "peak RSS of the "
                                "process during the training measurement"}),
-            "train_val_s_per_epoch": (O, val_s, {"units": "s", "long_name": "validation pass "
-                                      "per epoch, estimated from the inference rate"}),
             "train_s_per_epoch_option": (O, epoch_option, {"units": "s", "long_name":
                                          "extrapolated seconds per epoch"}),
             "train_best_option": (P, np.array([_option_name(*plan.train_options[k]) if h else ""
-                                         for k, h in zip(best_option, has_train)])),
+                                               for k, h in zip(best_option, has_train)])),
             "train_s_per_epoch": (P, epoch_best, {"units": "s", "long_name": "extrapolated "
                                   "seconds per epoch, best option"}),
             "train_s_total": (P, E, {"units": "s", "long_name": f"E: extrapolated training "
                               f"time for {paper.epochs} epochs, best option"}),
             "n_min": (("profile", "solver"), n_min, {"long_name": "Eq. 4 break-even number of "
-                      "uses (inf: never)"}),
+                      "uses (inf: never), delta and epsilon at their best batch"}),
         },
         coords={"solver": solvers, "profile": list(BENCH_PROFILES),
                 "precision": list(plan.precisions), "batch": list(plan.batches),
                 "train_option": [_option_name(*o) for o in plan.train_options]},
         attrs=io.provenance(
-            device=str(device), device_kind=device.type, device_name=device_name(device),
-            torch_threads=torch.get_num_threads(), cpu_count=os.cpu_count(), quick=bool(quick),
-            model=BENCH_MODEL, solver_mode=paper.mode, solver_counts=plan.solver,
-            infer_warmup=plan.infer_warmup, infer_min_s=plan.infer_min_s,
-            train_batch=paper.batch_size, train_warmup_steps=plan.train_warmup,
-            train_steps_timed=plan.train_steps, train_samples_per_epoch=n_train,
+            stage, bench_format=BENCH_FORMAT, device=str(device), device_kind=device.type,
+            device_name=device_name(device), torch_threads=threads, cpu_count=os.cpu_count(),
+            quick=bool(quick), model=BENCH_MODEL, solver_mode=paper.mode,
+            placement=paper.placement, input_seed=paper.data_seed + 1,
+            timing=(f"every solver and the surrogate by time_per_sample: float64 numpy batch "
+                    f"on the host in, numpy result on the host out; {plan.warmup} untimed "
+                    f"call(s), then the fastest of at least {plan.min_calls} calls, more "
+                    f"until they add up to {plan.min_s} s (at most {plan.max_calls}); loops over samples timed up to batch "
+                    f"{plan.max_batch}"),
+            n_check=plan.n_check, exact_tol=EXACT_TOL, reference_bound=float(bound.max()),
+            reference=("conjugate gradients on a matrix-free 5-point operator (diffsurr.bench."
+                       "reference_solve), with iterative refinement; bound = ||r||_2 / "
+                       "lambda_min(A)"),
+            train_batch=paper.batch_size, train_steps_timed=plan.train_steps,
+            train_repeats=plan.train_repeats,
+            train_val_n=plan.n_val, train_samples_per_epoch=n_train,
             train_steps_per_epoch=steps_per_epoch, val_samples=n_val,
             train_epochs=paper.epochs,
-            extrapolation=(f"train_s_per_epoch and train_s_total are extrapolated from "
-                           f"{plan.train_steps} timed steps per option (after "
-                           f"{plan.train_warmup} warm-up) at the paper profile's sizes, plus "
-                           "a validation pass estimated from the inference rate; roll-back "
-                           "re-runs (preprint: ~40 per run) and checkpoint writes are not "
-                           "included"),
+            extrapolation=(f"train_s_per_epoch and train_s_total are extrapolated from two "
+                           f"runs of diffsurr.train.train ({plan.train_steps} steps per epoch "
+                           f"apart, the fastest of {plan.train_repeats} warm epoch(s) each "
+                           "compared) at the paper profile's sizes: "
+                           "steps x s/step + validation samples x evaluate_loss time per "
+                           "sample + the rest of an epoch; roll-back re-runs (preprint: ~40 "
+                           "per run) and checkpoint writes are not included"),
             eq4_M=M, eq4=("n_min = (M + E/delta) / (1 - epsilon/delta) (preprint Eq. 4); M = "
                           "all solves made for the paper profile's data, as the preprint's "
-                          "57,300 implies; E = train_s_total; epsilon = eps_best_s"),
+                          "57,300 implies; E = train_s_total; delta, epsilon at their best "
+                          "batch"),
             compile_measured=any(o[2] for o in plan.train_options),
             rss_peak_scope=("per measurement (peak reset via /proc/self/clear_refs)"
                             if rss_resets else "process lifetime so far"),
-            load_average_start=load_start, load_average_end=load_end))
+            load_start_1min=float(load_start), load_end_1min=float(load_end),
+            load_other_1min=other, loaded=loaded, loaded_per_core=LOADED_PER_CORE))
     ds.attrs["table"] = format_table(ds)
     return ds
 
 
-def save(ds, out_dir=None):
-    """Write a bench_all result to ``<out_dir>/<device-slug>[-quick].nc`` (default
-    results/benchmarks under the repository root); return the path."""
-    out_dir = Path(out_dir) if out_dir else io.REPO_ROOT / "results" / "benchmarks"
+def output_path(ds, profile=None, root=None):
+    """Where a bench_all result belongs: a full run in ``results/benchmarks/<slug>.nc``
+    (committed), a quick one in ``results/<profile>/benchmark-<slug>.nc`` (git-ignored;
+    ``profile`` default "ci")."""
+    root = Path(root) if root else io.REPO_ROOT / "results"
     slug = device_slug(ds.attrs["device_kind"], ds.attrs["device_name"])
-    return io.write_netcdf(ds, out_dir / f"{slug}{'-quick' if ds.attrs['quick'] else ''}.nc")
+    if ds.attrs["quick"]:
+        return root / (profile or "ci") / f"benchmark-{slug}.nc"
+    return root / "benchmarks" / f"{slug}.nc"
+
+
+def planned_output(profile, quick) -> str:
+    """The file ``bench all`` will write for a run profile (the workflow rule's output),
+    relative to the repository: as :func:`output_path`, for the profile's device."""
+    kind = torch.device(profile.resolved_device()).type
+    slug = device_slug(kind, device_name(kind))
+    rel = Path(profile.name) / f"benchmark-{slug}.nc" if quick else Path("benchmarks") / f"{slug}.nc"
+    return str(Path("results") / rel)
+
+
+def save(ds, out_dir=None, profile=None):
+    """Write a bench_all result to :func:`output_path`, or to ``<out_dir>/<slug>[-quick].nc``
+    when ``out_dir`` is given; return the path."""
+    path = output_path(ds, profile)
+    if out_dir:
+        slug = device_slug(ds.attrs["device_kind"], ds.attrs["device_name"])
+        path = Path(out_dir) / f"{slug}{'-quick' if ds.attrs['quick'] else ''}.nc"
+    return io.write_netcdf(ds, path)
 
 
 def benchmark_files(folder=None) -> list[Path]:
@@ -608,7 +807,7 @@ def cmd_all(args):
     """``all`` subcommand: run bench_all, print its table, write the netCDF file."""
     ds = bench_all(device=args.device, quick=args.quick)
     print(ds.attrs["table"])
-    print(f"\nwrote {save(ds, args.out)}")
+    print(f"\nwrote {save(ds, args.out, args.profile)}")
     return ds
 
 
@@ -862,7 +1061,9 @@ def main(argv=None):
     p.add_argument("--device", choices=("cpu", "cuda"), default=None,
                    help="default: cuda if present")
     p.add_argument("--out", default=None,
-                   help="output folder (default: results/benchmarks in the repository)")
+                   help="output folder (default: results/benchmarks/<slug>.nc for a full run, "
+                   "results/<profile>/benchmark-<slug>.nc for a quick one)")
+    p.add_argument("--profile", default=None, help="the quick run's results folder (default ci)")
     p.set_defaults(func=cmd_all)
     p = sub.add_parser("train-speed", help="training step and validation samples/s on the "
                        "CPU: today's settings vs the new defaults, interleaved")

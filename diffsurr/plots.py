@@ -718,3 +718,39 @@ def pilot_curves(curves: Mapping[str, xr.Dataset]) -> Figure:
     ax.legend(fontsize=8, frameon=False, title="validation (—), training (– –)",
               title_fontsize=8)
     return fig
+
+
+# ---------------------------------------------------------------- speed-up chapter
+def speed_bars(benches: Mapping[str, xr.Dataset], preprint_delta: float = 1.16,
+               preprint_speedup: float = 1000.0) -> Figure:
+    """Seconds per sample at the best batch: each solver (blue: exact, grey: not exact, i.e.
+    float32 or time stepping) and the surrogate per profile (orange), one group per benchmark
+    file; the preprint's δ (dashed) and its surrogate at δ/speed-up (dotted)."""
+    labels, values, colors = [], [], []
+    for name, b in benches.items():
+        for s in b.solver.values:
+            labels.append(f"{s} [{name}]")
+            values.append(float(b.delta_best_s.sel(solver=s)))
+            colors.append("tab:blue" if int(b.exact.sel(solver=s)) else "0.6")
+        for p in b.profile.values:
+            labels.append(f"surrogate ({p} width), best batch [{name}]")
+            values.append(float(b.eps_best_s.sel(profile=p)))
+            colors.append("tab:orange")
+    fig = Figure(figsize=(8, 0.9 + 0.3 * len(values)))
+    ax = fig.subplots()
+    ax.barh(range(len(values)), values, color=colors)
+    surrogate = preprint_delta / preprint_speedup
+    ax.axvline(preprint_delta, color="k", ls="--", lw=1)
+    ax.axvline(surrogate, color="grey", ls=":", lw=1)
+    ax.set_xscale("log")
+    box = dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1)
+    ax.text(preprint_delta, 0.02, f"preprint's solver, {preprint_delta:g} s ", fontsize=8,
+            ha="right", va="bottom", transform=ax.get_xaxis_transform(), bbox=box)
+    ax.text(surrogate, 0.98, f" preprint's surrogate, ≈{1e3 * surrogate:.3g} ms", fontsize=8,
+            ha="left", va="top", transform=ax.get_xaxis_transform(), bbox=box)
+    ax.set_xlim(min(min(values), surrogate) / 3, max(max(values), preprint_delta) * 3)
+    ax.set_yticks(range(len(values)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds per sample at the best batch (log scale)")
+    fig.tight_layout()
+    return fig
