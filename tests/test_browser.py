@@ -1,8 +1,8 @@
 """The built book as a reader sees it: every page in headless Chromium with the network blocked
 (diffsurr.browser), on a book built from the `smoke` profile.
 
-The smoke results come from the workflow (`snakemake --config profile=smoke --omit-from book`,
-which only computes what is missing under results/smoke/), and the book is built into
+The smoke results come from the workflow (`snakemake --config profile=smoke results`, which
+only computes what is missing under results/smoke/), and the book is built into
 _build/smoke-book/ (not _build/html, which holds the real profile's book). Set
 $DIFFSURR_BOOK_HTML to check an already built book instead (e.g. _build/html after `make all`).
 
@@ -78,8 +78,8 @@ def book_html():
         assert (Path(given) / "index.html").exists(), f"no built book in {given}"
         return Path(given).resolve()
     start = time.perf_counter()
-    _run([str(BIN / "snakemake"), "--cores", "2", "--config", "profile=smoke",
-          "--omit-from", "book", "--quiet", "rules"])
+    _run([str(BIN / "snakemake"), "--cores", "2", "--config", "profile=smoke", "--quiet",
+          "rules", "results"])
     out = ROOT / "_build" / "smoke-book"
     stamp = out / "built"
     if stamp.exists() and stamp.stat().st_mtime > _newest(BOOK_INPUTS):
