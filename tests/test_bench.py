@@ -73,7 +73,11 @@ def test_quick_run_solvers_are_checked_against_an_independent_solution(quick):
 
 def test_quick_run_numbers_are_consistent(quick):
     assert (quick.solve_s.fillna(1) > 0).all() and (quick.infer_s > 0).all()
-    assert (quick.train_s_per_step > 0).all() and (quick.train_error == "").all()
+    # a step time is positive, or (on a loaded machine) missing with the reason recorded
+    timed = quick.train_s_per_step.notnull()
+    assert (quick.train_s_per_step.where(timed, 1) > 0).all()
+    assert (timed | quick.train_error.str.contains("load noise")).all()
+    assert (quick.train_error.where(timed, "") == "").all()
     np.testing.assert_allclose(quick.delta_best_s, quick.solve_s.min("batch"))
     np.testing.assert_allclose(quick.delta_batch1_s, quick.solve_s.sel(batch=1))
     assert (quick.eps_best_s <= quick.eps_batch1_s).all()
