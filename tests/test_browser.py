@@ -78,8 +78,8 @@ def book_html():
         assert (Path(given) / "index.html").exists(), f"no built book in {given}"
         return Path(given).resolve()
     start = time.perf_counter()
-    _run([str(BIN / "snakemake"), "--cores", "2", "--config", "profile=smoke", "--quiet",
-          "rules", "results"])
+    _run([str(BIN / "snakemake"), "results", "--cores", "2", "--quiet", "rules", "--config",
+          "profile=smoke"])
     out = ROOT / "_build" / "smoke-book"
     stamp = out / "built"
     if stamp.exists() and stamp.stat().st_mtime > _newest(BOOK_INPUTS):
