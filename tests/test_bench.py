@@ -97,6 +97,9 @@ def test_quick_run_numbers_are_consistent(quick):
     for p in quick.profile.values:
         for s in quick.solver.values:
             r = quick.sel(profile=p, solver=s)
+            if not np.isfinite(float(r.train_s_total)):   # step time lost to load noise
+                assert np.isnan(float(r.n_min))
+                continue
             expected = break_even(float(r.delta_best_s), float(r.eps_best_s), 20_000,
                                   float(r.train_s_total))
             assert float(r.n_min) == pytest.approx(expected) or math.isinf(expected) and \
