@@ -22,6 +22,12 @@ from diffsurr.registry import spec as table2_spec
 GRID = 100
 """Image side N fixed by NN2's shapes in Table 1 (100 → 1 → 100)."""
 HEADS = ("table1", "relu")
+NN1_HEADS = ("table1", "d2-first", "relu")
+"""NN1's last layers: Table 1's conv → ReLU → D2 → BatchNorm; D2 → conv → ReLU → BatchNorm
+(no dropout before the BatchNorm); D2 → conv → ReLU (no final BatchNorm, like NN2's relu head)."""
+NN1_VARIANT = "d2-first"
+"""The NN1 head a study trains next to Table 1's (``nn1_variant_models``): only D2 moves, so
+it tests the suspected cause of pathological NN1 outputs (the book's results page)."""
 SLOPE = 0.01
 NN1_CHANNELS = (1, 4, 8, 16, 8, 4, 1)
 NN2_ENCODER_CHANNELS = (1, 64, 128, 256, 512, 1024, 2048)
@@ -66,24 +72,32 @@ class NN1(nn.Module):
 
     Each conv is followed by LeakyReLU (ReLU after the last) and BatchNorm; Dropout D1 sits
     between the first activation and its BatchNorm, Dropout D2 between the last ReLU and
-    the last BatchNorm. Works for any image size. 3,075 trainable parameters.
+    the last BatchNorm (``head="table1"``). Works for any image size. 3,075 trainable
+    parameters. The measured variants (:data:`NN1_HEADS`) move D2 before the last conv
+    (``"d2-first"``) and also drop the last BatchNorm (``"relu"``, two parameters fewer).
     """
 
-    def __init__(self, D1: float, D2: float):
+    def __init__(self, D1: float, D2: float, head: str = "table1"):
         super().__init__()
         self.D1 = _check_dropout("D1", D1)
         self.D2 = _check_dropout("D2", D2)
+        if head not in NN1_HEADS:
+            raise ValueError(f"NN1 head must be one of {NN1_HEADS}, got {head!r}")
+        self.head = head
         layers: list[nn.Module] = []
         pairs = list(zip(NN1_CHANNELS[:-1], NN1_CHANNELS[1:]))
         for i, (c_in, c_out) in enumerate(pairs):
             last = i == len(pairs) - 1
+            if last and head != "table1":
+                layers.append(nn.Dropout(self.D2))
             layers.append(nn.Conv2d(c_in, c_out, 3, stride=1, padding=1))
             layers.append(nn.ReLU() if last else nn.LeakyReLU(SLOPE))
             if i == 0:
                 layers.append(nn.Dropout(self.D1))
-            if last:
+            if last and head == "table1":
                 layers.append(nn.Dropout(self.D2))
-            layers.append(_batchnorm(c_out))
+            if not (last and head == "relu"):
+                layers.append(_batchnorm(c_out))
         self.layers = nn.Sequential(*layers)
         glorot_init(self)
 
@@ -171,8 +185,9 @@ class Surrogate(nn.Module):
 
     A network whose p is 0 must be passed as None (it is not built, so parameter counts
     match Table 1); at least one network must be on. ``self.config`` records model,
-    p1, p2, D1–D4, width and head (None for a network that is off) so that a checkpoint
-    can be checked against the model it was built for.
+    p1, p2, D1–D4, width, head and nn1_head (None for a network that is off) so that a
+    checkpoint can be checked against the model it was built for (:func:`saved_config`
+    reads configs saved before nn1_head existed).
     """
 
     def __init__(self, nn1: NN1 | None, nn2: NN2 | None, p1: float, p2: float, model: int | None = None):
@@ -198,13 +213,16 @@ class Surrogate(nn.Module):
             "D4": nn2.D4 if nn2 else None,
             "width": nn2.width if nn2 else None,
             "head": nn2.head if nn2 else None,
+            "nn1_head": nn1.head if nn1 else None,
         }
 
     @classmethod
-    def from_table2(cls, model: int, width: float = 1.0, head: str = "table1") -> "Surrogate":
-        """The surrogate of Table 2's row ``model`` (1–14); width and head apply to NN2 only."""
+    def from_table2(cls, model: int, width: float = 1.0, head: str = "table1",
+                    nn1_head: str = "table1") -> "Surrogate":
+        """The surrogate of Table 2's row ``model`` (1–14); width and head apply to NN2,
+        nn1_head to NN1."""
         s = table2_spec(model)
-        nn1 = NN1(s.D1, s.D2) if s.p1 != 0 else None
+        nn1 = NN1(s.D1, s.D2, head=nn1_head) if s.p1 != 0 else None
         nn2 = NN2(s.D3, s.D4, width=width, head=head) if s.p2 != 0 else None
         return cls(nn1, nn2, s.p1, s.p2, model=s.model)
 
@@ -224,6 +242,14 @@ class Surrogate(nn.Module):
         if y2 is None:
             return self.p1 * y1
         return self.p1 * y1 + self.p2 * y2
+
+
+def saved_config(config: dict) -> dict:
+    """A saved ``Surrogate.config`` in today's form: files written before NN1 had variants
+    lack ``nn1_head`` and hold Table 1's NN1 (where NN1 is on)."""
+    if "nn1_head" in config:
+        return config
+    return {**config, "nn1_head": "table1" if config.get("D1") is not None else None}
 
 
 @torch.no_grad()

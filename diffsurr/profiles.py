@@ -26,6 +26,8 @@ from numbers import Integral
 
 import torch
 
+from .nets import HEADS, NN1_HEADS
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -41,6 +43,7 @@ class Profile:
     lr: float                       # authors' code: Adam 5e-6
     width: float                    # NN2 channel multiplier (Table 1: 1)
     head: str                       # NN2 output head: "table1" or "relu"
+    nn1_head: str = "table1"        # NN1's last layers: "table1", "d2-first" or "relu" (nets)
     rollback: str = "preprint"      # roll-back rule: "preprint", "code" or "none"
     C: float = 5.0                  # Eq. 3
     m: int = 20                     # Eq. 3
@@ -52,6 +55,7 @@ class Profile:
     extra_seeds: tuple = ()         # more training seeds, for the models in seed_models
     seed_models: tuple = ()         # models trained with every seed (error bars over seeds)
     head_variant: bool = True       # also train model 12 with the other NN2 head
+    nn1_variant_models: tuple = ()  # also trained with NN1's "relu" head (pathological outputs)
     mode: str = "clamped"           # source model: "clamped" (preprint) or "production" (code)
     placement: str = "preprint"     # "preprint" or "code" (see diffsurr.data)
     n_figure_samples: int = 20      # test samples kept for Figs. 5-7
@@ -95,7 +99,7 @@ class Profile:
         return {f"profile_{k}": v for k, v in dataclasses.asdict(self).items()}
 
 
-CHOICES = {"head": ("table1", "relu"), "rollback": ("preprint", "code", "none"),
+CHOICES = {"head": HEADS, "nn1_head": NN1_HEADS, "rollback": ("preprint", "code", "none"),
            "mode": ("clamped", "production"), "placement": ("preprint", "code")}
 _POSITIVE = (lambda v: v > 0, "> 0")
 RANGES = {
@@ -192,11 +196,13 @@ PROFILES = {
         description="the same pipeline scaled to a 2-core CPU: fewer samples and epochs, NN2 "
                     "channels / 8, Adam 1e-3, roll-back window m = 5, and NN2's output head "
                     "without its final BatchNorm (the Table 1 head dies at this learning rate; "
-                    "model 12 is also trained with it to show that); not the preprint's scale",
+                    "model 12 is also trained with it to show that); models 6 and 9 are also "
+                    "trained with NN1's dropout D2 moved before its last conv (the results "
+                    "page); not the preprint's scale",
         n_samples=1_000, test_fraction=0.2, val_fraction=0.1, epochs=6, batch_size=25,
         lr=1e-3, width=0.125, head="relu", m=5, s=2, checkpoint_every=2,
         max_eval_train=400, extra_seeds=(1, 2), seed_models=(5, 6, 9, 11, 12),
-        n_generalise=100),
+        nn1_variant_models=(6, 9), n_generalise=100),
     "pilot": Profile(
         name="pilot",
         description="the reference data (production sources, code placement, 20,000 samples) "

@@ -30,6 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from . import io
+from .nets import NN1_VARIANT
 from .profiles import PROFILES, Profile, get_profile
 from .registry import MODELS, spec, table2_frame
 from .runid import RunId, data_path, results_dir
@@ -220,6 +221,14 @@ def load_evals(profile: Profile, models: Sequence[int] = MODELS, **overrides) ->
     out.attrs = {k: v for k, v in out.attrs.items() if k.startswith("profile_")}
     out.attrs["paths"] = [display_path(p) for p in paths]
     return out
+
+
+def load_nn1_variant(profile: Profile) -> xr.Dataset | None:
+    """The evaluations of the profile's ``nn1_variant_models`` trained with NN1's
+    :data:`~diffsurr.nets.NN1_VARIANT` head; None where the profile trains none."""
+    if not profile.nn1_variant_models:
+        return None
+    return load_evals(profile, profile.nn1_variant_models, nn1_head=NN1_VARIANT)
 
 
 def load_history(profile: Profile, model: int, **overrides) -> xr.Dataset:

@@ -37,7 +37,7 @@ def test_models_text_and_percentages():
     assert chapter.pct(0.000214) == "0.0214 %"
 
 
-def test_pathological_models_are_named_with_the_suspected_cause(ev):
+def test_pathological_models_are_named(ev):
     assert chapter.pathological(ev) == []
     assert "at most 1" in chapter.pathological_text(ev)
     set_value(ev, "max_res", 9, 32.5, "test")
@@ -45,12 +45,32 @@ def test_pathological_models_are_named_with_the_suspected_cause(ev):
     assert chapter.pathological(ev) == [9, 10]
     text = chapter.pathological_text(ev)
     assert "Models 9 and 10 have a largest residual above 1" in text
-    assert "up to 48.7 for model 10" in text and "All of them use NN1" in text
-    assert "suspicion" in text and "long tail" not in text
+    assert "up to 48.7 for model 10" in text
+    assert "is not measured in this profile" in text and "long tail" not in text
     set_value(ev, "max_res", 12, 1.5, "test")                      # NN2 only
     text = chapter.pathological_text(ev)
-    assert "Models 9 and 10 use NN1" in text and "for model 12 the cause is not known" in text
+    assert "For models 9 and 10 the suspected cause" in text
+    assert "Model 12 does not use NN1; the cause is not known" in text
     assert chapter.in_range(ev, [5, 9, 11, 12]) == [5, 11]
+
+
+def test_the_nn1_variant_confirms_or_refutes_the_cause_per_model(ev):
+    set_value(ev, "max_res", 6, 5.6, "test")
+    set_value(ev, "max_res", 9, 32.5, "test")
+    variant = ev.sel(model=[6, 9]).copy(deep=True)
+    variant["max_res"].loc[{"model": 9}] = 0.96
+    variant["max_res"].loc[{"model": 6}] = 4.0
+    text = chapter.cause_text(ev, variant)
+    assert "of model 9 from 32.5 to 0.96" in text and "the cause is confirmed" in text
+    assert "of model 6 from 5.6 to 4" in text and "this is not the cause" in text
+    variant["max_res"].loc[{"model": 6}] = 0.5
+    text = chapter.cause_text(ev, variant)
+    assert "models 6 and 9 stay within the bound" in text and "not the cause" not in text
+    variant["max_res"].loc[{"model": [6, 9]}] = 2.0
+    assert "the cause is confirmed" not in chapter.cause_text(ev, variant)
+    set_value(ev, "max_res", 10, 3.0, "test")                      # NN1, no variant run
+    assert "For model 10 the suspected cause" in chapter.cause_text(ev, variant)
+    assert "Trained again" not in chapter.cause_text(ev, None)
 
 
 def test_error_locations_sentence_flips():

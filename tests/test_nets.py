@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from diffsurr.nets import NN1, NN2, Surrogate, alive_fraction, count_parameters
+from diffsurr.nets import NN1, NN2, Surrogate, alive_fraction, count_parameters, saved_config
 
 NN1_PARAMS = 3_075
 NN2_PARAMS = 50_290_243
@@ -120,6 +120,24 @@ def test_nn1_layer_order():
     assert dropouts == [0.3, 0.4]
 
 
+@pytest.mark.parametrize("head, tail, n_params", [
+    ("table1", ["Conv2d", "ReLU", "Dropout", "BatchNorm2d"], 3075),
+    ("d2-first", ["Dropout", "Conv2d", "ReLU", "BatchNorm2d"], 3075),
+    ("relu", ["BatchNorm2d", "Dropout", "Conv2d", "ReLU"], 3073),
+])
+def test_nn1_heads_move_d2_and_the_last_batchnorm(head, tail, n_params):
+    net = NN1(0.3, 0.4, head=head)
+    assert kinds(net.layers)[-4:] == tail and count_parameters(net) == n_params
+    assert [m.p for m in net.layers if isinstance(m, nn.Dropout)] == [0.3, 0.4]
+    assert kinds(net.layers)[:16] == kinds(NN1(0.3, 0.4).layers)[:16]
+
+
+def test_table1_nn1_keeps_its_state_dict_keys():
+    """Models saved before NN1 had variants load into today's Table 1 NN1."""
+    keys = list(NN1(0.3, 0.3).state_dict())
+    assert "layers.19.running_var" in keys and "layers.0.weight" in keys
+
+
 def test_nn2_layer_order():
     net = NN2(0.2, 0.3, width=1 / 8)
     pool_block = ["Conv2d", "LeakyReLU", "AvgPool2d"]
@@ -202,9 +220,21 @@ def test_single_network_surrogates():
 def test_config_records_what_was_built():
     assert Surrogate.from_table2(9, width=1 / 8, head="relu").config == {
         "model": 9, "p1": 1.0, "p2": 1.0, "D1": 0.4, "D2": 0.4, "D3": 0.1, "D4": 0.1, "width": 0.125, "head": "relu",
+        "nn1_head": "table1",
     }  # fmt: skip
-    c6 = Surrogate.from_table2(6).config
-    assert (c6["model"], c6["D3"], c6["width"], c6["head"]) == (6, None, None, None)
+    c6 = Surrogate.from_table2(6, nn1_head="relu").config
+    assert (c6["model"], c6["D3"], c6["width"], c6["head"], c6["nn1_head"]) == (6, None, None, None, "relu")
+    assert Surrogate.from_table2(12).config["nn1_head"] is None
+
+
+def test_saved_configs_without_nn1_head_read_as_table1():
+    for model in (6, 9, 12):
+        config = Surrogate.from_table2(model).config
+        old = {k: v for k, v in config.items() if k != "nn1_head"}
+        assert saved_config(old) == config
+        assert saved_config(config) == config
+    relu = Surrogate.from_table2(9, nn1_head="relu").config
+    assert saved_config({k: v for k, v in relu.items() if k != "nn1_head"}) != relu
 
 
 # --- bad input ----------------------------------------------------------------------------------
@@ -236,6 +266,8 @@ def test_nn2_needs_100_by_100(small):
 def test_bad_head_width_and_dropout():
     with pytest.raises(ValueError, match="table1.*relu"):
         NN2(0.1, 0.1, head="batchnorm")
+    with pytest.raises(ValueError, match="NN1 head must be one of.*d2-first"):
+        NN1(0.3, 0.3, head="batchnorm")
     for width in (0, -0.5, float("inf"), True):
         with pytest.raises(ValueError, match="width"):
             NN2(0.1, 0.1, width=width)

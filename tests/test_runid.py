@@ -10,7 +10,8 @@ from diffsurr.stages.train import study_runs
 
 # A valid value other than each profile's own, for every identity value.
 OTHER = {"n_samples": 500, "test_fraction": 0.25, "val_fraction": 0.15, "epochs": 12,
-         "batch_size": 16, "lr": 1e-05, "width": 0.5, "head": "table1", "rollback": "none",
+         "batch_size": 16, "lr": 1e-05, "width": 0.5, "head": "table1", "nn1_head": "d2-first",
+         "rollback": "none",
          "C": 4.5, "m": 7, "s": 3, "data_seed": 3, "split_seed": 2, "mode": "production",
          "placement": "code", "n_figure_samples": 7, "max_eval_train": 99, "amp": True}
 
@@ -108,7 +109,10 @@ def test_study_runs_are_unique_and_parse_back():
     ci = study_runs(PROFILES["ci"])
     names = [r.name for r in ci]
     assert "model_09_rollback-none" in names and "model_12_head-table1" in names
-    assert "model_05_seed2" in names and len(ci) == 14 + 5 * 2 + 2
+    assert "model_05_seed2" in names and len(ci) == 14 + 5 * 2 + 2 + 2
+    assert names[-2:] == ["model_06_nn1_head-d2-first", "model_09_nn1_head-d2-first"]
+    with pytest.raises(ValueError, match=r"\[12\] do not use NN1"):
+        study_runs(PROFILES["ci"].replace(nn1_variant_models=(9, 12)))
     production = study_runs(PROFILES["ci"].replace(mode="production", placement="code"))
     assert production[0].name == "model_01_mode-production_placement-code"
     assert [r.name for r in production[-3:]] == ["model_05", "model_09", "model_12"]

@@ -101,35 +101,70 @@ def in_range(evals: xr.Dataset, models) -> list[int]:
     return [int(m) for m in models if int(m) not in bad]
 
 
-def pathological_text(evals: xr.Dataset) -> str:
-    """Which models are pathological, how far out they go, and the suspected cause."""
+def pathological_text(evals: xr.Dataset, variant: xr.Dataset | None = None) -> str:
+    """Which models are pathological, how far out they go, and what the NN1 variant
+    (``variant``: the evaluations of :data:`~diffsurr.stages.train.NN1_VARIANT` runs, None
+    where the profile trains none) measured of the cause."""
     bad = pathological(evals)
     if not bad:
         return (f"Every model's largest residual is at most {FIELD_BOUND:g}, the bound of the "
                 "exact field: no surrogate predicts values far outside the field's range.")
     worst = evals["max_res"].max("set").sel(model=bad)
     top = int(worst.idxmax("model"))
-    nn1 = [m for m in bad if spec(m).p1 != 0]
-    other = [m for m in bad if spec(m).p1 == 0]
-    cause = ("NN1's output BatchNorm sits after a dropout layer, so in evaluation mode (dropout "
-             "off, running statistics) it sees inputs with other statistics than in training "
-             "and can shift and scale the output")
-    if nn1 and not other:
-        why = (f"All of them use NN1. The suspected cause, stated here as a suspicion and not "
-               f"yet measured: {cause}.")
-    elif nn1:
-        why = (f"{_models_word(nn1).capitalize()} use NN1, for which the suspected cause (not "
-               f"yet measured) is that {cause}; for {_models_word(other)} the cause is not "
-               "known.")
-    else:
-        why = "None of them uses NN1; the cause is not known."
     return (f"**Pathological surrogates.** {_models_word(bad).capitalize()} "
             f"{'has' if len(bad) == 1 else 'have'} a largest residual above {FIELD_BOUND:g}, "
             f"the bound of the exact field (which lies in [0, 1]): up to "
             f"{fmt(float(worst.max()))} for model {top}. No prediction inside the field's range "
             "can err by that much, so these are not rare large errors of a working surrogate "
-            f"but predictions outside the field's range. {why} Their numbers stay in the "
-            "figures and tables; averages over models below leave them out and say so.")
+            f"but predictions outside the field's range. {cause_text(evals, variant)} Their "
+            "numbers stay in the figures and tables; averages over models below leave them "
+            "out and say so.")
+
+
+CAUSE = ("NN1's last BatchNorm follows a dropout layer (Table 1), so in evaluation mode "
+         "(dropout off, running statistics) it sees inputs with other statistics than in "
+         "training")
+"""The suspected cause of pathological NN1 outputs, which the NN1 variant tests."""
+
+
+def cause_text(evals: xr.Dataset, variant: xr.Dataset | None) -> str:
+    """What the NN1 variant (D2 before the last conv, nothing else changed) shows of the
+    cause, model by model (largest residual, test or training set, before → after); the
+    cause stays a suspicion where it was not measured."""
+    bad = pathological(evals)
+    nn1 = [m for m in bad if spec(m).p1 != 0]
+    tried = [] if variant is None else [m for m in nn1 if m in variant["model"].values]
+    untried = [m for m in nn1 if m not in tried]
+    other = [m for m in bad if spec(m).p1 == 0]
+    parts = []
+    if tried:
+        after = variant["max_res"].max("set").sel(model=tried)
+        fixed = [m for m in tried if float(after.sel(model=m)) <= FIELD_BOUND]
+        still = [m for m in tried if m not in fixed]
+        before = evals["max_res"].max("set")
+
+        def change(models):
+            return ", ".join(f"of model {m} from {fmt(float(before.sel(model=m)))} to "
+                             f"{fmt(float(after.sel(model=m)))}" for m in models)
+
+        parts.append(f"The suspected cause: {CAUSE}. Trained again with D2 moved before "
+                     "NN1's last conv (nothing else changed),")
+        if fixed:
+            parts.append(f"{_models_word(fixed)} {'stays' if len(fixed) == 1 else 'stay'} "
+                         f"within the bound (largest residual {change(fixed)}): for "
+                         f"{'it' if len(fixed) == 1 else 'them'} the cause is confirmed"
+                         + (";" if still else "."))
+        if still:
+            parts.append(f"{_models_word(still)} {'stays' if len(still) == 1 else 'stay'} "
+                         f"pathological (largest residual {change(still)}): for "
+                         f"{'it' if len(still) == 1 else 'them'} this is not the cause.")
+    if untried:
+        parts.append(f"For {_models_word(untried)} the suspected cause ({CAUSE}) is not "
+                     "measured in this profile.")
+    if other:
+        parts.append(f"{_models_word(other).capitalize()} "
+                     f"{'does' if len(other) == 1 else 'do'} not use NN1; the cause is not known.")
+    return " ".join(parts)
 
 
 # ---------------------------------------------------------------- Fig. 5

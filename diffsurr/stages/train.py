@@ -27,7 +27,7 @@ import torch
 
 from .. import io
 from ..loss import ExpWeightedLoss
-from ..nets import Surrogate
+from ..nets import NN1_VARIANT, Surrogate, saved_config
 from ..profiles import Profile, coerce_flag
 from ..registry import MODELS, spec
 from ..rollback import RollbackRule
@@ -42,9 +42,13 @@ def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
     """Every training run of a study, in order: Table 2's ``models``; the profile's
     ``seed_models`` with each of its ``extra_seeds`` (error bars); model 9 without roll-back
     (Fig. 4a) where the rule can fire at all (more epochs than its window m); model 12 with
-    the other NN2 head if ``head_variant``; and, where the profile reads sources as the
-    authors' code did (production), models 5, 9 and 12 with the preprint's text (clamped
-    sources, preprint placement)."""
+    the other NN2 head if ``head_variant``; the profile's ``nn1_variant_models`` with NN1's
+    :data:`NN1_VARIANT` head; and, where the profile reads sources as the authors' code did
+    (production), models 5, 9 and 12 with the preprint's text (clamped sources, preprint
+    placement)."""
+    no_nn1 = [m for m in profile.nn1_variant_models if spec(m).p1 == 0]
+    if no_nn1:
+        raise ValueError(f"nn1_variant_models {no_nn1} do not use NN1 (p1 = 0 in Table 2)")
     runs = [RunId.of(profile, m) for m in models]
     runs += [RunId.of(profile, m, s) for m in profile.seed_models for s in profile.extra_seeds]
     variants = []
@@ -52,6 +56,7 @@ def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
         variants.append((9, {"rollback": "none"}))
     if profile.head_variant:
         variants.append((12, {"head": "relu" if profile.head == "table1" else "table1"}))
+    variants += [(m, {"nn1_head": NN1_VARIANT}) for m in profile.nn1_variant_models]
     if profile.mode == "production":
         variants += [(m, {"mode": "clamped", "placement": "preprint"}) for m in (5, 9, 12)]
     runs += [RunId.of(profile.replace(**values), m) for m, values in variants]
@@ -59,7 +64,8 @@ def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
 
 
 def build_model(profile: Profile, model: int) -> Surrogate:
-    return Surrogate.from_table2(model, width=profile.width, head=profile.head)
+    return Surrogate.from_table2(model, width=profile.width, head=profile.head,
+                                 nn1_head=profile.nn1_head)
 
 
 def train_config(profile: Profile) -> TrainConfig:
@@ -151,7 +157,7 @@ def load_trained(run: RunId, **execution) -> tuple[Surrogate, dict]:
     saved = io.load_checkpoint(path)
     stored = saved.get("identity", {})
     net = build_model(run.config(**execution), run.model)
-    if stored.get("run") != run.as_dict() or saved.get("config") != net.config:
+    if stored.get("run") != run.as_dict() or saved_config(saved.get("config", {})) != net.config:
         raise ValueError(f"{path} belongs to another run: it holds {stored.get('run')} "
                          f"(network {saved.get('config')}), this run is {run.as_dict()} "
                          f"(network {net.config})")
