@@ -22,6 +22,8 @@ layouts), :func:`metrics_overview` (metrics beyond the preprint).
 
 from __future__ import annotations
 
+import textwrap
+
 from typing import Mapping, Sequence
 
 import matplotlib
@@ -111,6 +113,14 @@ def _sparse_log_labels(ax) -> None:
 
 
 # ---------------------------------------------------------------- problem page
+def placeholder(text: str) -> Figure:
+    """A small empty figure that says, in ``text``, why the figure it stands for is missing."""
+    fig = Figure(figsize=(7.0, 0.8))
+    fig.text(0.5, 0.5, textwrap.fill(text, 100), ha="center", va="center", fontsize=9,
+             style="italic")
+    return fig
+
+
 def fig1_problem(x, u) -> Figure:
     """Preprint Fig. 1: a) an input (two sources) and b) its steady state. 2 panels."""
     fig = Figure(figsize=(8.2, 3.6), layout="constrained")
@@ -205,11 +215,12 @@ def fig4_loss(hist_none: xr.Dataset, hist_rb: xr.Dataset, jumps_none=None,
     Lines follow the final trajectory (``kept == 1``); epochs rejected as jumps
     (``accepted == 0``) are circled in green, accepted epochs later undone by a roll-back are
     grey. ``jumps_none`` (boolean per step of ``hist_none``) circles the epochs of run a) that
-    the roll-back rule would have rejected.
+    the roll-back rule would have rejected. ``hist_none`` None (no such run): panel b) only.
     """
-    fig = Figure(figsize=(8.2, 3.6), layout="constrained")
-    ax = fig.subplots(1, 2, sharey=True)
     runs = ((hist_none, "a) without roll-back", jumps_none), (hist_rb, "b) with roll-back", None))
+    runs = [r for r in runs if r[0] is not None]
+    fig = Figure(figsize=(4.1 * len(runs), 3.6), layout="constrained")
+    ax = np.atleast_1d(fig.subplots(1, len(runs), sharey=True))
     for a, (h, title, marks) in zip(ax, runs):
         epoch = h["epoch"].values
         loss = h["train_loss"].values

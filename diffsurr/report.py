@@ -124,6 +124,14 @@ def banner(profile: Profile, why: str | None = None) -> str:
             f"checked against the checksum the runs record (`{str(attrs.get('data_sha256'))[:12]}`).")
     else:
         lines.append(f"Results are expected in `{display_path(root)}` (no `{data.name}` there yet).")
+    done, missing = study_progress(profile)
+    if done and missing:
+        more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+        lines.append(f"⚠️ **This study is still under way**: {len(done)} of "
+                     f"{len(done) + len(missing)} runs are evaluated (missing: "
+                     + ", ".join(f"`{r}`" for r in missing[:6]) + f"{more}). Each page shows "
+                     "the runs that are in and names the ones a figure or sentence still "
+                     "needs.")
     if profile.name != "paper":
         paper = PROFILES["paper"]
         lines.append(f"⚠️ **These are scaled results, not the preprint's scale** (the preprint: "
@@ -221,6 +229,31 @@ def load_evals(profile: Profile, models: Sequence[int] = MODELS, **overrides) ->
     out.attrs = {k: v for k, v in out.attrs.items() if k.startswith("profile_")}
     out.attrs["paths"] = [display_path(p) for p in paths]
     return out
+
+
+def evaluated_models(profile: Profile, models: Sequence[int] = MODELS, **overrides) -> list[int]:
+    """Those of ``models`` whose run (the profile's seed and values) has an ``eval.nc``."""
+    return [int(m) for m in models if (run_dir(profile, m, **overrides) / "eval.nc").exists()]
+
+
+def load_study_evals(profile: Profile, **overrides) -> xr.Dataset:
+    """:func:`load_evals` of the Table 2 models evaluated so far (a study under way shows the
+    runs that are in; :func:`study_progress` says which are not); the attr ``missing`` lists
+    the others. FileNotFoundError, as :func:`load_evals`, if none is."""
+    models = evaluated_models(profile, **overrides)
+    out = load_evals(profile, models or MODELS, **overrides)
+    out.attrs["missing"] = [m for m in MODELS if m not in models]
+    return out
+
+
+def study_progress(profile: Profile) -> tuple[list[str], list[str]]:
+    """Names of the study's runs (:func:`diffsurr.stages.train.study_runs`) that are
+    evaluated, and of those that are not."""
+    from .stages.train import study_runs
+
+    runs = study_runs(profile)
+    done = [r.name for r in runs if (r.dir / "eval.nc").exists()]
+    return done, [r.name for r in runs if r.name not in done]
 
 
 def load_nn1_variant(profile: Profile) -> xr.Dataset | None:
@@ -488,15 +521,23 @@ def seed_runs(profile: Profile, models: Sequence[int] = MODELS,
 
 
 def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
-                    variables: Sequence[str] = SEED_VARS, **overrides) -> xr.Dataset:
+                    variables: Sequence[str] = SEED_VARS, partial: bool = False,
+                    **overrides) -> xr.Dataset:
     """``variables`` of every (model, seed) ``eval.nc`` in one Dataset with dims ``model`` and
     ``seed`` (NaN where a model was not trained with that seed), plus ``n_seeds`` over
     ``model`` and the attributes ``n_test``, ``n_train_evaluated`` over (model, seed); the
-    seeds are those of :func:`seed_runs`. The attrs keep ``paths``."""
+    seeds are those of :func:`seed_runs`. The attrs keep ``paths`` and ``missing`` (the runs
+    of :func:`seed_runs` without an ``eval.nc``): they raise FileNotFoundError unless
+    ``partial`` (a study under way), which leaves them out."""
     p = profile.replace(**overrides) if overrides else profile
     runs = seed_runs(p, models)
     paths = {(m, s): RunId.of(p, m, s).dir / "eval.nc" for m, seeds in runs.items() for s in seeds}
-    _need(paths.values())
+    missing = [path for path in paths.values() if not path.exists()]
+    if partial:
+        paths = {k: path for k, path in paths.items() if path.exists()}
+        runs = {m: [s for s in seeds if (m, s) in paths] for m, seeds in runs.items()}
+        runs = {m: seeds for m, seeds in runs.items() if seeds}
+    _need(paths.values() or missing)
     all_seeds = sorted({s for seeds in runs.values() for s in seeds})
     rows = []
     for m, seeds in runs.items():
@@ -517,7 +558,8 @@ def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
     out["n_seeds"] = ("model", np.array([len(runs[m]) for m in runs]))
     for name, var in _spec_vars(list(runs)).items():
         out[name] = var
-    out.attrs = {"paths": [display_path(path) for path in paths.values()]}
+    out.attrs = {"paths": [display_path(path) for path in paths.values()],
+                 "missing": [display_path(path) for path in missing]}
     return out
 
 

@@ -40,6 +40,9 @@ def test_nn1_text_flips_with_the_separation():
     mixed = chapter.nn1_text(fake_df(nn1_factor=0.5))
     assert "not separated from all others" in mixed and "0.50 times" in mixed
     assert "unlike the preprint" in mixed
+    no_nn1 = df.drop(index=list(report.NN1_ONLY))
+    assert "needs model 6 or 7, not yet evaluated" in chapter.nn1_text(no_nn1)
+    assert chapter.nn1_text(df.drop(index=7)).startswith("The NN1-only models (6) are")
 
 
 def test_scale_text_names_the_profile():

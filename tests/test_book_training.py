@@ -155,3 +155,23 @@ def test_alive_text_names_the_head(hist):
     assert "`relu` (ConvT → ReLU without" in chapter.alive_text(hist, CI)
     text = chapter.alive_text(hist, PROFILES["paper"])
     assert "`table1` (Table 1's" in text and "NN1's last layer" in text
+
+
+def test_fig4_with_one_run_or_none(pair):
+    h_none, h_rb = pair
+    h_rb.attrs["path"] = h_none.attrs["path"] = "results/x/history.nc"
+    rule, reference = RollbackRule("preprint", C=5, m=20), PROFILES["reference"]
+    both = chapter.fig4_summary(h_none, h_rb, rule, reference)
+    assert both == chapter.fig4_text(chapter.fig4_numbers(h_none, h_rb, rule))
+    one = chapter.fig4_summary(None, h_rb, rule, reference)
+    assert "only with roll-back: with 8 epochs and the rule's window m = 20" in one
+    assert "never rolled back" in one and "fell at every epoch" in one
+    rising = h_rb.copy(deep=True)
+    rising["train_loss"][2] = rising["train_loss"][1] * 2
+    assert "rose from one epoch to the next once, at most by a factor 2.00" in chapter.fig4_summary(
+        None, rising, rule, reference)
+    assert "needs model 9" in chapter.fig4_summary(None, None, rule, reference)
+    fig, cap = chapter.fig4(None, h_rb, rule, reference)
+    assert len(fig.axes) == 1 and "no run without it" in cap
+    assert len(chapter.fig4(h_none, h_rb, rule, reference)[0].axes) == 2
+    assert "needs model 9" in chapter.fig4(None, None, rule, reference)[1]

@@ -331,3 +331,22 @@ def test_metrics_frame_and_rank_agreement(evals):
     rho = report.rank_agreement(toy)
     assert rho["same"] == pytest.approx(1.0) and rho["reverse"] == pytest.approx(-1.0)
     assert "mean_res" not in rho.index
+
+
+def test_a_study_under_way_loads_what_is_in_and_says_what_is_not(tmp_path, monkeypatch, smoke):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    write_seed_results(smoke)                      # models 5, 6, 12; seeds 1, 2 of 5 and 6
+    ev = report.load_study_evals(smoke)
+    assert list(ev["model"].values) == [5, 6, 12]
+    assert ev.attrs["missing"] == [m for m in MODELS if m not in (5, 6, 12)]
+    wants = smoke.replace(extra_seeds=(1, 2, 3), seed_models=(5, 9))
+    with pytest.raises(FileNotFoundError, match="model_05_seed3"):
+        report.load_seed_evals(wants, SEEDED)
+    part = report.load_seed_evals(wants, (5, 9, 12), partial=True)
+    assert part["n_seeds"].sel(model=5) == 3 and list(part["model"].values) == [5, 12]
+    assert any("model_05_seed3" in p for p in part.attrs["missing"])
+    assert any("model_09/" in p for p in part.attrs["missing"])
+    done, missing = report.study_progress(smoke)
+    assert done == ["model_05", "model_06", "model_12"] and "model_01" in missing
+    assert f"**This study is still under way**: 3 of {len(done) + len(missing)} runs" in \
+        report.banner(smoke)

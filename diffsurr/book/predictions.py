@@ -20,7 +20,7 @@ from ..registry import spec, table2_frame
 from ..report import (MAE_MODELS, MSE_MODELS, NN1_ONLY, WITH_NN2, caption, eval_glob,
                       eval_sources, fmt, low_value_mass, pdf_overlap, pooled_dispersion)
 from . import claims
-from .text import compact_table
+from .text import compact_table, needs
 
 FIELD_BOUND = 1.0
 """The exact field lies in [0, 1], so a prediction inside that range errs by at most 1. A model
@@ -95,10 +95,16 @@ def pathological(evals: xr.Dataset) -> list[int]:
     return [int(m) for m in worst["model"].values[(worst > FIELD_BOUND).values]]
 
 
+def present(evals: xr.Dataset, models) -> list[int]:
+    """Those of ``models`` that ``evals`` holds (a study under way lacks some)."""
+    have = {int(m) for m in evals["model"].values}
+    return [int(m) for m in models if int(m) in have]
+
+
 def in_range(evals: xr.Dataset, models) -> list[int]:
-    """``models`` without the pathological ones."""
+    """Those of ``models`` in ``evals``, without the pathological ones."""
     bad = set(pathological(evals))
-    return [int(m) for m in models if int(m) not in bad]
+    return [m for m in present(evals, models) if m not in bad]
 
 
 def pathological_text(evals: xr.Dataset, variant: xr.Dataset | None = None) -> str:
@@ -168,6 +174,7 @@ def cause_text(evals: xr.Dataset, variant: xr.Dataset | None) -> str:
 
 
 # ---------------------------------------------------------------- Fig. 5
+@needs(12, kind="figure")
 def fig5(evals: xr.Dataset, profile: Profile):
     """Preprint Fig. 5 (model 12) and its caption."""
     m = evals.sel(model=12)
@@ -177,6 +184,7 @@ def fig5(evals: xr.Dataset, profile: Profile):
         profile, eval_sources(profile, [12]), preprint="Fig. 5")
 
 
+@needs(12)
 def fig5_text(evals: xr.Dataset) -> str:
     """Model 12's residuals on the figure's configurations and over the test set."""
     m, paper = evals.sel(model=12), table2_frame().sel(model=12)
@@ -196,6 +204,7 @@ def _fields(evals: xr.Dataset, model: int = 12):
     return truth, pred, x
 
 
+@needs(12, kind="figure")
 def fig6(evals: xr.Dataset, profile: Profile):
     """Preprint Fig. 6a–c (model 12) and its caption."""
     truth, pred, _ = _fields(evals)
@@ -247,6 +256,12 @@ def error_locations_text(loc: dict[str, float]) -> str:
             "share of pixels) and large relative errors at the walls; " + verdict)
 
 
+@needs(12)
+def fig6_text(evals: xr.Dataset) -> str:
+    """:func:`error_locations_text` of model 12."""
+    return error_locations_text(error_locations(evals))
+
+
 def fig6d(evals: xr.Dataset, profile: Profile):
     """Preprint Fig. 6d and its caption."""
     return plots.fig6d_residuals(evals, table2_frame()), caption(
@@ -256,10 +271,12 @@ def fig6d(evals: xr.Dataset, profile: Profile):
              "(the preprint used two linear axes).", preprint="Fig. 6d")
 
 
+@needs(6)
 def nn1_text(evals: xr.Dataset, verdict: claims.Verdict) -> str:
-    """The NN1-only models' mean residuals against the best model with NN2; the claim's badge."""
+    """The NN1-only models' mean residuals against the best model with NN2 (those evaluated,
+    and the preprint's for the same models); the claim's badge."""
     test, paper = evals.sel(set="test"), table2_frame()
-    nn1, nn2 = list(NN1_ONLY), list(WITH_NN2)
+    nn1, nn2 = present(evals, NN1_ONLY), present(evals, WITH_NN2)
     ours = float(test["mean_res"].sel(model=nn1).min() / test["mean_res"].sel(model=nn2).min())
     theirs = float(paper["paper_mean_res"].sel(model=nn1).min()
                    / paper["paper_mean_res"].sel(model=nn2).min())
@@ -298,9 +315,9 @@ def tail_text(evals: xr.Dataset) -> str:
 
 
 def best_text(evals: xr.Dataset) -> str:
-    """The best model by each residual statistic, ours and the preprint's, and whether the
-    three statistics agree."""
-    test, paper = evals.sel(set="test"), table2_frame()
+    """The best model by each residual statistic, ours and the preprint's among the same
+    models, and whether the three statistics agree."""
+    test, paper = evals.sel(set="test"), table2_frame().sel(model=evals["model"].values)
     ours = [best(test[v]) for v in ("mean_res", "p99_res", "max_res")]
     theirs = [best(paper[v]) for v in ("paper_mean_res", "paper_p99_res", "paper_max_res")]
     agree = ("The three statistics agree on the best model." if len(set(ours)) == 1 else
@@ -314,6 +331,7 @@ def best_text(evals: xr.Dataset) -> str:
 
 
 # ---------------------------------------------------------------- Fig. 7
+@needs(7, 5, kind="figure")
 def fig7(evals: xr.Dataset, profile: Profile):
     """Preprint Fig. 7 (models 7 and 5) and its caption."""
     return plots.fig7_parts(evals.sel(model=7)["fig_nn1"], evals.sel(model=5)["fig_nn2"],
@@ -333,6 +351,12 @@ def parts_residuals(evals: xr.Dataset) -> dict[str, float]:
         r = np.abs(truth - evals[part].sel(model=m).values)
         out[f"{key}_sources"], out[f"{key}_field"] = float(r[src].mean()), float(r[~src].mean())
     return out
+
+
+@needs(7, 5, 12)
+def fig7_text(evals: xr.Dataset) -> str:
+    """:func:`parts_text` of :func:`parts_residuals`."""
+    return parts_text(evals, parts_residuals(evals))
 
 
 def parts_text(evals: xr.Dataset, r: dict[str, float]) -> str:
@@ -380,6 +404,7 @@ def outside_text(out: pd.DataFrame, lo: float, hi: float) -> str:
             "evaluated minus those in the histogram).")
 
 
+@needs(*FIG8_MODELS, kind="figure")
 def fig8(evals: xr.Dataset, profile: Profile):
     """Preprint Fig. 8 and its caption, with the pixels each panel leaves out."""
     lo, hi = hist2d_range(evals)
@@ -395,6 +420,7 @@ def fig8(evals: xr.Dataset, profile: Profile):
              + outside_text(hist2d_outside(evals), lo, hi), preprint="Fig. 8")
 
 
+@needs(*FIG8_MODELS)
 def fig8_text(evals: xr.Dataset, verdict: claims.Verdict) -> str:
     """RMS of ŷ − y of models 9 and 11, the pathological ones among them, the claim's badge."""
     rms = pooled_dispersion(evals)
@@ -487,7 +513,7 @@ def fig10(evals: xr.Dataset, profile: Profile):
 
 def fig10_text(evals: xr.Dataset) -> str:
     """The best model with NN2 by the slice-averaged and by the plain mean residual."""
-    test = evals.sel(set="test").sel(model=list(WITH_NN2))
+    test = evals.sel(set="test").sel(model=present(evals, WITH_NN2))
     avg, plain = best(test["mean_abs_res_avg"]), best(test["mean_res"])
     return (f"Among the models with NN2, the lowest average per-slice residual on the test set "
             f"belongs to model {avg} ({fmt(float(test['mean_abs_res_avg'].min()))}) and the "
@@ -498,6 +524,7 @@ def fig10_text(evals: xr.Dataset) -> str:
 
 
 # ---------------------------------------------------------------- Fig. 11
+@needs(*FIG11_MODELS, kind="figure")
 def fig11(evals: xr.Dataset, profile: Profile):
     """Preprint Fig. 11 and its caption."""
     return plots.fig11_field_pdfs(evals, FIG11_MODELS), caption(
@@ -507,9 +534,10 @@ def fig11(evals: xr.Dataset, profile: Profile):
         text="Bins of 0.01 on (−0.1, 1.1); log scale.", preprint="Fig. 11")
 
 
-def fig11_table(evals: xr.Dataset) -> pd.DataFrame:
+@needs(*FIG11_MODELS, kind="table")
+def fig11_table(evals: xr.Dataset):
     """Per Fig. 11 model: loss, PDF overlap, and the mass of low values, predicted and true,
-    as text with 3 significant digits (two header rows, to fit the page)."""
+    as text with 3 significant digits (two header rows, to fit the page), ruled."""
     overlap, low = pdf_overlap(evals), low_value_mass(evals, claims.LOW, claims.HIGH)
     below, within = f"mass below {claims.LOW:g}", f"mass in [{claims.LOW:g}, {claims.HIGH:g})"
     rows = {}
@@ -524,7 +552,7 @@ def fig11_table(evals: xr.Dataset) -> pd.DataFrame:
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.columns = pd.MultiIndex.from_tuples(df.columns)
     df.index.name = "model"
-    return df
+    return ruled(df)
 
 
 def fig11_text(verdict: claims.Verdict) -> str:

@@ -13,7 +13,8 @@ import xarray as xr
 
 from ..profiles import Profile
 from ..registry import spec
-from ..report import RESIDUALS, fmt
+from ..report import NN1_ONLY, RESIDUALS, WITH_NN2, fmt
+from .text import missing_note
 
 MEAN_RES, MEAN_UNIT = RESIDUALS[0][3], RESIDUALS[0][2]
 """Table 2's column label of the mean residual ⟨res⟩ (10⁻³), and its unit."""
@@ -72,6 +73,8 @@ def nn1_text(df: pd.DataFrame) -> str:
     and how far the best of them is from the best model with NN2, here and in the preprint.
     A description of single runs: the claim "NN1 alone fails" is judged in
     :mod:`diffsurr.book.claims`."""
+    if not nn1_only(df) or not with_nn2(df):
+        return missing_note(NN1_ONLY if not nn1_only(df) else WITH_NN2, join="or")
     nn1, sep = nn1_only(df), separation(df)
     col = df[(MEAN_RES, "ours")]
     low, worst = int(col.loc[nn1].idxmin()), int(col.loc[with_nn2(df)].idxmax())

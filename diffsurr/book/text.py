@@ -1,11 +1,14 @@
-"""Shared presentation of the book's pages: compact tables."""
+"""Shared presentation of the book's pages: compact tables, and what a page shows in place of
+a figure, table or sentence whose models are not evaluated yet (a study under way)."""
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import pandas as pd
 
+from .. import plots
 from ..report import fmt
 
 TABLE_FONT = "0.74em"
@@ -29,3 +32,39 @@ def compact_table(df: pd.DataFrame, align: str = "right"):
         {"selector": "th", "props": [("text-align", "center"), ("padding", "2px 4px")]},
         {"selector": "td", "props": [("text-align", align), ("padding", "2px 4px"),
                                      ("white-space", "nowrap")]}])
+
+
+def missing_note(models, profile_name: str | None = None, join: str = "and") -> str:
+    """The sentence shown in place of what needs ``models`` (all of them, or with ``join``
+    "or" any one) while they are not evaluated."""
+    names = [str(m) for m in models]
+    which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {join} " + names[-1]
+    where = f" in `results/{profile_name}/`" if profile_name else ""
+    return (f"*Not shown yet: it needs model{'s' if len(names) > 1 and join == 'and' else ''} "
+            f"{which}, not yet evaluated{where} (this study is still under way).*")
+
+
+def needs(*models: int, kind: str = "text"):
+    """Decorate a chapter function whose first argument is an evaluations Dataset (``model``
+    dim) and which shows ``models``: where some are not in it, the function is not called
+    and returns :func:`missing_note` as its ``kind`` of output: "text" (a string),
+    "figure" (a placeholder figure and the note as caption) or "table" (a one-cell table)."""
+    if kind not in ("text", "figure", "table"):
+        raise ValueError(f"kind must be text, figure or table, got {kind!r}")
+
+    def wrap(func):
+        @functools.wraps(func)
+        def inner(evals, *args, **kwargs):
+            have = {int(m) for m in evals["model"].values}
+            lacking = [m for m in models if m not in have]
+            if not lacking:
+                return func(evals, *args, **kwargs)
+            note = missing_note(lacking, evals.attrs.get("profile_name", "<profile>"))
+            if kind == "figure":
+                return plots.placeholder(note.strip("*")), note
+            if kind == "table":
+                return pd.DataFrame({"": [note.strip("*")]}).style.hide(axis="index")
+            return note
+        inner.needs = models
+        return inner
+    return wrap

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import plots
 from ..profiles import Profile
-from ..report import WITH_NN1, WITH_NN2, fmt, last_valid
+from ..report import WITH_NN1, WITH_NN2, caption, fmt, last_valid, load_history, run_dir
 from ..rollback import RollbackRule
+from .text import missing_note
 
 PREPRINT_JUMP = 10.0
 """A rise of the training loss between two epochs by at least this factor is one of the
@@ -53,6 +55,55 @@ def settings_text(profile: Profile) -> str:
     return (f"This run: rule `{profile.rollback}` with C = {profile.C:g}, m = {profile.m}, "
             f"s = {profile.s}, {profile.epochs} accepted epochs per model, batch "
             f"{profile.batch_size}, Adam lr {fmt(profile.lr, 2)}{paper}.")
+
+
+def fig4_histories(profile: Profile, model: int = 9) -> tuple[xr.Dataset | None, xr.Dataset | None]:
+    """``history.nc`` of ``model`` without and with roll-back; None for a run not there (no
+    run without roll-back where the rule cannot fire; a study under way)."""
+    return tuple(load_history(profile, model, **o) if (run_dir(profile, model, **o)
+                                                       / "history.nc").exists() else None
+                 for o in ({"rollback": "none"}, {}))
+
+
+def fig4(h_none: xr.Dataset | None, h_rb: xr.Dataset | None, rule: RollbackRule,
+         profile: Profile, model: int = 9):
+    """Preprint Fig. 4 and its caption: both runs, the run with roll-back alone, or a note."""
+    if h_rb is None:
+        note = missing_note([model], profile.name)
+        return plots.placeholder(note.strip("*")), note
+    runs = [h for h in (h_none, h_rb) if h is not None]
+    what = ("a) without and b) with roll-back, same seed" if h_none is not None else
+            "with roll-back (no run without it: see the text)")
+    return plots.fig4_loss(h_none, h_rb, model=model, jumps_none=None if h_none is None
+                           else replay(h_none, rule)), caption(
+        "4", f"Training loss vs epoch for model {model}, {what}", profile,
+        [h.attrs["path"] for h in runs],
+        text="Solid: training loss along the kept trajectory; dashed: validation loss. Green "
+             "circles: in a) epochs the roll-back rule would have rejected, in b) the rejected "
+             "epochs (jumps); grey dots in b): accepted epochs that a later roll-back undid.",
+        preprint="Fig. 4")
+
+
+def fig4_summary(h_none: xr.Dataset | None, h_rb: xr.Dataset | None, rule: RollbackRule,
+                 profile: Profile, model: int = 9) -> str:
+    """:func:`fig4_text` where both runs exist; else what the one run shows and why the
+    other is not trained, or a note."""
+    if h_rb is None:
+        return missing_note([model], profile.name)
+    if h_none is not None:
+        return fig4_text(fig4_numbers(h_none, h_rb, rule), model)
+    loss = h_rb["train_loss"].values.astype(float)
+    rises = loss[1:] / loss[:-1]
+    n_rb = int(h_rb.attrs["n_rollbacks"])
+    trend = (f"rose from one epoch to the next {_times(int((rises > 1).sum()))}, at most by a factor "
+             f"{float(rises.max()):.2f}" if (rises > 1).any() else "fell at every epoch")
+    return (f"This profile trains model {model} only with roll-back: with {profile.epochs} "
+            f"epochs and the rule's window m = {profile.m}, the rule cannot fire (it needs "
+            "more epochs than its window), so a run without it would be the same run. The "
+            f"run attempted {int(h_rb.sizes['step'])} epochs and "
+            + (f"rolled back {_times(n_rb)}" if n_rb else "never rolled back")
+            + f"; its training loss {trend} (the preprint's jumps are rises by a factor "
+            f"{PREPRINT_JUMP:g} or more).")
 
 
 def fig4_numbers(h_none: xr.Dataset, h_rb: xr.Dataset, rule: RollbackRule) -> dict:
