@@ -258,10 +258,10 @@ def study_progress(profile: Profile) -> tuple[list[str], list[str]]:
 
 def load_nn1_variant(profile: Profile) -> xr.Dataset | None:
     """The evaluations of the profile's ``nn1_variant_models`` trained with NN1's
-    :data:`~diffsurr.nets.NN1_VARIANT` head; None where the profile trains none."""
-    if not profile.nn1_variant_models:
-        return None
-    return load_evals(profile, profile.nn1_variant_models, nn1_head=NN1_VARIANT)
+    :data:`~diffsurr.nets.NN1_VARIANT` head (those evaluated so far); None where there are
+    none."""
+    models = evaluated_models(profile, profile.nn1_variant_models, nn1_head=NN1_VARIANT)
+    return load_evals(profile, models, nn1_head=NN1_VARIANT) if models else None
 
 
 def load_history(profile: Profile, model: int, **overrides) -> xr.Dataset:

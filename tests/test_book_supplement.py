@@ -112,6 +112,11 @@ def test_pathological_models_and_captions(new, smoke):
     assert "No slice holds pixels." in chapter.figure_caption(ev.sel(model=4), smoke, False)
 
 
-def test_glue_figures_names(new, smoke):
-    assert chapter.glue_figures(new.sel(model=[4, 9]), smoke) == ["fig-supplement-04",
-                                                                  "fig-supplement-09"]
+def test_glue_figures_of_every_model_with_a_note_for_those_not_in(new, smoke, monkeypatch):
+    glued = {}
+    monkeypatch.setattr(chapter.bookfig, "glue_figure",
+                        lambda name, fig, cap, **kw: glued.__setitem__(name, cap))
+    names = chapter.glue_figures(new.sel(model=[4, 9]), smoke)
+    assert names == [f"fig-supplement-{m:02d}" for m in range(1, 15)] and set(glued) == set(names)
+    assert glued["fig-supplement-09"].startswith("**Figure A.9")
+    assert "needs model 5, not yet evaluated" in glued["fig-supplement-05"]

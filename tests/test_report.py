@@ -350,3 +350,13 @@ def test_a_study_under_way_loads_what_is_in_and_says_what_is_not(tmp_path, monke
     assert done == ["model_05", "model_06", "model_12"] and "model_01" in missing
     assert f"**This study is still under way**: 3 of {len(done) + len(missing)} runs" in \
         report.banner(smoke)
+
+
+def test_the_nn1_variant_loads_what_is_evaluated(tmp_path, monkeypatch, smoke):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    wants = smoke.replace(nn1_variant_models=(6, 9))
+    assert report.load_nn1_variant(smoke) is None and report.load_nn1_variant(wants) is None
+    d = report.run_dir(wants, 9, nn1_head="d2-first")
+    d.mkdir(parents=True)
+    io.write_netcdf(fake_eval(9), d / "eval.nc")
+    assert list(report.load_nn1_variant(wants)["model"].values) == [9]

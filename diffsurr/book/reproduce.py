@@ -1,12 +1,10 @@
 """The reproduce chapter: profiles, provenance and stage times of the run shown, and the
 executed stage notebooks in stage order.
 
-:func:`copy_executed` is what the Snakefile's ``book`` rule runs to put the papermill outputs
+:func:`copy_executed` is what :mod:`diffsurr.book.build` runs to put the papermill outputs
 under ``book/executed/``: each copy's name starts with its stage's place in :data:`STAGES`,
 so that the book's sidebar (``_toc.yml``: ``glob: book/executed/*``, sorted by name) lists
 them in stage order; :mod:`diffsurr.book_ext` titles them by run.
-
-    python -m diffsurr.book.reproduce results/<profile>/notebooks book/executed
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -137,6 +134,3 @@ def times_table(times: pd.DataFrame):
     """:func:`stage_times` as the page shows it."""
     return times.style.hide(axis="index").format({"wall time (s)": "{:.1f}"})
 
-
-if __name__ == "__main__":
-    copy_executed(*sys.argv[1:3])

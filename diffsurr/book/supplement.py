@@ -14,8 +14,10 @@ import xarray as xr
 from .. import bookfig, plots
 from ..metrics import SLICE_PDF_HALF_WIDTH
 from ..profiles import Profile
+from ..registry import MODELS
 from ..report import caption, eval_sources, fmt
 from .predictions import FIELD_BOUND, models_text, pathological, pct
+from .text import missing_note
 
 SUPPLEMENT_FIGURES = {m: f"S{i}" for i, m in enumerate((1, 2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14),
                                                        start=1)}
@@ -150,13 +152,19 @@ def figure_caption(ev: xr.Dataset, profile: Profile, bad: bool) -> str:
 
 
 def glue_figures(evals: xr.Dataset, profile: Profile) -> list[str]:
-    """Glue every model's figure and caption as ``fig-supplement-NN``; returns the names."""
+    """Glue every Table 2 model's figure and caption as ``fig-supplement-NN`` (a note for a
+    model not evaluated yet); returns the names."""
     bad = set(pathological(evals))
+    have = {int(m) for m in evals["model"].values}
     names = []
-    for m in evals["model"].values:
-        ev = evals.sel(model=m)
-        name = f"fig-supplement-{int(m):02d}"
-        bookfig.glue_figure(name, plots.supplement_slice_pdfs(ev, title=title(ev)),
-                            figure_caption(ev, profile, int(m) in bad), dpi=DPI)
+    for m in MODELS:
+        name = f"fig-supplement-{m:02d}"
+        if m in have:
+            ev = evals.sel(model=m)
+            bookfig.glue_figure(name, plots.supplement_slice_pdfs(ev, title=title(ev)),
+                                figure_caption(ev, profile, m in bad), dpi=DPI)
+        else:
+            note = missing_note([m], profile.name)
+            bookfig.glue_figure(name, plots.placeholder(note.strip("*")), note)
         names.append(name)
     return names

@@ -1,0 +1,83 @@
+"""Build the Jupyter Book of one profile's results, training nothing:
+``python -m diffsurr.book.build PROFILE [--out DIR]`` (``make book``; the published book is the
+``reference`` study's, from the files committed in ``results/reference/``).
+
+1. The profile's data file: the data set is never committed, so where it is missing it is drawn
+   again from its seed (seconds), and its checksum must equal the one every trained run of the
+   profile recorded (:func:`check_data_checksum`).
+2. The executed stage notebooks of ``results/<profile>/notebooks/`` are copied into
+   ``book/executed/`` (:func:`diffsurr.book.reproduce.copy_executed`).
+3. ``jupyter-book build`` with ``$DIFFSURR_PROFILE`` set, into ``DIR/_build/html`` (``DIR``: the
+   repository, so ``_build/html``, unless ``--out``). Pages show the runs that are in; a study
+   under way says which are missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import xarray as xr
+
+from ..io import REPO_ROOT
+from ..profiles import Profile, get_profile
+from ..report import PROFILE_ENV
+from ..runid import data_path, results_dir
+from ..stages.data import data_stage
+from ..stages.train import study_runs
+from .reproduce import copy_executed
+
+
+def recorded_checksums(profile: Profile) -> dict[str, str]:
+    """``data_sha256`` that each trained run of the study reading the profile's own data file
+    recorded in its ``history.nc``, by run name."""
+    out = {}
+    for run in study_runs(profile):
+        history = run.dir / "history.nc"
+        if data_path(run.config()) == data_path(profile) and history.exists():
+            with xr.open_dataset(history) as h:
+                out[run.name] = str(h.attrs.get("data_sha256"))
+    return out
+
+
+def check_data_checksum(profile: Profile) -> str:
+    """Make the profile's data file where it is missing and return its checksum; ValueError
+    naming the runs if it differs from what any trained run recorded."""
+    path = data_stage(profile)
+    with xr.open_dataset(path) as ds:
+        sha = str(ds.attrs["data_sha256"])
+    differ = {name: s for name, s in recorded_checksums(profile).items() if s != sha}
+    if differ:
+        raise ValueError(f"{path} has checksum {sha[:12]}, but runs were trained on other data: "
+                         + ", ".join(f"{n} ({s[:12]})" for n, s in sorted(differ.items()))
+                         + ". The data set no longer regenerates as it did; do not show these "
+                         "results with it.")
+    return sha
+
+
+def build(name: str, out: Path | None = None) -> Path:
+    """Build the book of profile ``name``; return the folder of its HTML."""
+    profile, _ = get_profile(name)
+    check_data_checksum(profile)
+    executed = REPO_ROOT / "book" / "executed"
+    shutil.rmtree(executed, ignore_errors=True)
+    executed.mkdir(parents=True)
+    copy_executed(results_dir(profile) / "notebooks", executed)
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT),
+           "--warningiserror", "--keep-going"]
+    if out is not None:
+        cmd += ["--path-output", str(out)]
+    subprocess.run(cmd, check=True, env={**os.environ, PROFILE_ENV: profile.name})
+    return (out or REPO_ROOT) / "_build" / "html"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("profile", help="the profile whose results the book shows")
+    parser.add_argument("--out", type=Path, help="build into OUT/_build/html")
+    args = parser.parse_args()
+    print(f"book built in {build(args.profile, args.out)}")

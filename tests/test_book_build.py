@@ -1,0 +1,31 @@
+"""diffsurr.book.build: the book's data file is checked against what the runs were trained on."""
+
+import pytest
+
+from diffsurr import io
+from diffsurr.book import build
+from diffsurr.profiles import PROFILES
+from diffsurr.runid import RunId, data_path
+
+from test_report import fake_history
+
+
+def _trained(profile, model, sha):
+    run = RunId.of(profile, model)
+    run.dir.mkdir(parents=True, exist_ok=True)
+    history = fake_history(model)
+    history.attrs["data_sha256"] = sha
+    io.write_netcdf(history, run.dir / "history.nc")
+
+
+def test_the_data_file_must_be_what_the_runs_were_trained_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    smoke = PROFILES["smoke"]
+    sha = build.check_data_checksum(smoke)             # drawn and solved: it was missing
+    assert data_path(smoke).exists() and build.recorded_checksums(smoke) == {}
+    _trained(smoke, 9, sha)
+    assert build.check_data_checksum(smoke) == sha and build.recorded_checksums(smoke) == {
+        "model_09": sha}
+    _trained(smoke, 5, "0" * 64)
+    with pytest.raises(ValueError, match=r"runs were trained on other data: model_05 \(000000000000\)"):
+        build.check_data_checksum(smoke)
