@@ -17,7 +17,7 @@ from ..profiles import Profile
 from ..registry import MODELS
 from ..report import caption, eval_sources, fmt
 from .predictions import FIELD_BOUND, models_text, pathological, pct
-from .text import missing_note
+from .text import missing_figure
 
 SUPPLEMENT_FIGURES = {m: f"S{i}" for i, m in enumerate((1, 2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14),
                                                        start=1)}
@@ -164,7 +164,6 @@ def glue_figures(evals: xr.Dataset, profile: Profile) -> list[str]:
             bookfig.glue_figure(name, plots.supplement_slice_pdfs(ev, title=title(ev)),
                                 figure_caption(ev, profile, m in bad), dpi=DPI)
         else:
-            note = missing_note([m], profile.name)
-            bookfig.glue_figure(name, plots.placeholder(note.strip("*")), note)
+            bookfig.glue_figure(name, *missing_figure([m], profile.name))
         names.append(name)
     return names

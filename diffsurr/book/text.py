@@ -44,6 +44,11 @@ def missing_note(models, profile_name: str | None = None, join: str = "and") -> 
             f"{which}, not yet evaluated{where} (this study is still under way).*")
 
 
+def missing_figure(models, profile_name: str | None = None):
+    """A placeholder figure and, as its caption, :func:`missing_note`."""
+    return plots.placeholder("Not drawn yet: see the caption."), missing_note(models, profile_name)
+
+
 def needs(*models: int, kind: str = "text"):
     """Decorate a chapter function whose first argument is an evaluations Dataset (``model``
     dim) and which shows ``models``: where some are not in it, the function is not called
@@ -59,9 +64,10 @@ def needs(*models: int, kind: str = "text"):
             lacking = [m for m in models if m not in have]
             if not lacking:
                 return func(evals, *args, **kwargs)
-            note = missing_note(lacking, evals.attrs.get("profile_name", "<profile>"))
+            name = evals.attrs.get("profile_name")
+            note = missing_note(lacking, name)
             if kind == "figure":
-                return plots.placeholder(note.strip("*")), note
+                return missing_figure(lacking, name)
             if kind == "table":
                 return pd.DataFrame({"": [note.strip("*")]}).style.hide(axis="index")
             return note

@@ -15,7 +15,7 @@ from .. import plots
 from ..profiles import Profile
 from ..report import WITH_NN1, WITH_NN2, caption, fmt, last_valid, load_history, run_dir
 from ..rollback import RollbackRule
-from .text import missing_note
+from .text import missing_figure, missing_note
 
 PREPRINT_JUMP = 10.0
 """A rise of the training loss between two epochs by at least this factor is one of the
@@ -69,8 +69,7 @@ def fig4(h_none: xr.Dataset | None, h_rb: xr.Dataset | None, rule: RollbackRule,
          profile: Profile, model: int = 9):
     """Preprint Fig. 4 and its caption: both runs, the run with roll-back alone, or a note."""
     if h_rb is None:
-        note = missing_note([model], profile.name)
-        return plots.placeholder(note.strip("*")), note
+        return missing_figure([model], profile.name)
     runs = [h for h in (h_none, h_rb) if h is not None]
     what = ("a) without and b) with roll-back, same seed" if h_none is not None else
             "with roll-back (no run without it: see the text)")
