@@ -176,7 +176,8 @@ def check_book(html_dir: str | os.PathLike, shots: str | os.PathLike | None = No
                timeout_s: float = 60) -> list[PageReport]:
     """Check every page of ``html_dir`` (or the pages named in ``only``, relative paths);
     return one :class:`PageReport` per page (``problems`` empty when it passed). Book-wide
-    checks (duplicate sidebar entries, duplicate page titles) are added to the first page."""
+    checks (duplicate sidebar entries, duplicate page titles) are added to the first page.
+    Screenshots go to ``shots``, which a check of every page first empties of PNGs."""
     from playwright.sync_api import sync_playwright
 
     html_dir = Path(html_dir).resolve()
@@ -191,6 +192,9 @@ def check_book(html_dir: str | os.PathLike, shots: str | os.PathLike | None = No
     shots = Path(shots) if shots else None
     if shots:
         shots.mkdir(parents=True, exist_ok=True)
+        if not only:                     # screenshots of pages an earlier book had, gone
+            for old in shots.glob("*.png"):
+                old.unlink()
     reports: list[PageReport] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
