@@ -134,6 +134,18 @@ def test_the_check_fails_on_a_broken_page(book_html, tmp_path):
     assert not other.problems, other.problems
 
 
+def test_a_full_check_replaces_the_screenshots(tmp_path):
+    _need_browser()
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "index.html").write_text("<html><head><title>A</title></head><body><p>a</p></body></html>")
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    (shots / "book__gone.png").write_bytes(b"stale")
+    browser.check_book(html, shots)
+    assert sorted(p.name for p in shots.iterdir()) == ["index.png"]
+
+
 def test_duplicate_sidebar_titles_are_found():
     reports = [browser.PageReport("a.html", title="A", sidebar=["Intro", "Stage 2", "Stage 2"]),
                browser.PageReport("b.html", title="A", sidebar=["Intro", "Stage 2", "Stage 2"])]
