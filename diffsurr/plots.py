@@ -219,6 +219,8 @@ def fig4_loss(hist_none: xr.Dataset, hist_rb: xr.Dataset, jumps_none=None,
     """
     runs = ((hist_none, "a) without roll-back", jumps_none), (hist_rb, "b) with roll-back", None))
     runs = [r for r in runs if r[0] is not None]
+    if len(runs) == 1:
+        runs = [(hist_rb, "with roll-back", None)]
     fig = Figure(figsize=(4.1 * len(runs), 3.6), layout="constrained")
     ax = np.atleast_1d(fig.subplots(1, len(runs), sharey=True))
     for a, (h, title, marks) in zip(ax, runs):

@@ -172,6 +172,7 @@ def test_fig4_with_one_run_or_none(pair):
         None, rising, rule, reference)
     assert "needs model 9" in chapter.fig4_summary(None, None, rule, reference)
     fig, cap = chapter.fig4(None, h_rb, rule, reference)
-    assert len(fig.axes) == 1 and "no run without it" in cap
+    assert len(fig.axes) == 1 and "no run without it" in cap and "in a)" not in cap
+    assert fig.axes[0].get_title() == "with roll-back, model 9"
     assert len(chapter.fig4(h_none, h_rb, rule, reference)[0].axes) == 2
     assert "needs model 9" in chapter.fig4(None, None, rule, reference)[1]

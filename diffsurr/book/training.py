@@ -71,16 +71,20 @@ def fig4(h_none: xr.Dataset | None, h_rb: xr.Dataset | None, rule: RollbackRule,
     if h_rb is None:
         return missing_figure([model], profile.name)
     runs = [h for h in (h_none, h_rb) if h is not None]
-    what = ("a) without and b) with roll-back, same seed" if h_none is not None else
-            "with roll-back (no run without it: see the text)")
+    lines = "Solid: training loss along the kept trajectory; dashed: validation loss. "
+    if h_none is None:
+        what = "with roll-back (no run without it: see the text)"
+        marks = ("Green circles: rejected epochs (jumps); grey dots: accepted epochs that a "
+                 "later roll-back undid.")
+    else:
+        what = "a) without and b) with roll-back, same seed"
+        marks = ("Green circles: in a) epochs the roll-back rule would have rejected, in b) the "
+                 "rejected epochs (jumps); grey dots in b): accepted epochs that a later "
+                 "roll-back undid.")
     return plots.fig4_loss(h_none, h_rb, model=model, jumps_none=None if h_none is None
                            else replay(h_none, rule)), caption(
         "4", f"Training loss vs epoch for model {model}, {what}", profile,
-        [h.attrs["path"] for h in runs],
-        text="Solid: training loss along the kept trajectory; dashed: validation loss. Green "
-             "circles: in a) epochs the roll-back rule would have rejected, in b) the rejected "
-             "epochs (jumps); grey dots in b): accepted epochs that a later roll-back undid.",
-        preprint="Fig. 4")
+        [h.attrs["path"] for h in runs], text=lines + marks, preprint="Fig. 4")
 
 
 def fig4_summary(h_none: xr.Dataset | None, h_rb: xr.Dataset | None, rule: RollbackRule,
