@@ -62,3 +62,10 @@ def test_glance_uses_the_chapter_sentences():
 
 def test_nn1_claim_text_shows_the_badge_it_is_given():
     assert chapter.nn1_claim_text("<b>holds</b>").endswith("seeds page: <b>holds</b>.")
+
+
+def test_the_caption_says_which_models_the_table_holds():
+    evals = xr.Dataset({"n_test": ("model", [4000.0] * 14)}, coords={"model": list(MODELS)})
+    assert "of the 14 models and" in chapter.table_caption(evals, PROFILES["reference"])
+    part = chapter.table_caption(evals.sel(model=[1, 5, 9]), PROFILES["reference"])
+    assert "of the 3 models evaluated so far (of 14)" in part and "4,000 test" in part

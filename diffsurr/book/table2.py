@@ -12,8 +12,8 @@ import pandas as pd
 import xarray as xr
 
 from ..profiles import Profile
-from ..registry import spec
-from ..report import NN1_ONLY, RESIDUALS, WITH_NN2, fmt
+from ..registry import MODELS, spec
+from ..report import NN1_ONLY, RESIDUALS, WITH_NN2, caption, eval_glob, fmt
 from .text import missing_note
 
 MEAN_RES, MEAN_UNIT = RESIDUALS[0][3], RESIDUALS[0][2]
@@ -23,6 +23,20 @@ SEPARATED = 1.0
 more than this many times the largest mean residual of the models with NN2."""
 PAPER_PROFILE = "paper"
 """The profile at the preprint's scale (20,000 configurations, 800 epochs)."""
+
+
+def table_caption(evals: xr.Dataset, profile: Profile) -> str:
+    """Table 2's caption: which models it holds (all 14, or those evaluated so far)."""
+    n = int(evals.sizes["model"])
+    which = "the 14 models" if n == len(MODELS) else f"the {n} models evaluated so far (of 14)"
+    return caption(
+        "2", f"Hyperparameters of {which} and their residuals over the test set", profile,
+        [eval_glob(profile), "diffsurr/table2.csv"],
+        text=f"Networks on, loss weight w, dropout rates D₁–D₄ and loss; residuals over "
+             f"{int(evals['n_test'].max()):,} test configurations per model, this study's "
+             "(\"ours\") next to the preprint's: ⟨res⟩ in units of 10⁻³, 99-P res in units of "
+             "10⁻², max res in units of 1; ratio = ours / preprint.",
+        preprint="Table 2", kind="Table")
 
 
 def nn1_only(df: pd.DataFrame) -> list[int]:
