@@ -90,8 +90,8 @@ def plan_for(quick: bool) -> Plan:
     if quick:
         return Plan(QUICK_GRIDS, {100: (1, 4), 200: (1, 2)}, 1, 0.0, 1, 1,
                     {100: 1, 200: 1}, 2)
-    return Plan(GRIDS, {100: (1, 8, 32), 200: (1, 8), 400: (1, 2), 512: (1, 2)}, 1, 0.3, 20, 2,
-                {100: 2, 200: 2, 400: 1, 512: 1}, 3)
+    return Plan(GRIDS, {100: (1, 8, 32), 200: (1, 8), 400: (1, 4), 512: (1, 4)}, 1, 0.5, 20, 3,
+                {N: 2 for N in GRIDS}, 5)
 
 
 def train_batch(N: int, batch_size: int) -> int:
