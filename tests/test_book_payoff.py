@@ -73,9 +73,12 @@ def test_sentence_flips_to_never_and_back():
 def test_threshold_is_the_named_constant(monkeypatch):
     ds = fake([DISKS, LINES])               # disks, N = 200, k = 20: δ/ε = 50/40 = 1.25
     assert "at N = 200 and 400 only with 20" in po.crossing_sentence(ds, "disks")
+    assert "smallest break-even is at N = 400" in po.crossing_sentence(ds, "polylines")
     monkeypatch.setattr(po, "FASTER", 2.0)
     assert "at N = 400 only with 20 sources, the most measured; never at N = 100 and 200" in \
         po.crossing_sentence(ds, "disks")
+    # polylines: k = 20 (δ/ε = 3, 2.25, 5.6) still pays everywhere, k = 5 (1.25) no more
+    assert "at N = 100, 200 and 400 only with 20 sources" in po.crossing_sentence(ds, "polylines")
 
 
 def test_shrinking_and_non_monotone_maps_are_said_so():
@@ -104,7 +107,9 @@ def test_table_marks_measured_and_extrapolated_and_never():
     table = po.map_table(fake([DISKS, LINES]))
     assert len(table) == 18
     assert "δ, ms [measured]" in table.columns and "E, h (8 ep.) [extrapolated]" in table.columns
-    assert "N_min (800 ep.) [derived]" in table.columns
+    assert "N_min (800 ep.) [derived]" in table.columns and len(table.columns) == 6
+    (styler,) = po.tables({"f.nc": fake([DISKS, LINES])})
+    assert "E for 800 epochs is 100 times E for 8" in styler.caption
     assert table.loc[("disks", 100, 1), "N_min (8 ep.) [derived]"] == "never"
 
 

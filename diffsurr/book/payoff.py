@@ -144,7 +144,8 @@ def crossing_sentence(ds: xr.Dataset, family: str) -> str:
     if None in by_k and parts:
         text += f"; never at N = {_grids(by_k[None])} (up to {most} sources)"
     n_min = ds.n_min.sel(family=family)
-    best = n_min.isel(epochs=0).where(np.isfinite(n_min.isel(epochs=0))).to_series().dropna()
+    first = n_min.isel(epochs=0)
+    best = first.where(pays(ds).sel(family=family) & np.isfinite(first)).to_series().dropna()
     N, k = best.idxmin()
     at = n_min.sel(grid=N, sources=k)
     text += (f". The smallest break-even is at N = {N} with {k} sources: N_min = " + ", ".join(
@@ -199,19 +200,34 @@ def _label(ds: xr.Dataset, var: str, text: str) -> str:
 
 
 def map_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per (family, N, k): δ, ε, δ/ε, E and N_min per epoch column, each column
-    marked measured, extrapolated or derived; 'never' where Eq. 4 has no solution."""
+    """One row per (family, N, k): δ, ε, δ/ε, E for the first epoch column and N_min for
+    every epoch column, each column marked measured, extrapolated or derived; 'never' where
+    Eq. 4 has no solution."""
+    first = int(ds.epochs.values[0])
     df = pd.DataFrame({
         _label(ds, "delta_s", "δ, ms"): (ds.delta_s * 1e3).to_series(),
         _label(ds, "eps_s", "ε, ms"): (ds.eps_s * 1e3).broadcast_like(ds.delta_s).to_series(),
         _label(ds, "speedup", "δ/ε"): ds.speedup.to_series(),
-        "max |fast − sparse|": ds.solve_diff.to_series()})
+        _label(ds, "train_s", f"E, h ({first} ep.)"): (ds.train_s.sel(epochs=first) / 3600
+                                                       ).broadcast_like(ds.delta_s).to_series()})
     for e in ds.epochs.values:
-        df[_label(ds, "train_s", f"E, h ({e} ep.)")] = (ds.train_s.sel(epochs=e) / 3600
-                                                       ).broadcast_like(ds.delta_s).to_series()
         df[_label(ds, "n_min", f"N_min ({e} ep.)")] = ds.n_min.sel(epochs=e).to_series()
     df.index.names = ["shape", "N", "k"]
     return df.map(_cell)
+
+
+def tables(maps: dict[str, xr.Dataset]) -> list:
+    """The page's tables, one per file, compact and captioned (E scales with the epochs)."""
+    from .text import compact_table
+
+    out = []
+    for name, ds in maps.items():
+        e = [int(v) for v in ds.epochs.values]
+        out.append(compact_table(map_table(ds)).set_caption(
+            f"`{name}`, {device(ds)}: every cell; [measured] in this run, [extrapolated] from "
+            f"measured steps, [derived] by Eq. 4. E for {e[-1]} epochs is {e[-1] / e[0]:g} times "
+            f"E for {e[0]}."))
+    return out
 
 
 def _cell(v) -> str:
