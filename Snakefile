@@ -1,6 +1,6 @@
 # The whole study as one DAG:
 #   data -> trainings (Table 2, seeds, variants) -> evaluations, generalisation (per Table 2
-#   run) -> benchmark -> book
+#   run) -> benchmark, pay-off map -> book
 # Local:   snakemake --cores 2 --config profile=ci
 # Cluster: snakemake --profile workflow/slurm --config profile=paper   (one Slurm job per rule
 #          instance: each training is one GPU job; see workflow/slurm/config.yaml)
@@ -8,6 +8,7 @@
 import sys
 
 from diffsurr.bench import planned_output
+from diffsurr.payoff import planned_output as payoff_output
 from diffsurr.params import model_list
 from diffsurr.profiles import get_profile
 from diffsurr.runid import RunId, data_path, parse_data_name
@@ -125,12 +126,27 @@ rule benchmark:
         f"{PM} notebooks/benchmark.ipynb {{output.notebook}} -p profile {P} -p quick {{params.quick}}"
 
 
+# The pay-off map (issue 13): the paper profile's full run writes
+# results/benchmarks/payoff-<device>.nc (committed), the scaled profiles' quick one
+# results/<profile>/payoff-<device>.nc (git-ignored).
+rule payoff:
+    threads: workflow.cores
+    output:
+        notebook=f"{NB}/payoff.ipynb",
+        result=payoff_output(PROFILE, quick=P != "paper"),
+    params:
+        quick=str(P != "paper"),
+    shell:
+        f"{PM} notebooks/payoff.ipynb {{output.notebook}} -p profile {P} -p quick {{params.quick}}"
+
+
 # Every result the book reads (`snakemake results` computes what is missing, no book).
 rule results:
     input:
         expand(f"results/{P}/{{run}}/eval.nc", run=RUNS),
         expand(f"results/{P}/{{run}}/generalise.nc", run=RUNS[:len(MODELS)]),
         f"{NB}/benchmark.ipynb",
+        f"{NB}/payoff.ipynb",
 
 
 rule book:

@@ -157,3 +157,74 @@ def split(n: int, test_fraction: float, val_fraction: float, seed: int) -> dict[
 def load(path) -> xr.Dataset:
     """Read a dataset written by :func:`generate`, checking that it has inputs and targets."""
     return io.read_netcdf(path, require=("input", "target"))
+
+
+POLYLINE = {"segments": 4, "segment_length": 10.0, "thickness": 3.0, "max_turn": np.pi / 4}
+"""Vessel-like sources (not in the preprint; the pay-off map's second shape family): random
+polylines of 4 segments of 10 px, turning by at most 45° per joint, 3 px thick: about 40 px
+long and 120 px in area, next to a radius-5 disk's 81 px, with a longer rim."""
+
+
+def polyline_mask(vertices: np.ndarray, size: int, thickness: float) -> np.ndarray:
+    """Pixels (i, j) within ``thickness``/2 of a polyline through ``vertices`` (V, 2) (row, col)."""
+    mask = np.zeros((size, size), bool)
+    r = thickness / 2
+    for a, b in zip(vertices[:-1], vertices[1:]):
+        lo = np.maximum(np.floor(np.minimum(a, b) - r), 0).astype(int)
+        hi = np.minimum(np.ceil(np.maximum(a, b) + r), size - 1).astype(int) + 1
+        i, j = np.mgrid[lo[0]:hi[0], lo[1]:hi[1]]
+        p = np.stack([i, j], axis=-1).astype(np.float64)
+        d = b - a
+        t = np.clip(((p - a) @ d) / max(d @ d, 1e-12), 0.0, 1.0)
+        mask[lo[0]:hi[0], lo[1]:hi[1]] |= np.linalg.norm(p - (a + t[..., None] * d),
+                                                         axis=-1) <= r
+    return mask
+
+
+def _polyline(rng: np.random.Generator, size: int, segments: int, length: float,
+              max_turn: float, margin: float) -> np.ndarray:
+    """Vertices of one random polyline: a random start and heading, each joint turning by a
+    uniform angle in [−max_turn, max_turn]; vertices are clipped to stay ``margin`` inside."""
+    start = rng.uniform(margin, size - 1 - margin, size=2)
+    heading = rng.uniform(0, 2 * np.pi)
+    turns = np.concatenate([[heading], rng.uniform(-max_turn, max_turn, segments - 1)])
+    angles = np.cumsum(turns)
+    steps = length * np.stack([np.sin(angles), np.cos(angles)], axis=1)
+    vertices = start + np.concatenate([[[0.0, 0.0]], np.cumsum(steps, axis=0)])
+    return np.clip(vertices, margin, size - 1 - margin)
+
+
+def draw_polylines(n: int, seed: int, n_sources: int = 2, size: int = 100,
+                   segments: int = POLYLINE["segments"],
+                   segment_length: float = POLYLINE["segment_length"],
+                   thickness: float = POLYLINE["thickness"],
+                   max_turn: float = POLYLINE["max_turn"]) -> tuple[np.ndarray, np.ndarray,
+                                                                    np.ndarray]:
+    """Draw ``n`` images of ``n_sources`` vessel-like polylines (:data:`POLYLINE`).
+
+    Returns (inputs (n, N, N), vertices (n, S, segments + 1, 2), values (n, S)). Values as
+    for disks (one source 1, the others uniform in (0, 1]); where polylines cross, a pixel
+    keeps the largest value. Deterministic in its arguments. Not in the preprint.
+    """
+    if not (isinstance(n, (int, np.integer)) and n >= 1):
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not (isinstance(n_sources, (int, np.integer)) and n_sources >= 1):
+        raise ValueError(f"n_sources must be an integer >= 1, got {n_sources!r}")
+    if not (isinstance(segments, (int, np.integer)) and segments >= 1):
+        raise ValueError(f"segments must be an integer >= 1, got {segments!r}")
+    if not (thickness > 0 and segment_length > 0 and size > 2 * thickness + 2):
+        raise ValueError(f"need thickness > 0, segment_length > 0 and size > 2*thickness+2; "
+                         f"got {thickness!r}, {segment_length!r}, {size!r}")
+    rng = np.random.default_rng(seed)
+    inputs = np.zeros((n, size, size), np.float64)
+    vertices = np.zeros((n, n_sources, segments + 1, 2), np.float64)
+    values = np.zeros((n, n_sources), np.float64)
+    for k in range(n):
+        v = np.concatenate([[1.0], 1.0 - rng.random(n_sources - 1)])  # (0, 1]
+        rng.shuffle(v)
+        for s in range(n_sources):
+            vertices[k, s] = _polyline(rng, size, segments, segment_length, max_turn, thickness)
+            mask = polyline_mask(vertices[k, s], size, thickness)
+            inputs[k][mask] = np.maximum(inputs[k][mask], v[s])
+        values[k] = v
+    return inputs, vertices, values

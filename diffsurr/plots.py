@@ -767,3 +767,35 @@ def speed_bars(benches: Mapping[str, xr.Dataset], preprint_delta: float = 1.16,
     ax.set_xlabel("seconds per sample at the best batch (log scale)")
     fig.tight_layout()
     return fig
+
+
+def payoff_map(panels: Sequence[tuple[str, xr.DataArray]], ncols: int = 2) -> Figure:
+    """Eq. 4's N_min over grid N (rows) × number of sources k (columns), one panel per
+    (title, DataArray with dims grid, sources): log colour shared by all panels; cells where
+    N_min is infinite (the solver is faster than the network) grey and marked "never"."""
+    finite = np.concatenate([p.values[np.isfinite(p.values)] for _, p in panels] + [[]])
+    norm = LogNorm(finite.min(), max(finite.max(), finite.min() * 10)) if finite.size else None
+    nrows = max(1, -(-len(panels) // ncols))
+    fig = Figure(figsize=(4.2 * ncols + 1.2, 3.4 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    cmap = matplotlib.colormaps["viridis_r"].with_extremes(bad="0.85")
+    image = None
+    for ax, (title, da) in zip(axes, panels):
+        values = da.transpose("grid", "sources").values.astype(float)
+        shown = np.ma.masked_invalid(np.where(np.isfinite(values), values, np.nan))
+        image = ax.imshow(shown, cmap=cmap, norm=norm, origin="lower", aspect="auto")
+        for (i, j), v in np.ndenumerate(values):
+            text = "never" if np.isinf(v) else ("–" if np.isnan(v) else f"{v:.1e}")
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    bbox=dict(facecolor="white", alpha=0.6, edgecolor="none", pad=1))
+        ax.set_xticks(range(da.sizes["sources"]), [str(int(k)) for k in da.sources.values])
+        ax.set_yticks(range(da.sizes["grid"]), [str(int(n)) for n in da.grid.values])
+        ax.set_xlabel("number of sources k")
+        ax.set_ylabel("grid N (N × N)")
+        ax.set_title(title, fontsize=9)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    if image is not None and norm is not None:
+        fig.colorbar(image, ax=list(axes[:len(panels)]), label="N_min (uses, log scale)",
+                     shrink=0.9)
+    return fig

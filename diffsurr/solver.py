@@ -142,6 +142,26 @@ def sine_tables(N, D, gamma):
     return phi, gamma + d[:, None] + d[None, :]
 
 
+LOG_MAX = 700.0
+"""Largest natural log a Green's-table entry may reach (float64 overflows above ~709.78)."""
+
+
+def _green_mu(N, D, gamma):
+    """μ_k = arccosh(1 + (γ + D(2 − 2cos θ_k))/(2D)) and the Dirichlet denominator per mode k."""
+    theta = np.pi * np.arange(1, N + 1) / (N + 1)
+    mu = np.arccosh(1 + (gamma + D * (2 - 2 * np.cos(theta))) / (2 * D))
+    denom = D * -np.expm1(-2 * mu) * -np.expm1(-2 * mu * (N + 1))
+    return mu, denom
+
+
+def _green_factors(N, mu, denom, centre):
+    """Factors a(i), b(j) of the y-Green's function with exponentials centred on ``centre``."""
+    i = np.arange(N)
+    a = np.exp(np.outer(i - centre, mu)) * -np.expm1(-2 * np.outer(i + 1, mu))
+    b = np.exp(np.outer(centre - i - 1, mu)) * -np.expm1(-2 * np.outer(N - i, mu)) / denom
+    return a, b
+
+
 @functools.lru_cache(maxsize=16)
 def green_tables(N, D, gamma):
     """Semi-separable factors a, b of the Green's function G = A⁻¹.
@@ -151,22 +171,55 @@ def green_tables(N, D, gamma):
     2 + γ/D + 2 − 2cos θ_k; its Dirichlet Green's function for i <= j is
     sinh(μ(i+1)) sinh(μ(N−j)) / (D sinh μ sinh(μ(N+1))) = a(i) b(j), written with
     exponentials centred on the grid so that every product a(i) b(j) stays finite.
+    Raises for grids where the discarded products overflow (N ≳ 398 at the study's γ);
+    :func:`green_bands` splits the grid into bands that never do.
     """
-    theta = np.pi * np.arange(1, N + 1) / (N + 1)
-    mu = np.arccosh(1 + (gamma + D * (2 - 2 * np.cos(theta))) / (2 * D))
-    denom = D * -np.expm1(-2 * mu) * -np.expm1(-2 * mu * (N + 1))
+    mu, denom = _green_mu(N, D, gamma)
     # |a(i) b(j)| <= e^{μ(N−2)}/denom for i > j, the triangle that is discarded.
     log_big = np.max(mu * (N - 2) - np.log(denom)) + np.log(2)
-    if log_big > 700:
+    if log_big > LOG_MAX:
         raise ValueError(
             f"the fast clamped method's Green's-function tables overflow float64 for "
             f"N={N}, D={D:g}, gamma={gamma:g} (log of largest entry {log_big:.0f} > 700); "
             f"use method='sparse' or a smaller grid")
-    i = np.arange(N)
-    c = (N - 1) / 2
-    a = np.exp(np.outer(i - c, mu)) * -np.expm1(-2 * np.outer(i + 1, mu))
-    b = np.exp(np.outer(c - i - 1, mu)) * -np.expm1(-2 * np.outer(N - i, mu)) / denom
-    return a, b
+    return _green_factors(N, mu, denom, (N - 1) / 2)
+
+
+def band_width(N, D, gamma):
+    """Widest band of rows W whose discarded products e^{μ(W−2)}/denom stay below e^LOG_MAX."""
+    mu, denom = _green_mu(N, D, gamma)
+    width = int(np.floor(np.min((LOG_MAX - np.log(2) + np.log(denom)) / mu))) + 2
+    if width < 1:
+        raise ValueError(
+            f"the fast clamped method's Green's-function tables overflow float64 for "
+            f"N={N}, D={D:g}, gamma={gamma:g} even one row at a time; use method='sparse'")
+    return min(width, N)
+
+
+@functools.lru_cache(maxsize=16)
+def green_bands(N, D, gamma):
+    """The factors of :func:`green_tables`, rescaled per band of rows so that none overflows.
+
+    Rows are split into equal bands of at most :func:`band_width` rows. Band I = [lo, hi)
+    has its own centre r_I, with a_I(i) = 0 outside the band and b_I(j) = 0 for j < lo, so
+    Σ_I a_I(p_y) b_I(q_y) = a(p_y) b(q_y) for p_y <= q_y (only the band of p_y contributes,
+    rescaled by e^{±μ r_I}, which cancels), and every discarded product (p_y > q_y) is 0 or
+    at most e^{μ(W−2)}/denom. One band (N <= W: the study's N = 100) returns green_tables'
+    own (a, b), so its results are unchanged to the bit.
+    """
+    if band_width(N, D, gamma) >= N:
+        return (green_tables(N, D, gamma),)
+    mu, denom = _green_mu(N, D, gamma)
+    n_bands = -(-N // band_width(N, D, gamma))
+    edges = np.linspace(0, N, n_bands + 1).round().astype(int)
+    rows = np.arange(N)[:, None]
+    bands = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        with np.errstate(over="ignore"):   # entries outside their band are zeroed here
+            a, b = _green_factors(N, mu, denom, (lo + hi - 1) / 2)
+            bands.append((np.where((rows >= lo) & (rows < hi), a, 0.0),
+                          np.where(rows >= lo, b, 0.0)))
+    return tuple(bands)
 
 
 def apply_inverse(f, D=1.0, gamma=1 / 400):
@@ -198,7 +251,7 @@ def _clamped_chunk(x, D, gamma):
     """Capacitance solve for one chunk; rim lists are padded to equal length."""
     B, N, _ = x.shape
     phi, lam = sine_tables(N, D, gamma)
-    a, b = green_tables(N, D, gamma)
+    bands = green_bands(N, D, gamma)
     src = x != 0
     bi, px, py = np.nonzero(rim_mask(src))
     counts = np.bincount(bi, minlength=B)
@@ -214,7 +267,10 @@ def _clamped_chunk(x, D, gamma):
     rhs = np.zeros((B, m))
     rhs[bi, slot] = x[bi, px, py]
     PX = phi[X]
+    a, b = bands[0]
     M = (PX * a[Y]) @ (PX * b[Y]).transpose(0, 2, 1)
+    for a, b in bands[1:]:  # grids too large for one band (green_bands)
+        M += (PX * a[Y]) @ (PX * b[Y]).transpose(0, 2, 1)
     G = np.where(Y[:, :, None] <= Y[:, None, :], M, M.transpose(0, 2, 1))
     pair = valid[:, :, None] & valid[:, None, :]
     G = np.where(pair, G, np.eye(m))

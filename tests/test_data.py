@@ -97,3 +97,49 @@ def test_split_is_deterministic_disjoint_and_sized():
         data.split(3, 0.2, 0.1, seed=0)
     with pytest.raises(ValueError, match="test_fraction"):
         data.split(100, 1.2, 0.1, seed=0)
+
+
+def test_polylines_are_thick_paths_with_disk_values_and_deterministic():
+    inputs, vertices, values = data.draw_polylines(30, seed=4, n_sources=5, size=100)
+    assert inputs.shape == (30, 100, 100) and vertices.shape == (30, 5, 5, 2)
+    seg = np.linalg.norm(np.diff(vertices, axis=2), axis=-1)
+    assert (seg <= data.POLYLINE["segment_length"] + 1e-9).all()     # clipping only shortens
+    assert ((vertices >= 0) & (vertices <= 99)).all()
+    assert np.allclose(values.max(axis=1), 1.0) and (values > 0).all()
+    assert set(np.unique(inputs)) <= set(np.unique(values)) | {0.0}
+    one = data.draw_polylines(200, seed=5, n_sources=1)[0]
+    area = (one > 0).sum(axis=(1, 2))
+    assert 60 < area.mean() < 160, area.mean()          # ~40 px long, 3 px thick
+    # a thick line: no source pixel without a source 4-neighbour
+    src = one > 0
+    neighbours = np.zeros_like(src)
+    neighbours[:, 1:] |= src[:, :-1]
+    neighbours[:, :-1] |= src[:, 1:]
+    neighbours[:, :, 1:] |= src[:, :, :-1]
+    neighbours[:, :, :-1] |= src[:, :, 1:]
+    assert not (src & ~neighbours).any()
+    again = data.draw_polylines(30, seed=4, n_sources=5, size=100)
+    assert np.array_equal(inputs, again[0])
+    assert not np.array_equal(inputs, data.draw_polylines(30, seed=6, n_sources=5)[0][:30])
+
+
+def test_polyline_mask_is_the_distance_rule():
+    m = data.polyline_mask(np.array([[10.0, 5.0], [10.0, 15.0]]), 20, 3.0)
+    assert m[10, 5:16].all() and m[9, 5:16].all() and m[11, 5:16].all()
+    assert not m[8].any() and not m[12].any() and m[:, 16:].sum() == 3   # the round cap: (9..11, 16)
+
+
+def test_draw_inputs_gives_the_pay_off_layouts_unchanged_for_the_study():
+    """k disks at grid N (the pay-off map) with the study's arguments' draws untouched."""
+    for N, k in ((200, 20), (512, 10)):
+        inputs, centres, _ = data.draw_inputs(2, seed=1, n_sources=k, size=N)
+        assert inputs.shape == (2, N, N) and centres.shape == (2, k, 2)
+        assert ((inputs > 0).sum(axis=(1, 2)) == 81 * k).all()
+
+
+@pytest.mark.parametrize("kwargs, match", [({"n": 0}, "n must"), ({"n_sources": 0}, "n_sources"),
+                                           ({"segments": 0}, "segments"),
+                                           ({"thickness": 0.0}, "thickness")])
+def test_bad_polylines_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        data.draw_polylines(**{"n": 2, "seed": 0, **kwargs})

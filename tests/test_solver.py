@@ -184,8 +184,41 @@ def test_torch_bad_inputs_raise(x, kwargs, message):
 def test_bad_dtype_and_tables_overflow_raise():
     with pytest.raises(ValueError, match="float32 or torch.float64"):
         solve_torch(torch.ones(5, 5), dtype=torch.float16)
+    with pytest.raises(ValueError, match="method='sparse'"):   # the torch path keeps one band
+        solve_torch(torch.from_numpy(disk(60, (30, 30))), gamma=1e12)
     with pytest.raises(ValueError, match="method='sparse'"):
-        solve(disk(60, (30, 30)), gamma=1e12)
+        solver.green_tables(512, 1.0, 1 / 400)
+
+
+def test_numpy_fast_path_splits_overflowing_tables_into_bands():
+    """Where one band overflows (γ = 1e12 at N = 60), green_bands still gives the exact field."""
+    x = (disk(60, (30, 30)) + disk(60, (10, 50), 3, 0.5))[None]
+    assert len(solver.green_bands(60, 1.0, 1e12)) > 1
+    assert np.abs(solve(x, gamma=1e12) - solve(x, gamma=1e12, method="sparse")).max() <= 1e-10
+
+
+def test_one_band_is_the_old_table_bit_for_bit():
+    """N = 100 (the study's grid) needs one band: the very arrays of green_tables, so the
+    clamped fields, and the data sets made from them, are unchanged."""
+    (a, b), = solver.green_bands(100, 1.0, 1 / 400)
+    a0, b0 = solver.green_tables(100, 1.0, 1 / 400)
+    assert np.array_equal(a, a0) and np.array_equal(b, b0)
+    assert solver.band_width(400, 1.0, 1 / 400) < 400 and len(solver.green_bands(512, 1.0,
+                                                                                  1 / 400)) == 2
+
+
+@pytest.mark.parametrize("N", [200, 400, 512])
+def test_fast_matches_sparse_on_large_grids(N):
+    """The fast clamped path past the old N < 398 limit: 1 and 20 disks and 10 vessel-like
+    polylines per N, against the sparse reference (one batch, so rims of unequal length)."""
+    from diffsurr import data
+
+    x = np.concatenate([data.draw_inputs(1, N, n_sources=1, size=N)[0],
+                        data.draw_inputs(1, N, n_sources=20, size=N)[0],
+                        data.draw_polylines(1, N, n_sources=10, size=N)[0]])
+    fast = solve(x)
+    assert np.isfinite(fast).all()
+    assert np.abs(fast - solve(x, method="sparse")).max() <= 1e-10
 
 
 def test_implementations_validate_their_arguments():
