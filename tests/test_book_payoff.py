@@ -156,3 +156,9 @@ def test_equal_counts_but_other_cells_are_not_called_the_same():
     text = po.crossing_sentence(fake([moved, LINES]), "disks")
     assert "Cells that pay off out of 3, by grid: 1 at N = 100, 1 at N = 200" in text
     assert "The same numbers of sources" not in text
+
+
+def test_the_method_says_the_map_is_the_surrogates_best_case():
+    text = po.method_sentence({"cpu": fake(np.ones((2, 3, 3)))})
+    assert "model 6's mean residual is 37 times the best model's" in text
+    assert "the best case for a surrogate" in text and "largest difference 3e-14" in text

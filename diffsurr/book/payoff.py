@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import io, payoff
+from ..registry import table2_frame
 from ..report import fmt
 from .speedup import load_sentence
 
@@ -184,6 +185,11 @@ def method_sentence(maps: dict[str, xr.Dataset]) -> str:
         return NO_FILE
     a = next(iter(maps.values())).attrs
     return (f"The network is {a['network']}, fully convolutional, so it runs at every grid. "
+            "It is the study's cheapest network, and alone not an accurate one (in the "
+            f"preprint's Table 2, model 6's mean residual is {_nn1_gap():.0f} times the best "
+            "model's), so this map is the best case for a surrogate: where it never pays off, "
+            "a costlier network trained as long does not either, and a break-even here is a "
+            "lower bound. "
             f"Eq. 4 takes M = {a['eq4_M']:,} solves (the `{a['eq4_profile']}` profile's data, "
             f"counted as the preprint counts them) and E = epochs × ({a['eq4_n_train']:,} "
             f"training samples × τ + {a['eq4_n_val']:,} validation samples × ε), with τ one "
@@ -192,6 +198,12 @@ def method_sentence(maps: dict[str, xr.Dataset]) -> str:
             f"against the sparse reference on the first samples of every cell (largest "
             f"difference "
             f"{max(float(ds.solve_diff.max()) for ds in maps.values()):.0e}).")
+
+
+def _nn1_gap() -> float:
+    """The preprint's mean residual of model 6 (NN1 alone) over its best model's (Table 2)."""
+    paper = table2_frame()["paper_mean_res"]
+    return float(paper.sel(model=6) / paper.min())
 
 
 # ---------------------------------------------------------------- table and figure
