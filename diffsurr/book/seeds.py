@@ -28,7 +28,9 @@ def seeds_found(seeds: xr.Dataset, profile: Profile) -> str:
              f"{_models((profile.seed,) + tuple(profile.extra_seeds))}"
              if profile.seed_models and profile.extra_seeds else
              f"profile `{profile.name}` defines no extra seeds; any found were trained on request")
-    return (f"Training seeds found: {_models(seeds['seed'].values)}. Models with two or more "
+    found = seeds["seed"].values
+    return (f"Training seeds found: seed{'s' if len(found) > 1 else ''} {_models(found)}. "
+            f"Models with two or more "
             f"seeds: {several}; models with one seed: {_models(n.index[n < 2])}. The {asked}.")
 
 
