@@ -26,6 +26,7 @@ from numbers import Integral
 
 import torch
 
+from .baselines import ARCHS
 from .nets import HEADS, NN1_HEADS
 
 
@@ -44,6 +45,7 @@ class Profile:
     width: float                    # NN2 channel multiplier (Table 1: 1)
     head: str                       # NN2 output head: "table1" or "relu"
     nn1_head: str = "table1"        # NN1's last layers: "table1", "d2-first" or "relu" (nets)
+    arch: str = "table1"            # "table1" (NN1, NN2) or a baseline: "unet", "fno"
     rollback: str = "preprint"      # roll-back rule: "preprint", "code" or "none"
     C: float = 5.0                  # Eq. 3
     m: int = 20                     # Eq. 3
@@ -99,7 +101,7 @@ class Profile:
         return {f"profile_{k}": v for k, v in dataclasses.asdict(self).items()}
 
 
-CHOICES = {"head": HEADS, "nn1_head": NN1_HEADS, "rollback": ("preprint", "code", "none"),
+CHOICES = {"head": HEADS, "nn1_head": NN1_HEADS, "arch": ARCHS, "rollback": ("preprint", "code", "none"),
            "mode": ("clamped", "production"), "placement": ("preprint", "code")}
 _POSITIVE = (lambda v: v > 0, "> 0")
 RANGES = {

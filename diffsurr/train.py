@@ -121,9 +121,11 @@ def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: 
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam:
-    """The Adam optimiser of a run (fused when ``cfg.fused_adam``)."""
-    return torch.optim.Adam(model.parameters(), lr=cfg.lr, **({"fused": True} if cfg.fused_adam
-                                                              else {}))
+    """The Adam optimiser of a run (fused when ``cfg.fused_adam`` and every parameter is real:
+    fused Adam refuses the complex weights of a Fourier neural operator)."""
+    real = all(p.is_floating_point() for p in model.parameters())
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr,
+                            **({"fused": True} if cfg.fused_adam and real else {}))
 
 
 def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, identity, progress,

@@ -27,6 +27,7 @@ import torch
 
 from .. import io
 from ..loss import ExpWeightedLoss
+from ..baselines import Baseline
 from ..nets import NN1_VARIANT, Surrogate, saved_config
 from ..profiles import Profile, coerce_flag
 from ..registry import MODELS, spec
@@ -63,7 +64,11 @@ def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
     return list(dict.fromkeys(runs))
 
 
-def build_model(profile: Profile, model: int) -> Surrogate:
+def build_model(profile: Profile, model: int) -> Surrogate | Baseline:
+    """Table 2's ``model`` with the profile's networks, or the profile's baseline ``arch``
+    (trained with that model's loss)."""
+    if profile.arch != "table1":
+        return Baseline(profile.arch, model)
     return Surrogate.from_table2(model, width=profile.width, head=profile.head,
                                  nn1_head=profile.nn1_head)
 

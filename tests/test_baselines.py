@@ -1,0 +1,86 @@
+"""Baselines beyond the preprint (issue 13): the U-Net and the FNO in the surrogate interface,
+chosen by the profile's ``arch``, trained by the study's own trainer."""
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from diffsurr.baselines import ARCHS, Baseline, UNet, fno
+from diffsurr.loss import ExpWeightedLoss
+from diffsurr.nets import count_parameters, saved_config
+from diffsurr.profiles import PROFILES
+from diffsurr.rollback import RollbackRule
+from diffsurr.runid import RunId
+from diffsurr.stages.train import build_model
+from diffsurr.train import TrainConfig, make_optimizer, train
+
+
+def test_unet_keeps_the_grid_and_is_non_negative():
+    net = UNet().eval()
+    with torch.no_grad():
+        y = net(torch.rand(2, 1, 100, 100) - 0.5)
+    assert y.shape == (2, 1, 100, 100) and (y >= 0).all()
+    assert count_parameters(UNet()) == 467_233
+    assert count_parameters(UNet((8, 16, 32))) < count_parameters(UNet())
+    with pytest.raises(ValueError, match="divisible by 4"):
+        net(torch.rand(1, 1, 50, 50))
+
+
+def test_a_baseline_is_one_network_in_the_surrogate_interface():
+    net = Baseline("unet", 12).eval()
+    x = torch.rand(3, 1, 100, 100)
+    with torch.no_grad():
+        y1, y2 = net.parts(x)
+        assert y1 is None and torch.equal(net.combine(y1, y2), net(x))
+    assert net.config == {"model": 12, "arch": "unet", "parameters": 467_233}
+    assert saved_config(net.config) == net.config
+    for bad in ("table1", "resnet"):
+        with pytest.raises(ValueError, match="baseline arch is one of"):
+            Baseline(bad, 12)
+
+
+def test_the_profile_chooses_the_network_and_names_the_run():
+    run = RunId.make("reference", 12, arch="unet")
+    assert run.name == "model_12_arch-unet" and RunId.parse("reference", run.name) == run
+    assert isinstance(build_model(run.config(), 12), Baseline)
+    assert not isinstance(build_model(PROFILES["reference"], 12), Baseline)
+    assert ARCHS[0] == PROFILES["reference"].arch == "table1"
+    with pytest.raises(ValueError, match="arch must be one of"):
+        PROFILES["reference"].replace(arch="resnet")
+
+
+def test_the_unet_trains_with_the_studys_trainer():
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(24, 1, 16, 16, generator=g) > 0.9).float()
+    y = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
+    torch.manual_seed(0)
+    net = Baseline("unet", 12)
+    cfg = TrainConfig(epochs=3, batch_size=8, lr=1e-3, rollback=RollbackRule("none"))
+    _, history = train(net, ExpWeightedLoss(1.0, 1), x[:16], y[:16], x[16:], y[16:], cfg,
+                       progress=False)
+    loss = history["train_loss"].values
+    assert np.isfinite(loss).all() and loss[-1] < loss[0]
+    assert make_optimizer(net, cfg).defaults["fused"]
+
+
+def test_the_fno_comes_from_neuraloperator_and_trains():
+    pytest.importorskip("neuralop")
+    net = Baseline("fno", 9).eval()
+    with torch.no_grad():
+        assert net(torch.rand(2, 1, 100, 100)).shape == (2, 1, 100, 100)
+    assert net.config["arch"] == "fno" and net.config["parameters"] > 0
+    assert not make_optimizer(net, TrainConfig()).defaults["fused"]     # complex weights
+    x = (torch.rand(12, 1, 40, 40) > 0.95).float()
+    cfg = TrainConfig(epochs=1, batch_size=4, lr=1e-3, rollback=RollbackRule("none"))
+    _, history = train(net, ExpWeightedLoss(1.0, 1), x[:8], x[:8], x[8:], x[8:], cfg,
+                       progress=False)
+    assert np.isfinite(history["train_loss"].values).all()
+
+
+def test_without_neuraloperator_the_fno_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "neuralop", None)
+    monkeypatch.setitem(sys.modules, "neuralop.models", None)
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[fno\]'"):
+        fno()
