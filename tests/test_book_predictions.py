@@ -69,7 +69,8 @@ def test_the_nn1_variant_confirms_or_refutes_the_cause_per_model(ev):
     variant["max_res"].loc[{"model": [6, 9]}] = 2.0
     assert "the cause is confirmed" not in chapter.cause_text(ev, variant)
     set_value(ev, "max_res", 10, 3.0, "test")                      # NN1, no variant run
-    assert "For model 10 the suspected cause" in chapter.cause_text(ev, variant)
+    assert "For model 10 this cause is not measured" in chapter.cause_text(ev, variant)
+    assert "For models 6, 9 and 10 the suspected cause (NN1's last" in chapter.cause_text(ev, None)
     assert "Trained again" not in chapter.cause_text(ev, None)
 
 

@@ -164,7 +164,9 @@ def cause_text(evals: xr.Dataset, variant: xr.Dataset | None) -> str:
             parts.append(f"{_models_word(still)} {'stays' if len(still) == 1 else 'stay'} "
                          f"pathological (largest residual {change(still)}): for "
                          f"{'it' if len(still) == 1 else 'them'} this is not the cause.")
-    if untried:
+    if untried and tried:
+        parts.append(f"For {_models_word(untried)} this cause is not measured in this profile.")
+    elif untried:
         parts.append(f"For {_models_word(untried)} the suspected cause ({CAUSE}) is not "
                      "measured in this profile.")
     if other:
