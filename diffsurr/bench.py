@@ -567,6 +567,17 @@ def _best(per_sample, batches):
             np.asarray(batches)[best])
 
 
+def resolve_device(device: str | None) -> torch.device:
+    """``device`` ("cpu", "cuda", "cuda:N"; default CUDA when available) as a torch device;
+    ValueError for another kind, or for CUDA where torch sees none."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {str(device)!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but torch sees no CUDA device; use 'cpu'")
+    return device
+
+
 def bench_all(device=None, quick=False, stage=None):
     """Measure δ, ε, δ/ε, training time and Eq. 4's N_min in one run on one device.
 
@@ -576,11 +587,7 @@ def bench_all(device=None, quick=False, stage=None):
     solver, batch, profile, precision, train_option) whose ``table`` attribute is the printed
     table; see the module docstring for the rules.
     """
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {str(device)!r}")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' asked for, but torch sees no CUDA device; use 'cpu'")
+    device = resolve_device(device)
     stage = stage if stage is not None else io.stage_start()
     plan, paper = _plan(device.type, quick), PROFILES["paper"]
     parts = split(paper.n_samples, paper.test_fraction, paper.val_fraction, paper.split_seed)

@@ -220,11 +220,7 @@ def payoff(device: str | None = None, quick: bool = False, stage: dict | None = 
            progress: bool = True) -> xr.Dataset:
     """Measure the pay-off map in one run on one device; an xarray.Dataset (dims family, grid,
     sources, batch, epochs); see the module docstring."""
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {str(device)!r}")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' asked for, but torch sees no CUDA device; use 'cpu'")
+    device = bench.resolve_device(device)
     stage = stage if stage is not None else io.stage_start()
     t0 = time.perf_counter()
     plan, prof = plan_for(quick), PROFILES[EQ4_PROFILE]
