@@ -20,7 +20,7 @@ from ..registry import spec, table2_frame
 from ..report import (MAE_MODELS, MSE_MODELS, NN1_ONLY, WITH_NN2, caption, eval_glob,
                       eval_sources, fmt, low_value_mass, pdf_overlap, pooled_dispersion)
 from . import claims
-from .text import compact_table, needs
+from .text import compact_table, models_text, needs
 
 FIELD_BOUND = 1.0
 """The exact field lies in [0, 1], so a prediction inside that range errs by at most 1. A model
@@ -44,14 +44,6 @@ FIG8_MODELS = (9, 11)
 
 
 # ---------------------------------------------------------------- helpers
-def models_text(models) -> str:
-    """"1, 2 and 3" (or "none"); also for other items."""
-    names = [str(m) for m in models]
-    if not names:
-        return "none"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def _models_word(models) -> str:
     return ("model " if len(models) == 1 else "models ") + models_text(models)
 

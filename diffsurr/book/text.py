@@ -34,11 +34,19 @@ def compact_table(df: pd.DataFrame, align: str = "right"):
                                      ("white-space", "nowrap")]}])
 
 
+def models_text(models, join: str = "and") -> str:
+    """"1, 2 and 3" (or "none"; ``join`` "or": "1, 2 or 3"); also for other items."""
+    names = [str(m) for m in models]
+    if not names:
+        return "none"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {join} " + names[-1]
+
+
 def missing_note(models, profile_name: str | None = None, join: str = "and") -> str:
     """The sentence shown in place of what needs ``models`` (all of them, or with ``join``
     "or" any one) while they are not evaluated."""
     names = [str(m) for m in models]
-    which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {join} " + names[-1]
+    which = models_text(names, join)
     where = f" in `results/{profile_name}/`" if profile_name else ""
     return (f"*Not shown yet: it needs model{'s' if len(names) > 1 and join == 'and' else ''} "
             f"{which}, not yet evaluated{where} (this study is still under way).*")
@@ -71,6 +79,5 @@ def needs(*models: int, kind: str = "text"):
             if kind == "table":
                 return pd.DataFrame({"": [note.strip("*")]}).style.hide(axis="index")
             return note
-        inner.needs = models
         return inner
     return wrap
