@@ -7,18 +7,22 @@
 # Runs are named and parsed by diffsurr.runid only; the list of runs is diffsurr.stages.train.study_runs.
 import sys
 
+from diffsurr.baselines import require
 from diffsurr.bench import planned_output
 from diffsurr.payoff import planned_output as payoff_output
 from diffsurr.params import model_list
-from diffsurr.profiles import get_profile
+from diffsurr.profiles import baseline_archs, get_profile
 from diffsurr.runid import RunId, data_path, parse_data_name
-from diffsurr.stages.train import study_runs
+from diffsurr.stages.baselines import FILENAME as BASELINES_FILE, compared_runs
+from diffsurr.stages.train import generalised_runs, study_runs
 
 STUDY = {k: config[k] for k in ("extra_seeds", "seed_models") if k in config}
 PROFILE, WHY = get_profile(config.get("profile", "auto"), **STUDY)
 P = PROFILE.name
 MODELS = model_list(config.get("models", "1,2,3,4,5,6,7,8,9,10,11,12,13,14"))
 RUNS = [run.name for run in study_runs(PROFILE, MODELS)]
+GENERALISED = [run.name for run in generalised_runs(PROFILE, MODELS)]
+require(baseline_archs(PROFILE.baselines))
 print(f"diffsurr workflow: profile {P!r} ({WHY}); {len(RUNS)} trainings")
 
 NB = f"results/{P}/notebooks"
@@ -140,13 +144,27 @@ rule payoff:
         f"{PM} notebooks/payoff.ipynb {{output.notebook}} -p profile {P} -p quick {{params.quick}}"
 
 
+# The baselines' size and cost next to models 9 and 12 (issue 13), measured in one run;
+# one thread, as each training runs.
+rule baselines:
+    threads: 1
+    input:
+        [f"results/{P}/{run.name}/model.pt" for run in compared_runs(PROFILE)],
+    output:
+        notebook=f"{NB}/baselines.ipynb",
+        result=f"results/{P}/{BASELINES_FILE}",
+    shell:
+        f"{PM} notebooks/baselines.ipynb {{output.notebook}} -p profile {P}"
+
+
 # Every result the book reads (`snakemake results` computes what is missing, no book).
 rule results:
     input:
         expand(f"results/{P}/{{run}}/eval.nc", run=RUNS),
-        expand(f"results/{P}/{{run}}/generalise.nc", run=RUNS[:len(MODELS)]),
+        expand(f"results/{P}/{{run}}/generalise.nc", run=GENERALISED),
         f"{NB}/benchmark.ipynb",
         f"{NB}/payoff.ipynb",
+        [f"{NB}/baselines.ipynb"] if PROFILE.baselines else [],
 
 
 rule book:

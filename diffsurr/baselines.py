@@ -9,6 +9,14 @@ problems, trained by this study's trainer with a Table 2 model's loss, next to N
 A profile selects one with ``arch`` (``table1``: the preprint's networks). The baseline keeps
 the model's loss (Eq. 1 with its w and α) and ignores its dropout rates and p₁, p₂; its
 ``parts`` are (None, ŷ), so the evaluation stage treats it as a single network.
+
+A study trains the archs of its profile's ``baselines`` with model 12's loss
+(:data:`BASELINE_MODEL`) within the per-training budget of the Table 1 networks: the sizes
+below and :data:`EPOCH_SHARE` were chosen from one-thread train steps (batch 25, 100×100)
+measured side by side on the reference CPU (under load): model 12 at NN2 width 1/4 1.00,
+model 9 1.32, U-Net 8/16/32 0.63 (16/32/64: 2.2), FNO 16 modes / 16 channels 2.7 (32
+channels: about 6). The baselines page measures these ratios again in one run
+(:mod:`diffsurr.stages.baselines`).
 """
 
 from __future__ import annotations
@@ -20,12 +28,17 @@ from .nets import SLOPE, count_parameters, glorot_init
 
 ARCHS = ("table1", "unet", "fno")
 """Network families a profile can train: the preprint's (Table 1) or a baseline."""
-UNET_CHANNELS = (32, 64, 128)
+UNET_CHANNELS = (8, 16, 32)
 """U-Net channels per level."""
 FNO_MODES = 16
 """Fourier modes kept per direction by the FNO (as in its Darcy-flow example at 85×85)."""
-FNO_CHANNELS = 32
-"""Hidden channels of the FNO."""
+FNO_CHANNELS = 16
+"""Hidden channels of the FNO (half its Darcy example's 32, for the CPU budget)."""
+BASELINE_MODEL = 12
+"""The Table 2 model whose loss (MAE, w = 1) the study's baselines are trained with."""
+EPOCH_SHARE = {"unet": 1.0, "fno": 0.5}
+"""Share of the profile's epochs each baseline trains, so that its training costs about what
+model 12's and model 9's do (an FNO step costs about 2.7 model 12 steps)."""
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -61,15 +74,28 @@ class UNet(nn.Module):
         return torch.relu(self.out(d1))
 
 
+def require(archs) -> None:
+    """ImportError naming the extra to install if one of ``archs`` needs a missing package
+    (a workflow checks this before any job runs)."""
+    if "fno" in archs:
+        try:
+            import neuralop.models  # noqa: F401
+        except ImportError as err:
+            raise ImportError("arch 'fno' needs the neuraloperator package: "
+                              "pip install -e '.[fno]'") from err
+
+
 def fno(modes: int = FNO_MODES, channels: int = FNO_CHANNELS) -> nn.Module:
     """``neuralop.models.FNO`` with ``modes`` Fourier modes per direction and ``channels``
     hidden channels; ImportError naming the extra when neuraloperator is not installed."""
-    try:
-        from neuralop.models import FNO
-    except ImportError as err:
-        raise ImportError("arch 'fno' needs the neuraloperator package: "
-                          "pip install -e '.[fno]'") from err
+    require(["fno"])
+    from neuralop.models import FNO
     return FNO(n_modes=(modes, modes), in_channels=1, out_channels=1, hidden_channels=channels)
+
+
+def baseline_profile(profile, arch: str):
+    """``profile`` with baseline ``arch`` and its share of the epochs (:data:`EPOCH_SHARE`)."""
+    return profile.replace(arch=arch, epochs=max(1, round(profile.epochs * EPOCH_SHARE[arch])))
 
 
 class Baseline(nn.Module):

@@ -21,6 +21,7 @@ STAGES = {
     "evaluate": (("profile", "model", "seed", "run"), (), (*IDENTITY_KEYS, *EXECUTION)),
     "generalise": (("profile", "model", "seed", "run"), ("force",), (*IDENTITY_KEYS, *EXECUTION)),
     "benchmark": (("profile",), ("quick",), ("device",)),
+    "baselines": (("profile",), (), ("device",)),
 }
 _NOT_PARAMETERS = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 

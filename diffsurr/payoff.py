@@ -145,10 +145,10 @@ def network(device: torch.device, seed: int = 0) -> Surrogate:
 
 
 def train_step_s(model: Surrogate, x: torch.Tensor, y: torch.Tensor, lr: float,
-                 steps: int) -> float:
+                 steps: int, loss_model: int = NETWORK_MODEL) -> float:
     """Fastest of ``steps`` training steps (after one untimed), per sample: forward, Eq. 1
-    loss, backward, Adam step, as diffsurr.train's loop runs them (channels_last, fused Adam
-    on CUDA)."""
+    loss (of Table 2's ``loss_model``), backward, Adam step, as diffsurr.train's loop runs
+    them (channels_last, fused Adam on CUDA)."""
     from diffsurr.train import TrainConfig, make_optimizer
 
     device = x.device
@@ -156,7 +156,7 @@ def train_step_s(model: Surrogate, x: torch.Tensor, y: torch.Tensor, lr: float,
     model.to(memory_format=torch.channels_last)
     cfg = TrainConfig(lr=lr, device=str(device), fused_adam=device.type == "cuda")
     opt = make_optimizer(model, cfg)
-    loss_fn = ExpWeightedLoss.from_spec(spec(NETWORK_MODEL))
+    loss_fn = ExpWeightedLoss.from_spec(spec(loss_model))
 
     def step():
         loss = loss_fn(model(x).float(), y)

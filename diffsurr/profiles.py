@@ -57,7 +57,8 @@ class Profile:
     extra_seeds: tuple = ()         # more training seeds, for the models in seed_models
     seed_models: tuple = ()         # models trained with every seed (error bars over seeds)
     head_variant: bool = True       # also train model 12 with the other NN2 head
-    nn1_variant_models: tuple = ()  # also trained with NN1's "relu" head (pathological outputs)
+    nn1_variant_models: tuple = ()  # also trained with NN1's "d2-first" head (pathological outputs)
+    baselines: str = ""             # baseline archs also trained, e.g. "unet,fno" (diffsurr.baselines)
     mode: str = "clamped"           # source model: "clamped" (preprint) or "production" (code)
     placement: str = "preprint"     # "preprint" or "code" (see diffsurr.data)
     n_figure_samples: int = 20      # test samples kept for Figs. 5-7
@@ -112,11 +113,22 @@ RANGES = {
     **dict.fromkeys(("test_fraction", "val_fraction"), (lambda v: 0 < v < 1, "in (0, 1)")),
     **{name: (lambda v, valid=valid: v in valid, f"one of {valid}")
        for name, valid in CHOICES.items()},
+    "baselines": (lambda v: _archs_ok(v), f"comma-separated names from {ARCHS[1:]}, each once"),
     "device": (lambda v: re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None,
                "'auto', 'cpu', 'cuda' or 'cuda:N'"),
 }
 """The valid range of each value that has one: (test, text for error messages)."""
 _TYPES = {f.name: f.type for f in fields(Profile)}
+
+
+def _archs_ok(text: str) -> bool:
+    names = baseline_archs(text)
+    return len(set(names)) == len(names) and set(names) <= set(ARCHS[1:])
+
+
+def baseline_archs(text: str) -> tuple[str, ...]:
+    """The arch names of a ``baselines`` value ("unet,fno" -> ("unet", "fno"))."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 VALUE_NAMES = tuple(n for n in _TYPES if n not in ("name", "description"))
 """The values a run can override by name (everything but the profile's name and description)."""
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
@@ -192,7 +204,7 @@ PROFILES = {
         description="the preprint's scale (Sec. 2): 20,000 samples, 800 epochs, batch 25, "
                     "Adam 5e-6, full-width Table 1 networks; for a GPU",
         n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=800, batch_size=25,
-        lr=5e-6, width=1.0, head="table1", checkpoint_every=10),
+        lr=5e-6, width=1.0, head="table1", checkpoint_every=10, baselines="unet,fno"),
     "ci": Profile(
         name="ci",
         description="the same pipeline scaled to a 2-core CPU: fewer samples and epochs, NN2 "
@@ -200,11 +212,12 @@ PROFILES = {
                     "without its final BatchNorm (the Table 1 head dies at this learning rate; "
                     "model 12 is also trained with it to show that); models 6 and 9 are also "
                     "trained with NN1's dropout D2 moved before its last conv (the results "
-                    "page); not the preprint's scale",
+                    "page); a U-Net and an FNO baseline with model 12's loss; not the "
+                    "preprint's scale",
         n_samples=1_000, test_fraction=0.2, val_fraction=0.1, epochs=6, batch_size=25,
         lr=1e-3, width=0.125, head="relu", m=5, s=2, checkpoint_every=2,
         max_eval_train=400, extra_seeds=(1, 2), seed_models=(5, 6, 9, 11, 12),
-        nn1_variant_models=(6, 9), n_generalise=100),
+        nn1_variant_models=(6, 9), baselines="unet,fno", n_generalise=100),
     "pilot": Profile(
         name="pilot",
         description="the reference data (production sources, code placement, 20,000 samples) "
@@ -221,11 +234,12 @@ PROFILES = {
                     "samples, 80/20 split, a tenth of the training part for validation), batch "
                     "25, the preprint's roll-back rule, NN1 at full width; NN2 at 1/4 width "
                     "with the relu head, Adam 1e-3 and 8 epochs, as the pilot chose; not the "
-                    "preprint's 800 epochs at lr 5e-6",
+                    "preprint's 800 epochs at lr 5e-6; plus a U-Net and an FNO baseline with "
+                    "model 12's loss",
         n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=8, batch_size=25,
         lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
         placement="code", max_eval_train=4000, extra_seeds=(1, 2), seed_models=(5, 9, 11, 12),
-        head_variant=False, n_generalise=500),
+        head_variant=False, baselines="unet,fno", n_generalise=500),
     "smoke": Profile(
         name="smoke",
         description="a few seconds per stage, for tests and for developing the book; its "

@@ -7,13 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from diffsurr.baselines import ARCHS, Baseline, UNet, fno
+from diffsurr import io
+from diffsurr.baselines import ARCHS, Baseline, UNet, fno, require
 from diffsurr.loss import ExpWeightedLoss
 from diffsurr.nets import count_parameters, saved_config
-from diffsurr.profiles import PROFILES
+from diffsurr.profiles import PROFILES, get_profile
 from diffsurr.rollback import RollbackRule
 from diffsurr.runid import RunId
-from diffsurr.stages.train import build_model
+from diffsurr.stages import data as stage_data
+from diffsurr.stages.baselines import baselines_path, baselines_stage, compared_runs
+from diffsurr.stages.train import (baseline_runs, build_model, generalised_runs, study_runs,
+                                   train_stage)
 from diffsurr.train import TrainConfig, make_optimizer, train
 
 
@@ -22,8 +26,8 @@ def test_unet_keeps_the_grid_and_is_non_negative():
     with torch.no_grad():
         y = net(torch.rand(2, 1, 100, 100) - 0.5)
     assert y.shape == (2, 1, 100, 100) and (y >= 0).all()
-    assert count_parameters(UNet()) == 467_233
-    assert count_parameters(UNet((8, 16, 32))) < count_parameters(UNet())
+    assert count_parameters(UNet()) == 29_641
+    assert count_parameters(UNet((32, 64, 128))) == 467_233
     with pytest.raises(ValueError, match="divisible by 4"):
         net(torch.rand(1, 1, 50, 50))
 
@@ -34,7 +38,7 @@ def test_a_baseline_is_one_network_in_the_surrogate_interface():
     with torch.no_grad():
         y1, y2 = net.parts(x)
         assert y1 is None and torch.equal(net.combine(y1, y2), net(x))
-    assert net.config == {"model": 12, "arch": "unet", "parameters": 467_233}
+    assert net.config == {"model": 12, "arch": "unet", "parameters": 29_641}
     assert saved_config(net.config) == net.config
     for bad in ("table1", "resnet"):
         with pytest.raises(ValueError, match="baseline arch is one of"):
@@ -82,5 +86,48 @@ def test_the_fno_comes_from_neuraloperator_and_trains():
 def test_without_neuraloperator_the_fno_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "neuralop", None)
     monkeypatch.setitem(sys.modules, "neuralop.models", None)
-    with pytest.raises(ImportError, match=r"pip install -e '\.\[fno\]'"):
-        fno()
+    for call in (fno, lambda: require(["unet", "fno"])):
+        with pytest.raises(ImportError, match=r"pip install -e '\.\[fno\]'"):
+            call()
+    require(["unet"])
+
+
+def test_a_study_trains_its_baselines_with_model_12s_loss_and_their_share_of_epochs():
+    p = PROFILES["reference"]
+    names = [run.name for run in baseline_runs(p)]
+    assert names == ["model_12_arch-unet", "model_12_epochs-4_arch-fno",
+                     "model_12_seed1_arch-unet", "model_12_seed2_arch-unet"]
+    assert [run.name for run in study_runs(p)][-4:] == names
+    assert [run.name for run in generalised_runs(p)][-3:] == ["model_14", *names[:2]]
+    assert [run.config().epochs for run in baseline_runs(p)] == [8, 4, 8, 8]
+    assert [run.name for run in baseline_runs(p.replace(baselines="fno"))] == [
+        "model_12_epochs-4_arch-fno", "model_12_seed1_epochs-4_arch-fno",
+        "model_12_seed2_epochs-4_arch-fno"]
+    assert baseline_runs(p.replace(baselines="")) == []
+    for bad in ("unet,unet", "resnet", "table1", "unet;fno"):
+        with pytest.raises(ValueError, match="baselines must be"):
+            p.replace(baselines=bad)
+
+
+def test_the_baselines_stage_times_every_compared_run_side_by_side(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    p = get_profile("smoke")[0].replace(n_samples=60, epochs=1, baselines="unet")
+    with pytest.raises(ValueError, match="trains no baselines"):
+        baselines_stage(p.replace(baselines=""))
+    stage_data.data_stage(p)
+    with pytest.raises(FileNotFoundError, match="train these runs first.*model_12_n_samples-60_epochs-1_arch-unet"):
+        baselines_stage(p)
+    assert not baselines_path(p).exists()
+    for run in compared_runs(p):
+        train_stage(run, progress=False)
+    ds = baselines_stage(p, steps=1, min_s=0.01)
+    on_disk = io.read_netcdf(baselines_path(p))
+    names = [run.name for run in compared_runs(p)]
+    assert list(on_disk["run"].values) == names and names[2].endswith("_arch-unet")
+    assert list(on_disk["model"].values) == [9, 12, 12]
+    assert list(on_disk["arch"].values) == ["table1", "table1", "unet"]
+    assert int(on_disk["parameters"][2]) == count_parameters(UNet())
+    assert (on_disk["infer_s"] > 0).all() and (on_disk["train_step_s"] > 0).all()
+    assert on_disk.attrs["device_name"] and on_disk.attrs["git_commit"]
+    assert on_disk.attrs["profile_baselines"] == "unet"
+    assert ds["model_sha256"].values[2] == io.sha256_file(compared_runs(p)[2].dir / "model.pt")

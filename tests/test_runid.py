@@ -110,21 +110,26 @@ def test_study_runs_are_unique_and_parse_back():
     ci = study_runs(PROFILES["ci"])
     names = [r.name for r in ci]
     assert "model_09_rollback-none" in names and "model_12_head-table1" in names
-    assert "model_05_seed2" in names and len(ci) == 14 + 5 * 2 + 2 + 2
-    assert names[-2:] == ["model_06_nn1_head-d2-first", "model_09_nn1_head-d2-first"]
+    assert "model_05_seed2" in names and len(ci) == 14 + 5 * 2 + 2 + 2 + 4
+    assert names[-6:-4] == ["model_06_nn1_head-d2-first", "model_09_nn1_head-d2-first"]
+    assert names[-4:] == ["model_12_arch-unet", "model_12_epochs-3_arch-fno",
+                          "model_12_seed1_arch-unet", "model_12_seed2_arch-unet"]
     with pytest.raises(ValueError, match=r"\[12\] do not use NN1"):
         study_runs(PROFILES["ci"].replace(nn1_variant_models=(9, 12)))
     production = study_runs(PROFILES["ci"].replace(mode="production", placement="code"))
     assert production[0].name == "model_01_mode-production_placement-code"
-    assert [r.name for r in production[-3:]] == ["model_05", "model_09", "model_12"]
+    assert [r.name for r in production[-7:-4]] == ["model_05", "model_09", "model_12"]
 
 
 def test_the_reference_study_is_the_issues_run_list():
-    """All 14 models, three seeds of 5, 9, 11 and 12, and the clamped reading of 5, 9, 12; no
-    run without roll-back where the rule cannot fire (8 epochs < m = 20) and no head variant."""
+    """All 14 models, three seeds of 5, 9, 11 and 12, the clamped reading of 5, 9, 12 and the
+    baselines (issue 13: a U-Net with three seeds, an FNO); no run without roll-back where the
+    rule cannot fire (8 epochs < m = 20) and no head variant."""
     reference = PROFILES["reference"]
     names = [r.name for r in study_runs(reference)]
-    assert len(names) == 14 + 4 * 2 + 3 and reference.epochs <= reference.m
+    assert len(names) == 14 + 4 * 2 + 3 + 4 and reference.epochs <= reference.m
     assert "model_11_seed2" in names and "model_09_mode-clamped_placement-preprint" in names
     assert not any("rollback" in n or "head" in n for n in names)
+    assert names[-4:] == ["model_12_arch-unet", "model_12_epochs-4_arch-fno",
+                          "model_12_seed1_arch-unet", "model_12_seed2_arch-unet"]
     assert "model_09_epochs-21_rollback-none" in [r.name for r in study_runs(reference.replace(epochs=21))]

@@ -27,9 +27,9 @@ import torch
 
 from .. import io
 from ..loss import ExpWeightedLoss
-from ..baselines import Baseline
+from ..baselines import BASELINE_MODEL, Baseline, baseline_profile
 from ..nets import NN1_VARIANT, Surrogate, saved_config
-from ..profiles import Profile, coerce_flag
+from ..profiles import Profile, baseline_archs, coerce_flag
 from ..registry import MODELS, spec
 from ..rollback import RollbackRule
 from ..runid import RunId
@@ -44,9 +44,10 @@ def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
     ``seed_models`` with each of its ``extra_seeds`` (error bars); model 9 without roll-back
     (Fig. 4a) where the rule can fire at all (more epochs than its window m); model 12 with
     the other NN2 head if ``head_variant``; the profile's ``nn1_variant_models`` with NN1's
-    :data:`NN1_VARIANT` head; and, where the profile reads sources as the authors' code did
+    :data:`NN1_VARIANT` head; where the profile reads sources as the authors' code did
     (production), models 5, 9 and 12 with the preprint's text (clamped sources, preprint
-    placement)."""
+    placement); and the profile's ``baselines`` with model 12's loss (the first one with every
+    extra seed too, for its spread)."""
     no_nn1 = [m for m in profile.nn1_variant_models if spec(m).p1 == 0]
     if no_nn1:
         raise ValueError(f"nn1_variant_models {no_nn1} do not use NN1 (p1 = 0 in Table 2)")
@@ -61,7 +62,27 @@ def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
     if profile.mode == "production":
         variants += [(m, {"mode": "clamped", "placement": "preprint"}) for m in (5, 9, 12)]
     runs += [RunId.of(profile.replace(**values), m) for m, values in variants]
+    runs += baseline_runs(profile)
     return list(dict.fromkeys(runs))
+
+
+def baseline_runs(profile: Profile) -> list[RunId]:
+    """The runs of the profile's ``baselines``, trained with model 12's loss and their share
+    of the epochs (:func:`diffsurr.baselines.baseline_profile`): each with the profile's
+    seed, then the first one with every extra seed."""
+    archs = baseline_archs(profile.baselines)
+    runs = [RunId.of(baseline_profile(profile, arch), BASELINE_MODEL) for arch in archs]
+    if archs:
+        first = baseline_profile(profile, archs[0])
+        runs += [RunId.of(first, BASELINE_MODEL, s) for s in profile.extra_seeds]
+    return runs
+
+
+def generalised_runs(profile: Profile, models=MODELS) -> list[RunId]:
+    """The runs the generalisation stage tests: Table 2's ``models`` and each baseline, with
+    the profile's seed."""
+    return ([RunId.of(profile, m) for m in models]
+            + [run for run in baseline_runs(profile) if run.seed == profile.seed])
 
 
 def build_model(profile: Profile, model: int) -> Surrogate | Baseline:

@@ -1,0 +1,97 @@
+"""Workflow rule ``baselines`` (issue 13): the study's baseline networks next to models 9 and
+12, their size and cost measured side by side in one run.
+
+For each compared run (:func:`compared_runs`) the trained weights are loaded and timed on the
+profile's test inputs: one training step (forward, the run's Eq. 1 loss, backward, Adam; as
+:func:`diffsurr.payoff.train_step_s`) and a forward pass (as the benchmark's surrogate call),
+each per sample. Writes ``results/<profile>/baselines.nc``; the accuracy of each run comes
+from its own ``eval.nc`` and ``generalise.nc`` (the book's baselines page puts them together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from .. import bench, io
+from ..nets import count_parameters
+from ..payoff import train_step_s
+from ..profiles import Profile
+from ..runid import RunId, results_dir
+from .data import load_split
+from .train import baseline_runs, load_trained
+
+FILENAME = "baselines.nc"
+COMPARED = (9, 12)
+"""The Table 1 models the baselines stand next to (the best with NN1 + NN2 and with NN2
+alone in Table 2)."""
+INFER_BATCH = 100
+"""Batch of the timed forward pass (as the evaluation stage's)."""
+
+
+def compared_runs(profile: Profile) -> list[RunId]:
+    """Models :data:`COMPARED` and each of the profile's baselines, with the profile's seed."""
+    return ([RunId.of(profile, m) for m in COMPARED]
+            + [run for run in baseline_runs(profile) if run.seed == profile.seed])
+
+
+def baselines_path(profile: Profile) -> Path:
+    """``results/<profile>/baselines.nc``."""
+    return results_dir(profile) / FILENAME
+
+
+def _timing(min_s: float) -> argparse.Namespace:
+    return argparse.Namespace(batches=(INFER_BATCH,), warmup=1, min_s=min_s, max_calls=20,
+                              min_calls=3)
+
+
+def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.Dataset:
+    """Parameters, training-step and forward-pass seconds per sample of every compared run,
+    measured in this one run on the profile's device; written to :func:`baselines_path`.
+    FileNotFoundError before any compute if a run is not trained yet, ValueError if the
+    profile has no baselines or a run was trained on other data."""
+    if not profile.baselines:
+        raise ValueError(f"profile {profile.name!r} trains no baselines (its value "
+                         "'baselines' is empty)")
+    runs = compared_runs(profile)
+    missing = [str(run.dir / "model.pt") for run in runs if not (run.dir / "model.pt").exists()]
+    if missing:
+        raise FileNotFoundError(f"train these runs first: {', '.join(missing)}")
+    t0, start = time.perf_counter(), io.stage_start()
+    out = io.prepare_output_dir(results_dir(profile), (FILENAME,))
+    split, data_sha = load_split(profile)
+    device = torch.device(profile.resolved_device())
+    x, y = (t[:max(INFER_BATCH, profile.batch_size)] for t in split["test"])
+    xb, yb = x[:profile.batch_size].to(device), y[:profile.batch_size].to(device)
+    rows = []
+    for run in runs:
+        net, stored = load_trained(run)
+        if stored.get("data_sha256") != data_sha:
+            raise ValueError(f"{run.dir / 'model.pt'} was trained on other data "
+                             f"({stored.get('data_sha256')}, this data {data_sha})")
+        net = net.to(device)
+        infer = bench.time_per_sample(bench.surrogate_call(net, device),
+                                      x[:INFER_BATCH, 0].numpy().astype(np.float64),
+                                      _timing(min_s))[0]
+        rows.append({"parameters": count_parameters(net), "infer_s": infer,
+                     "train_step_s": train_step_s(net, xb, yb, profile.lr, steps, run.model),
+                     "model_sha256": io.sha256_file(run.dir / "model.pt")})
+    names = [run.name for run in runs]
+    ds = xr.Dataset(
+        {key: ("run", np.array([row[key] for row in rows])) for key in
+         ("parameters", "infer_s", "train_step_s", "model_sha256")},
+        coords={"run": names,
+                "arch": ("run", [run.config().arch for run in runs]),
+                "model": ("run", [run.model for run in runs])})
+    ds["infer_s"].attrs["units"] = ds["train_step_s"].attrs["units"] = "s per sample"
+    ds.attrs = io.provenance(start, **profile.as_attrs(), device=str(device),
+                             device_name=bench.device_name(device), data_sha256=data_sha,
+                             torch_threads=torch.get_num_threads(), train_steps=steps,
+                             infer_batch=INFER_BATCH, wall_time_s=time.perf_counter() - t0)
+    io.write_netcdf(ds, out / FILENAME)
+    return ds
