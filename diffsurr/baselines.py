@@ -112,6 +112,14 @@ class Baseline(nn.Module):
         self.net = UNet() if arch == "unet" else fno()
         self.config = {"model": model, "arch": arch, "parameters": count_parameters(self.net)}
 
+    def state_dict(self, *args, **kwargs):
+        """Tensors only: neuraloperator adds its constructor arguments (functions among them)
+        as ``_metadata``, which a ``weights_only`` load refuses."""
+        state = super().state_dict(*args, **kwargs)
+        for key in [k for k, v in state.items() if not isinstance(v, torch.Tensor)]:
+            del state[key]
+        return state
+
     def parts(self, x: torch.Tensor) -> tuple[None, torch.Tensor]:
         return None, self.net(x)
 

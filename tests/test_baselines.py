@@ -69,7 +69,7 @@ def test_the_unet_trains_with_the_studys_trainer():
     assert make_optimizer(net, cfg).defaults["fused"]
 
 
-def test_the_fno_comes_from_neuraloperator_and_trains():
+def test_the_fno_comes_from_neuraloperator_trains_and_saves(tmp_path):
     pytest.importorskip("neuralop")
     net = Baseline("fno", 9).eval()
     with torch.no_grad():
@@ -81,6 +81,12 @@ def test_the_fno_comes_from_neuraloperator_and_trains():
     _, history = train(net, ExpWeightedLoss(1.0, 1), x[:8], x[:8], x[8:], x[8:], cfg,
                        progress=False)
     assert np.isfinite(history["train_loss"].values).all()
+    # its weights survive a weights_only checkpoint (neuraloperator's _metadata is dropped)
+    io.save_checkpoint({"state": net.state_dict()}, tmp_path / "model.pt")
+    again = Baseline("fno", 9)
+    again.load_state_dict(io.load_checkpoint(tmp_path / "model.pt")["state"])
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(),
+                                                 again.state_dict().values()))
 
 
 def test_without_neuraloperator_the_fno_names_the_extra(monkeypatch):
