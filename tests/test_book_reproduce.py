@@ -12,7 +12,7 @@ from diffsurr.runid import data_path
 
 from test_report import write_results
 
-EXECUTED = ["benchmark", "data", "evaluate_model_01", "evaluate_model_09_seed1", "generalise",
+EXECUTED = ["baselines", "benchmark", "data", "evaluate_model_01", "evaluate_model_09_seed1", "generalise",
             "payoff", "train_model_01", "train_model_09_rollback-none", "train_model_09_seed1",
             "train_model_10"]
 
@@ -37,7 +37,7 @@ def test_copies_sort_in_stage_order(executed, tmp_path):
     assert names == [p.name for p in copies]
     assert [n.split("_")[1].removesuffix(".ipynb") for n in names] == [
         "data", "train", "train", "train", "train", "evaluate", "evaluate", "generalise",
-        "benchmark", "payoff"]
+        "benchmark", "payoff", "baselines"]
     assert names[1:5] == ["2_train_model_01.ipynb", "2_train_model_09_rollback-none.ipynb",
                           "2_train_model_09_seed1.ipynb", "2_train_model_10.ipynb"]
     assert copies[0].read_text() == notebook()
@@ -50,9 +50,9 @@ def test_an_unknown_stage_is_refused(tmp_path):
 
 def test_executed_text_counts_per_stage(executed, tmp_path):
     text = chapter.executed_text(executed)
-    assert "The 10 papermill outputs" in text
+    assert "The 11 papermill outputs" in text
     assert ("data (1), training (4), evaluation (2), generalisation (1), benchmark (1), pay-off "
-            "map (1)") in text
+            "map (1), baselines' cost (1).") in text
     (tmp_path / "empty").mkdir()
     assert chapter.executed_text(tmp_path / "empty").startswith("No executed stage notebook")
 

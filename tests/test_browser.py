@@ -175,6 +175,7 @@ def test_offline_maths_and_citations_are_configured():
     bib = (ROOT / "references.bib").read_text()
     for key in ("toledo2022arxiv", "toledo2021frontiers", "toledo2021code", "toledo2023encoder",
                 "buzbee1970direct", "li2021fno", "takamoto2022pdebench", "mcgreivy2024weak",
+                "ronneberger2015unet",
                 "jupyterbook2020", "papermill", "molder2021snakemake"):
         assert f"{{{key}," in bib
         assert any(f"`{key}`" in p.read_text() for p in (ROOT / "book").glob("*.md")), \

@@ -55,8 +55,9 @@ def _read(path) -> xr.Dataset:
     return ds
 
 
-def _problem(run: RunId, first: xr.Dataset | None) -> tuple[xr.Dataset | None, str | None]:
-    """The run's generalise.nc, or None and why it cannot be shown."""
+def checked(run: RunId, first: xr.Dataset | None) -> tuple[xr.Dataset | None, str | None]:
+    """The run's generalise.nc, or None and why it cannot be shown (no file, no eval.nc, a
+    stale file, or other test sets than ``first``'s)."""
     path = generalise_path(run)
     if not path.exists():
         return None, f"no {FILENAME} (run its generalise stage)"
@@ -85,7 +86,7 @@ def load(profile: Profile, models: Sequence[int] = MODELS) -> tuple[xr.Dataset, 
     run has a usable file."""
     parts, missing = [], {}
     for run in (RunId.of(profile, int(m)) for m in models):
-        ds, why = _problem(run, parts[0] if parts else None)
+        ds, why = checked(run, parts[0] if parts else None)
         if why is None:
             parts.append(ds)
         else:

@@ -22,11 +22,11 @@ from ..report import evaluated_runs
 from ..stages.generalise import FILENAME as GENERALISE
 from ..runid import data_path, results_dir
 
-STAGES = ("data", "train", "evaluate", "generalise", "benchmark", "payoff")
+STAGES = ("data", "train", "evaluate", "generalise", "benchmark", "payoff", "baselines")
 """The stage notebooks in the order the workflow runs them (``notebooks/<stage>.ipynb``)."""
 STAGE_WORDS = {"data": "data", "train": "training", "evaluate": "evaluation",
                "generalise": "generalisation", "benchmark": "benchmark",
-               "payoff": "pay-off map"}
+               "payoff": "pay-off map", "baselines": "baselines' cost"}
 """How the page names each stage."""
 
 

@@ -1,0 +1,234 @@
+"""The baselines chapter (``book/baselines.md``, issue 13): is the preprint's architecture
+competitive with the field's standard networks at equal budget?
+
+:func:`load` gathers, for each network of :func:`diffsurr.stages.baselines.compared_runs`
+(models 9 and 12 and the profile's baselines), every seed the study trains: the run's
+``eval.nc`` (test set) and ``history.nc``; the profile seed's ``generalise.nc``; and the one-run
+cost file ``baselines.nc``. Runs not in yet are listed, so a study under way renders what it
+has. :func:`verdict` chooses the chapter's one sentence from the numbers, with the seeds
+page's criterion (:data:`diffsurr.book.claims.SPREAD_K`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..baselines import EPOCH_SHARE, FNO_CHANNELS, FNO_MODES, UNET_CHANNELS
+from ..nets import Surrogate, count_parameters
+from ..profiles import Profile
+from ..report import display_path, fmt
+from ..runid import RunId
+from ..stages.baselines import baselines_path, compared_runs
+from ..stages.generalise import generalise_path
+from ..stages.train import study_runs
+from .claims import SPREAD_K
+from .generalisation import checked
+
+METRICS = {"mean_res": "⟨res⟩ (10⁻³)", "p99_res": "99-P res (10⁻²)", "max_res": "max res",
+           "mean_nrmse": "nRMSE", "rmse_boundary_all": "ring RMSE", "frmse_low": "fRMSE low",
+           "frmse_mid": "fRMSE mid", "frmse_high": "fRMSE high"}
+"""Test-set statistics of each run (eval.nc) and their column labels."""
+UNITS = {"mean_res": 1e-3, "p99_res": 1e-2}
+"""Units of the Table 2 statistics, as Table 2 shows them."""
+VERDICTS = ("is competitive", "is not competitive", "not resolved")
+
+
+def network(run: RunId) -> str:
+    """The label of a compared network: "model 9 (NN1 + NN2)", "U-Net", "FNO"."""
+    arch = run.config().arch
+    if arch == "unet":
+        return "U-Net"
+    if arch == "fno":
+        return "FNO"
+    return f"model {run.model} ({'NN1 + NN2' if run.model == 9 else 'NN2'})"
+
+
+def _parameters(run: RunId, attrs: dict) -> int:
+    if "parameters" in attrs:                            # baselines record their size
+        return int(attrs["parameters"])
+    p = run.config()
+    return count_parameters(Surrogate.from_table2(run.model, width=p.width, head=p.head,
+                                                  nn1_head=p.nn1_head))
+
+
+def _row(run: RunId) -> dict:
+    with xr.open_dataset(run.dir / "eval.nc") as ev, \
+            xr.open_dataset(run.dir / "history.nc") as hist:
+        test = ev.sel(set="test").load()
+        attrs, h = dict(ev.attrs), dict(hist.attrs)
+    row = {"network": network(run), "baseline": run.config().arch != "table1",
+           "run": run.name, "seed": run.seed,
+           "parameters": _parameters(run, attrs), "epochs": run.config().epochs,
+           "train_min": float(h.get("wall_time_s", np.nan)) / 60,
+           "peak_gib": float(h.get("peak_rss_bytes", np.nan)) / 2**30}
+    for key in METRICS:
+        if key.startswith("frmse_"):
+            row[key] = float(test["frmse"].values[("low", "mid", "high").index(key[6:])])
+        else:
+            row[key] = float(test[key])
+    return row
+
+
+@dataclass
+class Comparison:
+    """Everything the chapter shows: one row per evaluated run (``runs``), the cost file
+    (None until it is made), mean nRMSE per source layout per network (``layouts``), the
+    study's runs still missing, and the files read (eval.nc and the cost file; generalise.nc)."""
+
+    profile: Profile
+    runs: pd.DataFrame
+    cost: xr.Dataset | None
+    layouts: pd.DataFrame
+    missing: list[str]
+    paths: list[str]
+    gen_paths: list[str]
+
+
+def load(profile: Profile) -> Comparison:
+    """The compared networks' results in ``results/<profile>/`` (whatever is in so far)."""
+    study, rows, missing, paths, layouts = set(study_runs(profile)), [], [], [], {}
+    first, gen_paths = None, []
+    for base in compared_runs(profile):
+        seeds = [RunId.of(base.config(), base.model, s) for s in (base.seed, *profile.extra_seeds)]
+        for run in [base] + [r for r in seeds[1:] if r in study]:
+            if (run.dir / "eval.nc").exists() and (run.dir / "history.nc").exists():
+                rows.append(_row(run))
+                paths.append(display_path(run.dir / "eval.nc"))
+            else:
+                missing.append(run.name)
+        gen, _ = checked(base, first)
+        if gen is not None:
+            first = first if first is not None else gen
+            layouts[network(base)] = gen["mean_nrmse"].isel(model=0).to_pandas()
+            gen_paths.append(display_path(generalise_path(base)))
+    cost_path = baselines_path(profile)
+    cost = xr.load_dataset(cost_path) if cost_path.exists() else None
+    if cost is not None:
+        paths.append(display_path(cost_path))
+    return Comparison(profile, pd.DataFrame(rows), cost, pd.DataFrame(layouts).T, missing, paths,
+                      gen_paths)
+
+
+def setup_text(comp: Comparison) -> str:
+    """What the baselines are and how they were trained (from the code's constants)."""
+    p = comp.profile
+    fno_epochs = max(1, round(p.epochs * EPOCH_SHARE["fno"]))
+    return (f"A **U-Net** (two 2×2 poolings, channels {'/'.join(map(str, UNET_CHANNELS))}, skip "
+            f"connections, ReLU output; written here) and a **Fourier neural operator** "
+            f"(`neuraloperator`'s FNO, {FNO_MODES} modes per direction, {FNO_CHANNELS} hidden "
+            f"channels, 4 Fourier layers) were trained on the same data, split and trainer as "
+            f"Table 2's models (batch {p.batch_size}, Adam {fmt(p.lr)}, the preprint's roll-back "
+            f"rule, best validation epoch kept), with model 12's loss (MAE, w = 1) and no "
+            f"dropout. The U-Net trains {p.epochs} epochs, as models 9 and 12; the FNO "
+            f"{fno_epochs}, because on the reference CPU one FNO training step costs about 2.7 of "
+            f"model 12's (Table B1's step column gives this run's measurement): the budget per "
+            f"training, not the schedule, is what is held equal.")
+
+
+def _spread(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Per network: mean, sample std (ddof = 1; NaN for one seed) and number of seeds."""
+    g = df.groupby("network", sort=False)[key]
+    return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "n": g.size()})
+
+
+def _pm(mean: float, std: float, n: float, unit: float = 1.0) -> str:
+    n = int(n)
+    if n < 2:
+        return f"{fmt(mean / unit)} (n = 1)"
+    return f"{fmt(mean / unit)} ± {fmt(std / unit, 2)} (n = {n})"
+
+
+def table(comp: Comparison) -> pd.DataFrame:
+    """Table B1: size, training budget, cost measured side by side, and test-set accuracy
+    (mean ± std over seeds for the Table 2 statistics, seed means for the others)."""
+    df = comp.runs
+    if df.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(index=pd.Index(df["network"].unique(), name="network"))
+    first = df.groupby("network", sort=False).first()
+    out["parameters"] = first["parameters"]
+    out["epochs"] = first["epochs"]
+    out["training (min)"] = df.groupby("network", sort=False)["train_min"].mean().round(1)
+    if comp.cost is not None:
+        cost = comp.cost.to_dataframe().set_index(pd.Index(
+            [network(RunId.parse(comp.profile.name, r)) for r in comp.cost["run"].values]))
+        ref = float(cost.loc["model 12 (NN2)", "train_step_s"])
+        out["step ÷ model 12"] = (cost["train_step_s"] / ref).round(2)
+        out["forward (ms)"] = cost["infer_s"] * 1e3
+    for key, label in METRICS.items():
+        s = _spread(df, key)
+        if key in UNITS or key == "max_res":
+            out[label] = [_pm(*s.loc[n], unit=UNITS.get(key, 1.0)) for n in out.index]
+        else:
+            out[label] = s["mean"]
+    return out
+
+
+def verdict(comp: Comparison) -> tuple[str, str]:
+    """(one of :data:`VERDICTS`, the sentence): the best baseline against the best of models 9
+    and 12 on the mean test residual (seed means), the difference judged against
+    ``SPREAD_K`` · √(s_a² + s_b²) as on the seeds page (a one-seed network's std estimated
+    from the median relative spread of those with several)."""
+    df = comp.runs
+    if df.empty:
+        return VERDICTS[2], "Not resolved yet: none of the compared runs is evaluated."
+    s = _spread(df, "mean_res")
+    is_base = df.groupby("network", sort=False)["baseline"].first()
+    if not is_base.any() or is_base.all():
+        which = "no baseline" if not is_base.any() else "neither model 9 nor model 12"
+        return VERDICTS[2], f"Not resolved yet: {which} is evaluated (the study is under way)."
+    cv = (s["std"] / s["mean"]).dropna()
+    if cv.empty:
+        return VERDICTS[2], ("Not resolved: no network has several seeds, so a difference "
+                             "cannot be told from seed noise.")
+    std = s["std"].fillna(s["mean"] * float(cv.median()))
+    p = s[~is_base]["mean"].idxmin()
+    b = s[is_base]["mean"].idxmin()
+    delta, spread = s.loc[p, "mean"] - s.loc[b, "mean"], SPREAD_K * float(np.hypot(std[p], std[b]))
+    key = VERDICTS[1] if delta > spread else VERDICTS[0]
+    size = comp.runs.groupby("network", sort=False)["parameters"].first()
+    minutes = comp.runs.groupby("network", sort=False)["train_min"].mean()
+    how = ("lower than" if delta > spread else "higher than" if -delta > spread
+           else "within the seed spread of")
+    return key, (
+        f"**The preprint's architecture {key} at equal budget** on this study's data: the best "
+        f"baseline, the {b}, with {size[b]:,} parameters and {fmt(minutes[b], 2)} min of "
+        f"training, reaches a mean test residual of {fmt(s.loc[b, 'mean'] / 1e-3)}·10⁻³, "
+        f"{how} the best of the preprint's networks, {p}, with {size[p]:,} parameters and "
+        f"{fmt(minutes[p], 2)} min: {fmt(s.loc[p, 'mean'] / 1e-3)}·10⁻³ (difference "
+        f"{fmt(abs(delta) / 1e-3)}·10⁻³; seed spread {SPREAD_K:g}·√(s_a² + s_b²) = "
+        f"{fmt(spread / 1e-3)}·10⁻³, as on the seeds page).")
+
+
+def missing_text(comp: Comparison) -> str:
+    """Which compared runs are not in yet ("" when all are)."""
+    if not comp.missing:
+        return ""
+    return (f"*Not in yet (this study is still under way): {', '.join(comp.missing)} in "
+            f"`results/{comp.profile.name}/`; the tables show the runs that are.*")
+
+
+def layouts_table(comp: Comparison) -> pd.DataFrame:
+    """Table B2: mean nRMSE per source layout (rows: networks, profile seed), or a one-cell
+    note while no compared run is generalised."""
+    if comp.layouts.empty:
+        return pd.DataFrame({"": ["Not in yet: no compared run has a generalise.nc."]})
+    return comp.layouts
+
+
+def cost_note(comp: Comparison) -> str:
+    """Where the cost columns come from, or why they are not shown yet."""
+    if comp.cost is None:
+        return (f"The cost columns appear once `{display_path(baselines_path(comp.profile))}` "
+                "is made (the baselines stage, after every compared run is trained).")
+    a = comp.cost.attrs
+    return (f"\"step ÷ model 12\": one training step (batch {comp.profile.batch_size}) relative "
+            f"to model 12's, and \"forward\": milliseconds per sample at batch "
+            f"{a.get('infer_batch')}, all measured side by side in one run on {a.get('device_name')} "
+            f"({a.get('torch_threads')} thread(s), as each training ran). \"training\": the "
+            "training's wall time (mean over seeds), measured while the machine ran other jobs, "
+            "so only roughly comparable.")
