@@ -37,7 +37,8 @@ def partial(tmp_path, monkeypatch):
 def test_a_partial_study_lists_what_is_missing(partial):
     assert list(partial.index[partial["evaluated"]]) == ["model_05", "model_09", "model_12"]
     text = chapter.progress_text(partial)
-    assert text.startswith("3 of 25 runs") and "`model_01`" in text and "`model_05`" not in text
+    assert text.startswith("3 of 29 runs") and "`model_01`" in text and "`model_05`" not in text
+    assert "`model_12_epochs-4_arch-fno`" in text
     assert partial.loc["model_09", "peak memory (GiB)"] == pytest.approx(3.0)
     assert partial.loc["model_09", "commit"] == "abcdef1"
 
@@ -78,6 +79,10 @@ def test_budget_projection_by_kind(partial):
     text = chapter.budget_text(partial)
     assert "NN1 + NN2 40 min" in text and "NN2 only 20 min" in text
     assert "kinds not yet timed left out" in text and "longest 40 min" in text
+    unet = partial.copy()
+    unet.loc["model_12_arch-unet", ["trained", "wall time (min)"]] = [True, 15.0]
+    text = chapter.budget_text(unet)
+    assert "U-Net 15 min" in text and "NN2 only 20 min" in text
 
 
 def test_the_pilot_table_is_the_committed_pilot():

@@ -40,7 +40,7 @@ def status(profile: Profile = PROFILE) -> pd.DataFrame:
         h, e = _read(run.dir / "history.nc"), _read(run.dir / "eval.nc")
         a = h.attrs if h is not None else {}
         rows.append({
-            "run": run.name, "model": run.model, "seed": run.seed,
+            "run": run.name, "model": run.model, "seed": run.seed, "arch": run.config().arch,
             "trained": h is not None, "evaluated": e is not None,
             "epochs": int(h["kept"].sum()) if h is not None else np.nan,
             "best epoch": a.get("best_epoch", np.nan),
@@ -53,6 +53,8 @@ def status(profile: Profile = PROFILE) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
+ARCH_LABELS = {"unet": "U-Net", "fno": "FNO"}
+"""How the budget sentence names the baselines' trainings."""
 CLAMPED = "_mode-clamped_placement-preprint"
 """The run-name suffix of the clamped-reading runs, shown as " (clamped)"."""
 MIN_RANKED = 3
@@ -187,6 +189,7 @@ def budget_text(st: pd.DataFrame, profile: Profile = PROFILE, jobs: int = 2) -> 
         return "No run is trained yet, so no time can be given."
     kind = st["model"].map(lambda m: "NN1 + NN2" if spec(m).p1 and spec(m).p2 else
                            ("NN1 only" if spec(m).p1 else "NN2 only"))
+    kind = kind.where(st["arch"] == "table1", st["arch"].map(ARCH_LABELS))
     per_kind = done["wall time (min)"].groupby(kind[st["trained"]]).mean()
     known = kind.map(per_kind)
     projected = known.sum() / jobs / 60
