@@ -42,11 +42,15 @@ def test_loads_every_compared_run_with_its_seeds_cost_and_layouts(study):
     assert list(comp.layouts.index) == ["model 9 (NN1 + NN2)", "model 12 (NN2)", "U-Net"]
     assert "training" in comp.layouts.columns and comp.cost is not None
     assert len(comp.gen_paths) == 3 and all(p.endswith("generalise.nc") for p in comp.gen_paths)
-    table = chapter.table(comp)
-    assert list(table.index) == ["model 9 (NN1 + NN2)", "model 12 (NN2)", "U-Net"]
-    assert table.loc["model 12 (NN2)", "step ÷ model 12"] == 1.0
-    assert table.loc["U-Net", "⟨res⟩ (10⁻³)"].endswith("(n = 2)")
-    assert table.loc["model 9 (NN1 + NN2)", "⟨res⟩ (10⁻³)"].endswith("(n = 1)")
+    cost, acc = chapter.cost_table(comp), chapter.accuracy_table(comp)
+    assert list(cost.index) == list(acc.index) == ["model 9 (NN1 + NN2)", "model 12 (NN2)", "U-Net"]
+    assert cost.loc["model 12 (NN2)", "step ÷ model 12"] == 1.0
+    assert cost.loc["model 12 (NN2)", "forward ÷ model 12"] == 1.0
+    assert cost.loc["U-Net", "parameters"] == count_parameters(UNet())
+    assert acc.loc["U-Net", "⟨res⟩ (10⁻³)"].endswith("(n = 2)")
+    assert acc.loc["model 9 (NN1 + NN2)", "⟨res⟩ (10⁻³)"].endswith("(n = 1)")
+    u = comp.runs[comp.runs["network"] == "U-Net"]["mean_res"]
+    assert acc.loc["U-Net", "⟨res⟩ (10⁻³)"].startswith(f"{u.mean() / 1e-3:.3g} ± ")
     assert "measured side by side in one run" in chapter.cost_note(comp)
 
 

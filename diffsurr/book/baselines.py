@@ -142,23 +142,33 @@ def _pm(mean: float, std: float, n: float, unit: float = 1.0) -> str:
     return f"{fmt(mean / unit)} ± {fmt(std / unit, 2)} (n = {n})"
 
 
-def table(comp: Comparison) -> pd.DataFrame:
-    """Table B1: size, training budget, cost measured side by side, and test-set accuracy
-    (mean ± std over seeds for the Table 2 statistics, seed means for the others)."""
+def cost_table(comp: Comparison) -> pd.DataFrame:
+    """Table B1: size, training budget (epochs, wall time) and the cost measured side by side
+    (a training step and a forward pass, also relative to model 12's)."""
+    df = comp.runs
+    if df.empty:
+        return pd.DataFrame()
+    by = df.groupby("network", sort=False)
+    out = pd.DataFrame({"parameters": by["parameters"].first(), "epochs": by["epochs"].first(),
+                        "training (min)": by["train_min"].mean().round(1),
+                        "peak memory (GiB)": by["peak_gib"].max().round(1)})
+    if comp.cost is not None:
+        cost = comp.cost.to_dataframe().set_index(pd.Index(
+            [network(RunId.parse(comp.profile.name, r)) for r in comp.cost["run"].values]))
+        ref = cost.loc["model 12 (NN2)"]
+        out["step ÷ model 12"] = (cost["train_step_s"] / ref["train_step_s"]).round(2)
+        out["forward (ms)"] = cost["infer_s"] * 1e3
+        out["forward ÷ model 12"] = (cost["infer_s"] / ref["infer_s"]).round(2)
+    return out.rename_axis("network")
+
+
+def accuracy_table(comp: Comparison) -> pd.DataFrame:
+    """Table B2: test-set accuracy, mean ± std over seeds for Table 2's statistics, seed means
+    for the others."""
     df = comp.runs
     if df.empty:
         return pd.DataFrame()
     out = pd.DataFrame(index=pd.Index(df["network"].unique(), name="network"))
-    first = df.groupby("network", sort=False).first()
-    out["parameters"] = first["parameters"]
-    out["epochs"] = first["epochs"]
-    out["training (min)"] = df.groupby("network", sort=False)["train_min"].mean().round(1)
-    if comp.cost is not None:
-        cost = comp.cost.to_dataframe().set_index(pd.Index(
-            [network(RunId.parse(comp.profile.name, r)) for r in comp.cost["run"].values]))
-        ref = float(cost.loc["model 12 (NN2)", "train_step_s"])
-        out["step ÷ model 12"] = (cost["train_step_s"] / ref).round(2)
-        out["forward (ms)"] = cost["infer_s"] * 1e3
     for key, label in METRICS.items():
         s = _spread(df, key)
         if key in UNITS or key == "max_res":
@@ -213,7 +223,7 @@ def missing_text(comp: Comparison) -> str:
 
 
 def layouts_table(comp: Comparison) -> pd.DataFrame:
-    """Table B2: mean nRMSE per source layout (rows: networks, profile seed), or a one-cell
+    """Table B3: mean nRMSE per source layout (rows: networks, profile seed), or a one-cell
     note while no compared run is generalised."""
     if comp.layouts.empty:
         return pd.DataFrame({"": ["Not in yet: no compared run has a generalise.nc."]})
@@ -226,9 +236,9 @@ def cost_note(comp: Comparison) -> str:
         return (f"The cost columns appear once `{display_path(baselines_path(comp.profile))}` "
                 "is made (the baselines stage, after every compared run is trained).")
     a = comp.cost.attrs
-    return (f"\"step ÷ model 12\": one training step (batch {comp.profile.batch_size}) relative "
-            f"to model 12's, and \"forward\": milliseconds per sample at batch "
-            f"{a.get('infer_batch')}, all measured side by side in one run on {a.get('device_name')} "
+    return (f"\"step\": one training step (batch {comp.profile.batch_size}) relative to model "
+            f"12's; \"forward\": a forward pass per sample at batch {a.get('infer_batch')}; both "
+            f"measured side by side in one run on {a.get('device_name')} "
             f"({a.get('torch_threads')} thread(s), as each training ran). \"training\": the "
             "training's wall time (mean over seeds), measured while the machine ran other jobs, "
             "so only roughly comparable.")
