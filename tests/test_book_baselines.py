@@ -47,8 +47,9 @@ def test_loads_every_compared_run_with_its_seeds_cost_and_layouts(study):
     assert cost.loc["model 12 (NN2)", "step ÷ model 12"] == 1.0
     assert cost.loc["model 12 (NN2)", "forward ÷ model 12"] == 1.0
     assert cost.loc["U-Net", "parameters"] == count_parameters(UNet())
-    assert acc.loc["U-Net", "⟨res⟩ (10⁻³)"].endswith("(n = 2)")
-    assert acc.loc["model 9 (NN1 + NN2)", "⟨res⟩ (10⁻³)"].endswith("(n = 1)")
+    assert acc.loc["U-Net", "seeds"] == 2 and acc.loc["model 9 (NN1 + NN2)", "seeds"] == 1
+    assert "±" in acc.loc["U-Net", "⟨res⟩ (10⁻³)"]
+    assert "±" not in acc.loc["model 9 (NN1 + NN2)", "⟨res⟩ (10⁻³)"]
     u = comp.runs[comp.runs["network"] == "U-Net"]["mean_res"]
     assert acc.loc["U-Net", "⟨res⟩ (10⁻³)"].startswith(f"{u.mean() / 1e-3:.3g} ± ")
     assert "measured side by side in one run" in chapter.cost_note(comp)

@@ -136,10 +136,10 @@ def _spread(df: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def _pm(mean: float, std: float, n: float, unit: float = 1.0) -> str:
-    n = int(n)
+    """"4.96 ± 0.19" (in ``unit``), or the mean alone for one seed."""
     if n < 2:
-        return f"{fmt(mean / unit)} (n = 1)"
-    return f"{fmt(mean / unit)} ± {fmt(std / unit, 2)} (n = {n})"
+        return fmt(mean / unit)
+    return f"{fmt(mean / unit)} ± {fmt(std / unit, 2)}"
 
 
 def cost_table(comp: Comparison) -> pd.DataFrame:
@@ -169,6 +169,7 @@ def accuracy_table(comp: Comparison) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame()
     out = pd.DataFrame(index=pd.Index(df["network"].unique(), name="network"))
+    out["seeds"] = df.groupby("network", sort=False).size()
     for key, label in METRICS.items():
         s = _spread(df, key)
         if key in UNITS or key == "max_res":
