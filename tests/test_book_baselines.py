@@ -34,7 +34,7 @@ def study(tmp_path_factory):
 
 def test_loads_every_compared_run_with_its_seeds_cost_and_layouts(study):
     comp = chapter.load(study)
-    assert comp.missing == []
+    assert comp.missing == [] and chapter.missing_text(comp).startswith("All 4 compared runs")
     assert list(comp.runs["network"]) == ["model 9 (NN1 + NN2)", "model 12 (NN2)", "U-Net",
                                           "U-Net"]
     assert list(comp.runs["seed"]) == [0, 0, 0, 1] and comp.runs["baseline"].sum() == 2

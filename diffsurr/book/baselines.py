@@ -216,9 +216,9 @@ def verdict(comp: Comparison) -> tuple[str, str]:
 
 
 def missing_text(comp: Comparison) -> str:
-    """Which compared runs are not in yet ("" when all are)."""
+    """Which compared runs are not in yet, or that all are."""
     if not comp.missing:
-        return ""
+        return f"All {len(comp.runs)} compared runs are in `results/{comp.profile.name}/`."
     return (f"*Not in yet (this study is still under way): {', '.join(comp.missing)} in "
             f"`results/{comp.profile.name}/`; the tables show the runs that are.*")
 
