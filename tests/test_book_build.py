@@ -29,3 +29,16 @@ def test_the_data_file_must_be_what_the_runs_were_trained_on(tmp_path, monkeypat
     _trained(smoke, 5, "0" * 64)
     with pytest.raises(ValueError, match=r"runs were trained on other data: model_05 \(000000000000\)"):
         build.check_data_checksum(smoke)
+
+
+def test_every_page_is_built_anew_with_the_profile_set(tmp_path, monkeypatch):
+    """An incremental build would serve pages made from older results or another profile."""
+    calls = []
+    monkeypatch.setattr(build, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(build, "check_data_checksum", lambda profile: "sha")
+    monkeypatch.setattr(build, "copy_executed", lambda src, dst: [])
+    monkeypatch.setattr(build.subprocess, "run", lambda cmd, check, env: calls.append((cmd, env)))
+    html = build.build("ci", tmp_path / "out")
+    (cmd, env), = calls
+    assert "--all" in cmd and cmd[cmd.index("--path-output") + 1] == str(tmp_path / "out")
+    assert env["DIFFSURR_PROFILE"] == "ci" and html == tmp_path / "out" / "_build" / "html"

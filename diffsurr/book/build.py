@@ -7,7 +7,7 @@
    profile recorded (:func:`check_data_checksum`).
 2. The executed stage notebooks of ``results/<profile>/notebooks/`` are copied into
    ``book/executed/`` (:func:`diffsurr.book.reproduce.copy_executed`).
-3. ``jupyter-book build`` with ``$DIFFSURR_PROFILE`` set, into ``DIR/_build/html`` (``DIR``: the
+3. ``jupyter-book build --all`` (every page anew) with ``$DIFFSURR_PROFILE`` set, into ``DIR/_build/html`` (``DIR``: the
    repository, so ``_build/html``, unless ``--out``). Pages show the runs that are in; a study
    under way says which are missing.
 """
@@ -67,8 +67,10 @@ def build(name: str, out: Path | None = None) -> Path:
     shutil.rmtree(executed, ignore_errors=True)
     executed.mkdir(parents=True)
     copy_executed(results_dir(profile) / "notebooks", executed)
+    # --all: every page is read and executed again, since results (or the profile) change
+    # under unchanged page sources, which an incremental Sphinx build would serve stale
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT),
-           "--warningiserror", "--keep-going"]
+           "--all", "--warningiserror", "--keep-going"]
     if out is not None:
         cmd += ["--path-output", str(out)]
     subprocess.run(cmd, check=True, env={**os.environ, PROFILE_ENV: profile.name})
