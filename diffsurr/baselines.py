@@ -28,6 +28,8 @@ from .nets import SLOPE, count_parameters, glorot_init
 
 ARCHS = ("table1", "unet", "fno")
 """Network families a profile can train: the preprint's (Table 1) or a baseline."""
+ARCH_NAMES = {"unet": "U-Net", "fno": "FNO"}
+"""How the book names each baseline."""
 UNET_CHANNELS = (8, 16, 32)
 """U-Net channels per level."""
 FNO_MODES = 16

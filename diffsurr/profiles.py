@@ -102,6 +102,16 @@ class Profile:
         return {f"profile_{k}": v for k, v in dataclasses.asdict(self).items()}
 
 
+def baseline_archs(text: str) -> tuple[str, ...]:
+    """The arch names of a ``baselines`` value ("unet,fno" -> ("unet", "fno"))."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _archs_ok(text: str) -> bool:
+    names = baseline_archs(text)
+    return len(set(names)) == len(names) and set(names) <= set(ARCHS[1:])
+
+
 CHOICES = {"head": HEADS, "nn1_head": NN1_HEADS, "arch": ARCHS, "rollback": ("preprint", "code", "none"),
            "mode": ("clamped", "production"), "placement": ("preprint", "code")}
 _POSITIVE = (lambda v: v > 0, "> 0")
@@ -113,22 +123,12 @@ RANGES = {
     **dict.fromkeys(("test_fraction", "val_fraction"), (lambda v: 0 < v < 1, "in (0, 1)")),
     **{name: (lambda v, valid=valid: v in valid, f"one of {valid}")
        for name, valid in CHOICES.items()},
-    "baselines": (lambda v: _archs_ok(v), f"comma-separated names from {ARCHS[1:]}, each once"),
+    "baselines": (_archs_ok, f"comma-separated names from {ARCHS[1:]}, each once"),
     "device": (lambda v: re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None,
                "'auto', 'cpu', 'cuda' or 'cuda:N'"),
 }
 """The valid range of each value that has one: (test, text for error messages)."""
 _TYPES = {f.name: f.type for f in fields(Profile)}
-
-
-def _archs_ok(text: str) -> bool:
-    names = baseline_archs(text)
-    return len(set(names)) == len(names) and set(names) <= set(ARCHS[1:])
-
-
-def baseline_archs(text: str) -> tuple[str, ...]:
-    """The arch names of a ``baselines`` value ("unet,fno" -> ("unet", "fno"))."""
-    return tuple(name.strip() for name in text.split(",") if name.strip())
 VALUE_NAMES = tuple(n for n in _TYPES if n not in ("name", "description"))
 """The values a run can override by name (everything but the profile's name and description)."""
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..baselines import EPOCH_SHARE, FNO_CHANNELS, FNO_MODES, UNET_CHANNELS
+from ..baselines import ARCH_NAMES, FNO_CHANNELS, FNO_MODES, UNET_CHANNELS, baseline_profile
 from ..nets import Surrogate, count_parameters
 from ..profiles import Profile
 from ..report import display_path, fmt
@@ -40,10 +40,8 @@ VERDICTS = ("is competitive", "is not competitive", "not resolved")
 def network(run: RunId) -> str:
     """The label of a compared network: "model 9 (NN1 + NN2)", "U-Net", "FNO"."""
     arch = run.config().arch
-    if arch == "unet":
-        return "U-Net"
-    if arch == "fno":
-        return "FNO"
+    if arch in ARCH_NAMES:
+        return ARCH_NAMES[arch]
     return f"model {run.model} ({'NN1 + NN2' if run.model == 9 else 'NN2'})"
 
 
@@ -93,8 +91,8 @@ def load(profile: Profile) -> Comparison:
     study, rows, missing, paths, layouts = set(study_runs(profile)), [], [], [], {}
     first, gen_paths = None, []
     for base in compared_runs(profile):
-        seeds = [RunId.of(base.config(), base.model, s) for s in (base.seed, *profile.extra_seeds)]
-        for run in [base] + [r for r in seeds[1:] if r in study]:
+        seeds = [RunId.of(base.config(), base.model, s) for s in profile.extra_seeds]
+        for run in [base] + [r for r in seeds if r in study]:
             if (run.dir / "eval.nc").exists() and (run.dir / "history.nc").exists():
                 rows.append(_row(run))
                 paths.append(display_path(run.dir / "eval.nc"))
@@ -116,7 +114,7 @@ def load(profile: Profile) -> Comparison:
 def setup_text(comp: Comparison) -> str:
     """What the baselines are and how they were trained (from the code's constants)."""
     p = comp.profile
-    fno_epochs = max(1, round(p.epochs * EPOCH_SHARE["fno"]))
+    fno_epochs = baseline_profile(p, "fno").epochs
     return (f"A **U-Net** (two 2×2 poolings, channels {'/'.join(map(str, UNET_CHANNELS))}, skip "
             f"connections, ReLU output; written here) and a **Fourier neural operator** "
             f"(`neuraloperator`'s FNO, {FNO_MODES} modes per direction, {FNO_CHANNELS} hidden "

@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import pilot
+from ..baselines import ARCH_NAMES
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
 from ..report import RESIDUALS, fmt, load_evals, style_table2, table2_comparison
@@ -53,8 +54,6 @@ def status(profile: Profile = PROFILE) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
-ARCH_LABELS = {"unet": "U-Net", "fno": "FNO"}
-"""How the budget sentence names the baselines' trainings."""
 CLAMPED = "_mode-clamped_placement-preprint"
 """The run-name suffix of the clamped-reading runs, shown as " (clamped)"."""
 MIN_RANKED = 3
@@ -189,7 +188,7 @@ def budget_text(st: pd.DataFrame, profile: Profile = PROFILE, jobs: int = 2) -> 
         return "No run is trained yet, so no time can be given."
     kind = st["model"].map(lambda m: "NN1 + NN2" if spec(m).p1 and spec(m).p2 else
                            ("NN1 only" if spec(m).p1 else "NN2 only"))
-    kind = kind.where(st["arch"] == "table1", st["arch"].map(ARCH_LABELS))
+    kind = kind.where(st["arch"] == "table1", st["arch"].map(ARCH_NAMES))
     per_kind = done["wall time (min)"].groupby(kind[st["trained"]]).mean()
     known = kind.map(per_kind)
     projected = known.sum() / jobs / 60

@@ -70,11 +70,7 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
     xb, yb = x[:profile.batch_size].to(device), y[:profile.batch_size].to(device)
     rows = []
     for run in runs:
-        net, stored = load_trained(run)
-        if stored.get("data_sha256") != data_sha:
-            raise ValueError(f"{run.dir / 'model.pt'} was trained on other data "
-                             f"({stored.get('data_sha256')}, this data {data_sha})")
-        net = net.to(device)
+        net = load_trained(run, data_sha)[0].to(device)
         infer = bench.time_per_sample(bench.surrogate_call(net, device),
                                       x[:INFER_BATCH, 0].numpy().astype(np.float64),
                                       _timing(min_s))[0]

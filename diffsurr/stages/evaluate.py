@@ -10,7 +10,7 @@ import torch
 import xarray as xr
 
 from .. import io, metrics
-from ..runid import RunId, data_path
+from ..runid import RunId
 from .data import load_split
 from .train import load_trained
 
@@ -57,13 +57,8 @@ def evaluate_stage(run: RunId, **execution) -> xr.Dataset:
     profile = run.config(**execution)
     device = profile.resolved_device()
     out = io.prepare_output_dir(run.dir, ("eval.nc",))
-    net, stored = load_trained(run, **execution)
     split, data_sha = load_split(profile)
-    if stored.get("data_sha256") != data_sha:
-        raise ValueError(f"{run.dir / 'model.pt'} was trained on data with checksum "
-                         f"{stored.get('data_sha256')}, but {data_path(profile)} has {data_sha}: "
-                         "retrain the run on this data (retrain=True) or restore its data")
-    net = net.to(device)
+    net = load_trained(run, data_sha, **execution)[0].to(device)
     x_test, y_test = (t[:, 0].numpy() for t in split["test"])
     n_train = min(profile.max_eval_train, len(split["train"][0]))
     x_train, y_train = (t[:n_train, 0].numpy() for t in split["train"])

@@ -32,7 +32,7 @@ from ..nets import NN1_VARIANT, Surrogate, saved_config
 from ..profiles import Profile, baseline_archs, coerce_flag
 from ..registry import MODELS, spec
 from ..rollback import RollbackRule
-from ..runid import RunId
+from ..runid import RunId, data_path
 from ..train import TrainConfig, train
 from .data import load_split
 
@@ -176,9 +176,11 @@ def _cuda_peak(device: str) -> dict:
     return {"cuda_peak_bytes": torch.cuda.max_memory_allocated(device)}
 
 
-def load_trained(run: RunId, **execution) -> tuple[Surrogate, dict]:
+def load_trained(run: RunId, data_sha: str | None = None,
+                 **execution) -> tuple[Surrogate, dict]:
     """The trained surrogate of ``run`` (eval mode) and the identity its model.pt records;
-    refused with both identities if the file belongs to another run."""
+    refused with both identities if the file belongs to another run, and, given ``data_sha``,
+    if it was trained on other data."""
     path = run.dir / "model.pt"
     saved = io.load_checkpoint(path)
     stored = saved.get("identity", {})
@@ -187,6 +189,11 @@ def load_trained(run: RunId, **execution) -> tuple[Surrogate, dict]:
         raise ValueError(f"{path} belongs to another run: it holds {stored.get('run')} "
                          f"(network {saved.get('config')}), this run is {run.as_dict()} "
                          f"(network {net.config})")
+    if data_sha is not None and stored.get("data_sha256") != data_sha:
+        raise ValueError(f"{path} was trained on data with checksum "
+                         f"{stored.get('data_sha256')}, but {data_path(run.config())} has "
+                         f"{data_sha}: retrain the run on this data (retrain=True) or restore "
+                         "its data")
     net.load_state_dict(saved["state"])
     return net.eval(), stored
 
