@@ -1,5 +1,7 @@
 """diffsurr.book.reference: the reference chapter on a partial synthetic study."""
 
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -77,12 +79,17 @@ def test_rollback_ratio_and_why_it_cannot_fire(partial):
 
 def test_budget_projection_by_kind(partial):
     text = chapter.budget_text(partial)
-    assert "NN1 + NN2 40 min" in text and "NN2 only 20 min" in text
-    assert "kinds not yet timed left out" in text and "longest 40 min" in text
+    assert "NN1 + NN2 40 min," in text and "NN2 only 20 min (20–20)" in text
+    assert "kinds not yet timed left out" in text and "0 of 3 trainings took longer" in text
     unet = partial.copy()
     unet.loc["model_12_arch-unet", ["trained", "wall time (min)"]] = [True, 15.0]
+    unet.loc["model_05", "wall time (min)"] = 50.0
     text = chapter.budget_text(unet)
-    assert "U-Net 15 min" in text and "NN2 only 20 min" in text
+    assert "U-Net 15 min" in text and "NN2 only 35 min (20–50)" in text
+    assert "1 of 4 trainings took longer" in text
+    mean_h, fast_h = (float(x) for x in re.findall(r"projects to ([\d.]+) h at the mean times "
+                                                   r"and ([\d.]+) h at the fastest", text)[0])
+    assert fast_h < mean_h
 
 
 def test_the_pilot_table_is_the_committed_pilot():

@@ -189,14 +189,21 @@ def budget_text(st: pd.DataFrame, profile: Profile = PROFILE, jobs: int = 2) -> 
     kind = st["model"].map(lambda m: "NN1 + NN2" if spec(m).p1 and spec(m).p2 else
                            ("NN1 only" if spec(m).p1 else "NN2 only"))
     kind = kind.where(st["arch"] == "table1", st["arch"].map(ARCH_NAMES))
-    per_kind = done["wall time (min)"].groupby(kind[st["trained"]]).mean()
-    known = kind.map(per_kind)
-    projected = known.sum() / jobs / 60
-    part = "" if known.notna().all() else " (kinds not yet timed left out)"
-    return (f"Measured wall time per training (mean by kind): "
-            + ", ".join(f"{k} {v:.0f} min" for k, v in per_kind.items())
-            + f"; longest {done['wall time (min)'].max():.0f} min (budget 45 min). The whole "
-            f"study of {len(st)} runs, {jobs} at a time, projects to {projected:.1f} h{part} "
+    minutes = done["wall time (min)"].groupby(kind[st["trained"]])
+    per_kind, fastest = minutes.mean(), minutes.min()
+    ranges = {k: f"{per_kind[k]:.0f} min" + (f" ({fastest[k]:.0f}–{minutes.max()[k]:.0f})"
+                                             if minutes.size()[k] > 1 else "")
+              for k in per_kind.index}
+    part = "" if kind.map(per_kind).notna().all() else " (kinds not yet timed left out)"
+    over = int((done["wall time (min)"] > 45).sum())
+    return (f"Measured wall time per training (mean by kind, range in brackets): "
+            + ", ".join(f"{k} {v}" for k, v in ranges.items())
+            + f"; {over} of {len(done)} trainings took longer than the 45-minute budget. These "
+            f"are wall times on a shared 2-core machine with {jobs} trainings side by side; "
+            "where other work ran alongside, a training took longer, hence the ranges. The "
+            f"whole study of {len(st)} runs, {jobs} at a time, projects to "
+            f"{kind.map(per_kind).sum() / jobs / 60:.1f} h at the mean times and "
+            f"{kind.map(fastest).sum() / jobs / 60:.1f} h at the fastest of each kind{part} "
             f"(budget 8 h). Peak memory per training: up to "
             f"{done['peak memory (GiB)'].max():.1f} GiB.")
 
