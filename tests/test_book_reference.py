@@ -15,8 +15,8 @@ from test_report import fake_eval, fake_history
 PRESENT = (5, 9, 12)
 
 
-def write_run(model, mean_res=None, minutes=30.0):
-    run = RunId.of(chapter.PROFILE, model)
+def write_run(model, mean_res=None, minutes=30.0, run=None):
+    run = run or RunId.of(chapter.PROFILE, model)
     run.dir.mkdir(parents=True, exist_ok=True)
     ev = fake_eval(model)
     if mean_res is not None:
@@ -90,6 +90,27 @@ def test_budget_projection_by_kind(partial):
     mean_h, fast_h = (float(x) for x in re.findall(r"projects to ([\d.]+) h at the mean times "
                                                    r"and ([\d.]+) h at the fastest", text)[0])
     assert fast_h < mean_h
+
+
+def test_the_two_readings_compared_against_the_seed_spread(partial):
+    assert chapter.readings().empty and "fills in" in chapter.readings_text(chapter.readings())
+    write_run(9, mean_res=4e-3)
+    write_run(9, mean_res=6e-3, run=RunId.of(chapter.PROFILE, 9, seed=1))
+    clamped = RunId.make("reference", 9, mode="clamped", placement="preprint")
+    assert clamped.name == "model_09" + chapter.CLAMPED
+    write_run(9, mean_res=10e-3, run=clamped)
+    rd = chapter.readings()
+    assert list(rd.index) == [(9, "clamped"), (9, "production")]
+    assert rd.loc[(9, "production"), ("⟨res⟩ (10⁻³)", "mean")] == pytest.approx(5.0)
+    shown = chapter.readings_shown(rd)
+    assert shown.loc[9, ("⟨res⟩ (10⁻³)", "clamped / production")] == pytest.approx(2.0)
+    assert shown.loc[9, ("⟨res⟩ (10⁻³)", "production")].endswith("(n = 2)")
+    # |Δ| = 5 against 2·√(1.41² + 2.83²) = 6.3: within the spread
+    text = chapter.readings_text(rd)
+    assert "model 9 reaches mean test residuals 2.00 times" in text
+    assert "beyond the seed spread for 0 of 1 models" in text
+    write_run(9, mean_res=20e-3, run=clamped)       # |Δ| = 15 against 11.7
+    assert "beyond the seed spread for 1 of 1 models" in chapter.readings_text(chapter.readings())
 
 
 def test_the_pilot_table_is_the_committed_pilot():

@@ -13,6 +13,7 @@ import xarray as xr
 
 from .. import pilot
 from ..baselines import ARCH_NAMES
+from .claims import SPREAD_K
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
 from ..report import RESIDUALS, fmt, load_evals, style_table2, table2_comparison
@@ -206,6 +207,75 @@ def budget_text(st: pd.DataFrame, profile: Profile = PROFILE, jobs: int = 2) -> 
             f"{kind.map(fastest).sum() / jobs / 60:.1f} h at the fastest of each kind{part} "
             f"(budget 8 h). Peak memory per training: up to "
             f"{done['peak memory (GiB)'].max():.1f} GiB.")
+
+
+def readings(profile: Profile = PROFILE) -> pd.DataFrame:
+    """The test residuals (:data:`RESIDUALS`) of each model trained on both readings of a
+    source: on the production reading (the authors' code; mean, std and n over the evaluated
+    seeds) and on the clamped one (the preprint's text; one seed), each against its own targets.
+    Empty while no clamped run is evaluated."""
+    rows = []
+    for run in study_runs(profile):
+        cfg = run.config()
+        e = _read(run.dir / "eval.nc") if cfg.arch == "table1" else None
+        if e is not None:
+            rows.append({"model": run.model, "reading": cfg.mode,
+                         **{label: float(e[var].sel(set="test")) / unit
+                            for var, _, unit, label in RESIDUALS}})
+    df = pd.DataFrame(rows, columns=["model", "reading", *(r[3] for r in RESIDUALS)])
+    clamped = df["reading"] == "clamped"
+    both = set(df.loc[clamped, "model"]) & set(df.loc[~clamped, "model"])
+    df = df[df["model"].isin(both)]
+    return df.groupby(["model", "reading"]).agg(["mean", "std", "count"])
+
+
+def readings_shown(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`readings` as the page shows it: mean ± std (n) per reading, and the ratio
+    clamped / production."""
+    out = {}
+    for label in (r[3] for r in RESIDUALS):
+        stat = df[label]
+        for reading in ("production", "clamped"):
+            sel = stat.xs(reading, level="reading")
+            out[(label, reading)] = [fmt(m) + (f" ± {fmt(s, 2)}" if n > 1 else "")
+                                     + f" (n = {n:.0f})" for m, s, n in sel.itertuples(index=False)]
+        mean = stat["mean"]
+        out[(label, "clamped / production")] = (mean.xs("clamped", level="reading")
+                                                / mean.xs("production", level="reading")
+                                                ).round(2).to_list()
+    index = pd.Index(sorted(df.index.get_level_values("model").unique()), name="model")
+    return pd.DataFrame(out, index=index)
+
+
+def readings_text(df: pd.DataFrame) -> str:
+    """What the source model changes for the surrogates: the clamped / production ratio of the
+    mean test residual per model, and whether each difference exceeds the seed spread
+    (|Δ| > k·√(s_p² + s_c²), the clamped run's std estimated with the production seeds'
+    relative spread, as on the seeds page)."""
+    if df.empty:
+        return ("*No model is evaluated on both readings yet: this section fills in when the "
+                "clamped runs are in.*")
+    res = df[RESIDUALS[0][3]]
+    prod, clamped = res.xs("production", level="reading"), res.xs("clamped", level="reading")
+    ratio = clamped["mean"] / prod["mean"]
+    spread = np.hypot(prod["std"], prod["std"] / prod["mean"] * clamped["mean"])
+    beyond = (clamped["mean"] - prod["mean"]).abs() > SPREAD_K * spread
+    models = ", ".join(str(m) for m in ratio.index)
+    higher = "higher" if (ratio > 1).all() else ("lower" if (ratio < 1).all() else "mixed")
+    verdict = (f"beyond the seed spread for {int(beyond.sum())} of {len(beyond)} models"
+               if beyond.notna().all() else "not comparable with a seed spread (one seed only)")
+    times = (f"{ratio.iloc[0]:.2f} times" if len(ratio) == 1 else
+             f"{ratio.min():.2f}–{ratio.max():.2f} times")
+    return (f"Trained on the clamped reading (the preprint's text, preprint placement), "
+            f"model{'s' if len(ratio) > 1 else ''} {models} reach{'' if len(ratio) > 1 else 'es'} "
+            f"mean test residuals {times} those on the production reading (the authors' code, "
+            "code placement): "
+            + ("higher on the clamped reading for every model" if higher == "higher" else
+               "lower on the clamped reading for every model" if higher == "lower" else
+               "higher for some models and lower for others")
+            + f", {verdict} (k = {SPREAD_K:g}, as on the seeds page). Each reading's residuals "
+            "are measured against its own targets, so this compares how well the same networks "
+            "and schedule learn each problem, not the two problems' fields.")
 
 
 def pilot_table(profile: Profile = PROFILE) -> pd.DataFrame:
