@@ -230,21 +230,19 @@ def readings(profile: Profile = PROFILE) -> pd.DataFrame:
 
 
 def readings_shown(df: pd.DataFrame) -> pd.DataFrame:
-    """:func:`readings` as the page shows it: mean ± std (n) per reading, and the ratio
-    clamped / production."""
-    out = {}
-    for label in (r[3] for r in RESIDUALS):
-        stat = df[label]
+    """:func:`readings` as the page shows it: per model, a row per reading (mean ± std (n)) and
+    a row with the ratio clamped / production of the means."""
+    rows = {}
+    for model in sorted(df.index.get_level_values("model").unique()):
         for reading in ("production", "clamped"):
-            sel = stat.xs(reading, level="reading")
-            out[(label, reading)] = [fmt(m) + (f" ± {fmt(s, 2)}" if n > 1 else "")
-                                     + f" (n = {n:.0f})" for m, s, n in sel.itertuples(index=False)]
-        mean = stat["mean"]
-        out[(label, "clamped / production")] = (mean.xs("clamped", level="reading")
-                                                / mean.xs("production", level="reading")
-                                                ).round(2).to_list()
-    index = pd.Index(sorted(df.index.get_level_values("model").unique()), name="model")
-    return pd.DataFrame(out, index=index)
+            rows[(model, reading)] = {
+                label: fmt(m) + (f" ± {fmt(sd, 2)}" if n > 1 else "") + f" (n = {n:.0f})"
+                for label, (m, sd, n) in ((r[3], df.loc[(model, reading), r[3]])
+                                          for r in RESIDUALS)}
+        mean = df.xs(model, level="model").xs("mean", axis=1, level=1)
+        rows[(model, "clamped / production")] = (mean.loc["clamped"] / mean.loc["production"]
+                                                 ).map("{:.2f}".format).to_dict()
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["model", "reading"])
 
 
 def readings_text(df: pd.DataFrame) -> str:
@@ -262,7 +260,9 @@ def readings_text(df: pd.DataFrame) -> str:
     beyond = (clamped["mean"] - prod["mean"]).abs() > SPREAD_K * spread
     models = ", ".join(str(m) for m in ratio.index)
     higher = "higher" if (ratio > 1).all() else ("lower" if (ratio < 1).all() else "mixed")
-    verdict = (f"beyond the seed spread for {int(beyond.sum())} of {len(beyond)} models"
+    some = 0 < beyond.sum() < len(beyond)
+    which = f" ({', '.join(str(m) for m in beyond.index[beyond])})" if some else ""
+    verdict = (f"beyond the seed spread for {int(beyond.sum())} of {len(beyond)} models{which}"
                if beyond.notna().all() else "not comparable with a seed spread (one seed only)")
     times = (f"{ratio.iloc[0]:.2f} times" if len(ratio) == 1 else
              f"{ratio.min():.2f}–{ratio.max():.2f} times")
