@@ -112,6 +112,8 @@ def test_the_two_readings_compared_against_the_seed_spread(partial):
     assert "beyond the seed spread for 0 of 1 models" in text
     write_run(9, mean_res=20e-3, run=clamped)       # |Δ| = 15 against 11.7
     assert "beyond the seed spread for 1 of 1 models" in chapter.readings_text(chapter.readings())
+    (RunId.of(chapter.PROFILE, 9, seed=1).dir / "eval.nc").unlink()    # one production seed
+    assert "not comparable with a seed spread" in chapter.readings_text(chapter.readings())
 
 
 def test_the_pilot_table_is_the_committed_pilot():

@@ -191,11 +191,12 @@ def budget_text(st: pd.DataFrame, profile: Profile = PROFILE, jobs: int = 2) -> 
                            ("NN1 only" if spec(m).p1 else "NN2 only"))
     kind = kind.where(st["arch"] == "table1", st["arch"].map(ARCH_NAMES))
     minutes = done["wall time (min)"].groupby(kind[st["trained"]])
-    per_kind, fastest = minutes.mean(), minutes.min()
-    ranges = {k: f"{per_kind[k]:.0f} min" + (f" ({fastest[k]:.0f}–{minutes.max()[k]:.0f})"
-                                             if minutes.size()[k] > 1 else "")
+    per_kind, fastest, longest, n = minutes.mean(), minutes.min(), minutes.max(), minutes.size()
+    ranges = {k: f"{per_kind[k]:.0f} min" + (f" ({fastest[k]:.0f}–{longest[k]:.0f})"
+                                             if n[k] > 1 else "")
               for k in per_kind.index}
-    part = "" if kind.map(per_kind).notna().all() else " (kinds not yet timed left out)"
+    known = kind.map(per_kind)
+    part = "" if known.notna().all() else " (kinds not yet timed left out)"
     over = int((done["wall time (min)"] > 45).sum())
     return (f"Measured wall time per training (mean by kind, range in brackets): "
             + ", ".join(f"{k} {v}" for k, v in ranges.items())
@@ -203,7 +204,7 @@ def budget_text(st: pd.DataFrame, profile: Profile = PROFILE, jobs: int = 2) -> 
             f"are wall times on a shared 2-core machine with {jobs} trainings side by side; "
             "where other work ran alongside, a training took longer, hence the ranges. The "
             f"whole study of {len(st)} runs, {jobs} at a time, projects to "
-            f"{kind.map(per_kind).sum() / jobs / 60:.1f} h at the mean times and "
+            f"{known.sum() / jobs / 60:.1f} h at the mean times and "
             f"{kind.map(fastest).sum() / jobs / 60:.1f} h at the fastest of each kind{part} "
             f"(budget 8 h). Peak memory per training: up to "
             f"{done['peak memory (GiB)'].max():.1f} GiB.")
@@ -259,19 +260,18 @@ def readings_text(df: pd.DataFrame) -> str:
     spread = np.hypot(prod["std"], prod["std"] / prod["mean"] * clamped["mean"])
     beyond = (clamped["mean"] - prod["mean"]).abs() > SPREAD_K * spread
     models = ", ".join(str(m) for m in ratio.index)
-    higher = "higher" if (ratio > 1).all() else ("lower" if (ratio < 1).all() else "mixed")
     some = 0 < beyond.sum() < len(beyond)
     which = f" ({', '.join(str(m) for m in beyond.index[beyond])})" if some else ""
     verdict = (f"beyond the seed spread for {int(beyond.sum())} of {len(beyond)} models{which}"
-               if beyond.notna().all() else "not comparable with a seed spread (one seed only)")
+               if spread.notna().all() else "not comparable with a seed spread (one seed only)")
     times = (f"{ratio.iloc[0]:.2f} times" if len(ratio) == 1 else
              f"{ratio.min():.2f}–{ratio.max():.2f} times")
     return (f"Trained on the clamped reading (the preprint's text, preprint placement), "
             f"model{'s' if len(ratio) > 1 else ''} {models} reach{'' if len(ratio) > 1 else 'es'} "
             f"mean test residuals {times} those on the production reading (the authors' code, "
             "code placement): "
-            + ("higher on the clamped reading for every model" if higher == "higher" else
-               "lower on the clamped reading for every model" if higher == "lower" else
+            + ("higher on the clamped reading for every model" if (ratio > 1).all() else
+               "lower on the clamped reading for every model" if (ratio < 1).all() else
                "higher for some models and lower for others")
             + f", {verdict} (k = {SPREAD_K:g}, as on the seeds page). Each reading's residuals "
             "are measured against its own targets, so this compares how well the same networks "
