@@ -45,6 +45,7 @@ class Profile:
     width: float                    # NN2 channel multiplier (Table 1: 1)
     head: str                       # NN2 output head: "table1" or "relu"
     nn1_head: str = "table1"        # NN1's last layers: "table1", "d2-first" or "relu" (nets)
+    nn1_lr_scale: float = 1.0       # NN1's Adam learning rate as a multiple of lr (1: one lr)
     arch: str = "table1"            # "table1" (NN1, NN2) or a baseline: "unet", "fno"
     rollback: str = "preprint"      # roll-back rule: "preprint", "code" or "none"
     C: float = 5.0                  # Eq. 3
@@ -117,7 +118,8 @@ CHOICES = {"head": HEADS, "nn1_head": NN1_HEADS, "arch": ARCHS, "rollback": ("pr
 _POSITIVE = (lambda v: v > 0, "> 0")
 RANGES = {
     **dict.fromkeys(("n_samples", "epochs", "batch_size", "m", "s", "checkpoint_every",
-                     "n_figure_samples", "max_eval_train", "n_generalise", "lr", "width", "C"),
+                     "n_figure_samples", "max_eval_train", "n_generalise", "lr", "width", "C",
+                     "nn1_lr_scale"),
                     _POSITIVE),
     **dict.fromkeys(("data_seed", "split_seed", "seed"), (lambda v: v >= 0, ">= 0")),
     **dict.fromkeys(("test_fraction", "val_fraction"), (lambda v: 0 < v < 1, "in (0, 1)")),
@@ -240,6 +242,14 @@ PROFILES = {
         lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
         placement="code", max_eval_train=4000, extra_seeds=(1, 2), seed_models=(5, 9, 11, 12),
         head_variant=False, baselines="unet,fno", n_generalise=500),
+    "probe": Profile(
+        name="probe",
+        description="the reference data and settings for 3 epochs, models 9 and 11 only, "
+                    "with NN1's learning rate scaled down, to find the smallest change that "
+                    "keeps NN1's output alive in NN1 + NN2 models; not the preprint's scale",
+        n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=3, batch_size=25,
+        lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
+        placement="code", max_eval_train=4000, head_variant=False, n_generalise=200),
     "smoke": Profile(
         name="smoke",
         description="a few seconds per stage, for tests and for developing the book; its "

@@ -43,6 +43,7 @@ class TrainConfig:
     epochs: int = 800
     batch_size: int = 25
     lr: float = 5e-6
+    nn1_lr_scale: float = 1.0     # NN1's learning rate is lr * nn1_lr_scale (a departure if != 1)
     seed: int = 0
     rollback: RollbackRule = field(default_factory=RollbackRule)
     max_rollbacks: int = 200
@@ -64,8 +65,9 @@ class TrainConfig:
             if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
                     and value >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        for name in ("lr", "nn1_lr_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if self.max_rollbacks < 0:
             raise ValueError(f"max_rollbacks must be >= 0, got {self.max_rollbacks}")
         if self.amp and not str(self.device).startswith("cuda"):
@@ -122,9 +124,20 @@ def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam:
     """The Adam optimiser of a run (fused when ``cfg.fused_adam`` and every parameter is real:
-    fused Adam refuses the complex weights of a Fourier neural operator)."""
+    fused Adam refuses the complex weights of a Fourier neural operator).
+
+    NN1's parameters form their own group with lr · ``cfg.nn1_lr_scale`` (the preprint used
+    one lr for both networks; at the scaled profiles' lr NN1's output dies in NN1 + NN2
+    models, the book's convergence chapter)."""
     real = all(p.is_floating_point() for p in model.parameters())
-    return torch.optim.Adam(model.parameters(), lr=cfg.lr,
+    nn1 = getattr(model, "nn1", None)
+    params = model.parameters()
+    if nn1 is not None and cfg.nn1_lr_scale != 1:
+        mine = {id(p) for p in nn1.parameters()}
+        params = [{"params": [p for p in model.parameters() if id(p) not in mine]},
+                  {"params": list(nn1.parameters()), "lr": cfg.lr * cfg.nn1_lr_scale}]
+        params = [g for g in params if g["params"]]
+    return torch.optim.Adam(params, lr=cfg.lr,
                             **({"fused": True} if cfg.fused_adam and real else {}))
 
 

@@ -96,7 +96,7 @@ def build_model(profile: Profile, model: int) -> Surrogate | Baseline:
 
 def train_config(profile: Profile) -> TrainConfig:
     return TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, lr=profile.lr,
-                       seed=profile.seed, checkpoint_every=profile.checkpoint_every,
+                       nn1_lr_scale=profile.nn1_lr_scale, seed=profile.seed, checkpoint_every=profile.checkpoint_every,
                        rollback=RollbackRule(profile.rollback, profile.C, profile.m, profile.s),
                        device=profile.resolved_device(), amp=profile.amp,
                        channels_last=profile.channels_last, compile=profile.compile)

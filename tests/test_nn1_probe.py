@@ -1,0 +1,49 @@
+"""NN1's own learning rate (profile value nn1_lr_scale) and the probe's choice."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from diffsurr import nn1_probe
+from diffsurr.nets import Surrogate
+from diffsurr.profiles import PROFILES
+from diffsurr.train import TrainConfig, make_optimizer
+
+
+def test_nn1_gets_its_own_learning_rate():
+    net = Surrogate.from_table2(9, width=0.125, head="relu")
+    groups = make_optimizer(net, TrainConfig(lr=1e-3, nn1_lr_scale=0.1)).param_groups
+    assert [g["lr"] for g in groups] == [1e-3, pytest.approx(1e-4)]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in net.nn1.parameters()}
+    assert len(make_optimizer(net, TrainConfig(lr=1e-3)).param_groups) == 1
+
+
+def test_scale_needs_nn1_and_must_be_positive():
+    net = Surrogate.from_table2(12, width=0.125, head="relu")     # NN2 only: one group
+    assert len(make_optimizer(net, TrainConfig(nn1_lr_scale=0.1)).param_groups) == 1
+    with pytest.raises(ValueError, match="nn1_lr_scale"):
+        PROFILES["smoke"].replace(nn1_lr_scale=0)
+    with pytest.raises(ValueError, match="nn1_lr_scale"):
+        TrainConfig(nn1_lr_scale=-1.0)
+
+
+def _history(alive, val):
+    n = len(val)
+    return xr.Dataset({"alive_nn1": ("step", np.asarray(alive, float)),
+                       "val_loss": ("step", np.asarray(val, float)),
+                       "kept": ("step", np.ones(n, np.int8))})
+
+
+def test_choice_needs_nn1_alive_at_every_epoch_then_lowest_relative_val_loss():
+    controls = {m: _history([0, 0, 0], [2.0, 2.0, 2.0]) for m in nn1_probe.MODELS}
+    fast, slow = nn1_probe.SCALES
+    hist = {r: (_history([0.5, 0.05, 0.5], [1.0] * 3) if dict(r.overrides)["nn1_lr_scale"] == fast
+                else _history([0.6] * 3, [1.8] * 3)) for r in nn1_probe.RUNS}
+    assessed = nn1_probe.assess(hist, controls)
+    assert not assessed[fast]["alive"] and assessed[slow]["alive"]
+    assert assessed[slow]["val_ratio"] == pytest.approx(0.9)
+    assert nn1_probe.choose(assessed) == slow
+    hist = {r: _history([0.5] * 3, [1.0] * 3) if dict(r.overrides)["nn1_lr_scale"] == fast
+            else h for r, h in hist.items()}
+    assert nn1_probe.choose(nn1_probe.assess(hist, controls)) == fast
+    assert nn1_probe.choose({}) is None
