@@ -19,7 +19,7 @@ from diffsurr.stages.train import generalised_runs, study_runs
 STUDY = {k: config[k] for k in ("extra_seeds", "seed_models") if k in config}
 PROFILE, WHY = get_profile(config.get("profile", "auto"), **STUDY)
 P = PROFILE.name
-MODELS = model_list(config.get("models", "1,2,3,4,5,6,7,8,9,10,11,12,13,14"))
+MODELS = model_list(config.get("models", ",".join(map(str, PROFILE.models or range(1, 15)))))
 RUNS = [run.name for run in study_runs(PROFILE, MODELS)]
 GENERALISED = [run.name for run in generalised_runs(PROFILE, MODELS)]
 require(baseline_archs(PROFILE.baselines))
@@ -51,6 +51,7 @@ def data_flags(wildcards):
 wildcard_constraints:
     run=r"model_\d{2}[^/]*",
     data=r"data(_[^/]+)?",
+    epoch=r"\d{3}",
 
 
 localrules: all, results, book
@@ -101,6 +102,25 @@ rule evaluate:
         run=lambda wc: run_of(wc).name,
     shell:
         f"{PM} notebooks/evaluate.ipynb {{log}} -p profile {P} -p run {{params.run}}"
+
+
+# The best model after each of the profile's milestones (epochs) but the last, which is
+# model.pt itself (convergence profile).
+rule evaluate_milestone:
+    threads: 1
+    input:
+        f"results/{P}/{{run}}/model.pt",
+        lambda wc: data_of(run_of(wc)),
+    output:
+        f"results/{P}/{{run}}/eval-{{epoch}}.nc",
+    log:
+        f"{NB}/evaluate_{{run}}_epoch{{epoch}}.ipynb",
+    params:
+        run=lambda wc: run_of(wc).name,
+        milestone=lambda wc: int(wc.epoch),
+    shell:
+        f"{PM} notebooks/evaluate.ipynb {{log}} -p profile {P} -p run {{params.run}} "
+        "-p milestone {params.milestone}"
 
 
 rule generalise:
@@ -162,6 +182,8 @@ rule results:
     input:
         expand(f"results/{P}/{{run}}/eval.nc", run=RUNS),
         expand(f"results/{P}/{{run}}/generalise.nc", run=GENERALISED),
+        expand(f"results/{P}/{{run}}/eval-{{epoch:03d}}.nc", run=RUNS,
+               epoch=[e for e in PROFILE.milestones if e < PROFILE.epochs]),
         f"{NB}/benchmark.ipynb",
         f"{NB}/payoff.ipynb",
         [f"{NB}/baselines.ipynb"] if PROFILE.baselines else [],

@@ -18,7 +18,8 @@ STAGES = {
     # stage: (its own parameters, its flags (booleans), profile values it accepts)
     "data": (("profile",), ("force",), VALUE_NAMES),
     "train": (("profile", "model", "seed", "run"), ("retrain",), (*IDENTITY_KEYS, *EXECUTION)),
-    "evaluate": (("profile", "model", "seed", "run"), (), (*IDENTITY_KEYS, *EXECUTION)),
+    "evaluate": (("profile", "model", "seed", "run", "milestone"), (),
+                 (*IDENTITY_KEYS, *EXECUTION)),
     "generalise": (("profile", "model", "seed", "run"), ("force",), (*IDENTITY_KEYS, *EXECUTION)),
     "benchmark": (("profile",), ("quick",), ("device",)),
     "baselines": (("profile",), (), ("device",)),
@@ -45,13 +46,16 @@ def notebook_values(namespace: dict, stage: str) -> dict:
 
 
 def run_params(namespace: dict, stage: str) -> tuple[RunId, dict, dict]:
-    """(run, execution settings, flags) of a train, evaluate or generalise notebook.
+    """(run, execution settings, flags and the stage's other own values) of a train, evaluate
+    or generalise notebook.
 
     The run is given by ``model`` [``seed``] and identity values by name, or by ``run`` (a
     folder name such as ``model_09_seed1_lr-0.0001``); where both are given they must agree.
     """
     values = notebook_values(namespace, stage)
     flags = {k: values.pop(k) for k in STAGES[stage][1]}
+    flags.update({k: values.pop(k) for k in STAGES[stage][0]
+                  if k not in ("profile", "model", "seed", "run") and k in values})
     profile, why = get_profile(values.pop("profile", "auto"))
     execution = {k: values.pop(k) for k in EXECUTION if k in values}
     name = values.pop("run", None)

@@ -26,7 +26,7 @@ import torch
 import xarray as xr
 from tqdm import tqdm
 
-from . import io
+from . import io, plateau
 from .nets import alive_fraction
 from .rollback import RollbackRule
 
@@ -48,6 +48,8 @@ class TrainConfig:
     rollback: RollbackRule = field(default_factory=RollbackRule)
     max_rollbacks: int = 200
     checkpoint_every: int = 5
+    plateau: int = 0              # stop when on a plateau over this many epochs (0: never)
+    milestones: tuple = ()        # accepted epochs at which on_milestone gets the best state
     device: str = "cpu"
     amp: bool = False             # bf16 autocast (CUDA only)
     channels_last: bool = True    # NHWC tensors: faster on CPU (oneDNN), fp32 all the same
@@ -68,6 +70,11 @@ class TrainConfig:
         for name in ("lr", "nn1_lr_scale"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not (isinstance(self.plateau, int) and self.plateau >= 0):
+            raise ValueError(f"plateau must be an integer >= 0, got {self.plateau!r}")
+        if not all(isinstance(e, int) and 1 <= e <= self.epochs for e in self.milestones):
+            raise ValueError(f"milestones must be epochs in 1..{self.epochs}, got "
+                             f"{self.milestones!r}")
         if self.max_rollbacks < 0:
             raise ValueError(f"max_rollbacks must be >= 0, got {self.max_rollbacks}")
         if self.amp and not str(self.device).startswith("cuda"):
@@ -78,7 +85,8 @@ class TrainConfig:
         """What must agree between a checkpoint and a run that resumes it."""
         d = asdict(self)
         d["rollback"] = asdict(self.rollback)
-        for key in ("checkpoint_every", "device", "compile", "fused_adam", "val_batch_size"):
+        for key in ("checkpoint_every", "milestones", "device", "compile", "fused_adam",
+                    "val_batch_size"):
             d.pop(key)
         return d
 
@@ -111,15 +119,19 @@ def evaluate_loss(model, loss_fn, x, y, batch_size: int = 256, amp: bool = False
 def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: TrainConfig,
           checkpoint: str | Path | None = None, identity: dict | None = None,
           progress: bool = True,
-          on_epoch_end: Callable[[int], None] | None = None) -> tuple[dict, xr.Dataset]:
+          on_epoch_end: Callable[[int], None] | None = None,
+          on_milestone: Callable[[int, dict], None] | None = None) -> tuple[dict, xr.Dataset]:
     """Train ``model`` with roll-back; return (best state_dict, history).
 
     Tensors are (n, 1, N, N). ``identity`` (for example the model's Table 2 configuration)
     is stored in the checkpoint and must match on resume. ``on_epoch_end(n_accepted)`` is
     called after each accepted epoch and its checkpoint (tests use it to simulate a kill).
+    ``on_milestone(epoch, best)`` gets, for each of ``cfg.milestones``, the best state so far
+    when that many epochs are accepted (before the checkpoint), and the final best state for
+    the milestones a plateau stop (``cfg.plateau``, :mod:`diffsurr.plateau`) skipped.
     """
     return _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, identity,
-                  progress, on_epoch_end)
+                  progress, on_epoch_end, on_milestone)
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam:
@@ -142,7 +154,7 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
 
 
 def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, identity, progress,
-           on_epoch_end):
+           on_epoch_end, on_milestone):
     device = torch.device(cfg.device)
     identity = {"model": identity or {}, "train": cfg.signature()}
     model.to(device)
@@ -181,7 +193,8 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
 
     n_train, t0 = len(x_train), time.perf_counter() - t_used
     bar = tqdm(total=cfg.epochs, initial=len(accepted), desc="epochs", disable=not progress)
-    while len(accepted) < cfg.epochs:
+    stopped = _on_plateau(hist, cfg)
+    while len(accepted) < cfg.epochs and not stopped:
         model.train()
         total = torch.zeros((), device=device, dtype=torch.float64)
         # one host-to-device copy of the shuffle per epoch; no host sync inside the loop
@@ -224,13 +237,17 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
             if val_loss < best["val"]:
                 best = {"val": val_loss, "epoch": n + 1,
                         "state": copy.deepcopy(model.state_dict())}
+            if on_milestone is not None and n + 1 in cfg.milestones:
+                on_milestone(n + 1, best)
             bar.update(1)
         for key, value in zip(HISTORY_VARS, (n + 1, train_loss, val_loss, not jump, not jump, back,
                                              time.perf_counter() - t0, alive.get("nn1", np.nan),
                                              alive.get("nn2", np.nan))):
             hist[key].append(value)
         bar.set_postfix(loss=f"{train_loss:.3g}", val=f"{val_loss:.3g}", rb=n_rollbacks)
-        if not jump and ckpt and ((n + 1) % cfg.checkpoint_every == 0 or n + 1 == cfg.epochs):
+        stopped = not jump and _on_plateau(hist, cfg)
+        if not jump and ckpt and ((n + 1) % cfg.checkpoint_every == 0 or n + 1 == cfg.epochs
+                                  or stopped):
             io.save_checkpoint(_to_cpu({
                 "identity": identity, "model": model.state_dict(), "opt": opt.state_dict(),
                 "kept": {str(k): v for k, v in kept.items()}, "best": best, "history": hist,
@@ -242,11 +259,21 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
         if not jump and on_epoch_end is not None:
             on_epoch_end(n + 1)
     bar.close()
+    if on_milestone is not None:
+        for epoch in sorted(e for e in cfg.milestones if e > len(accepted)):
+            on_milestone(epoch, best)
     history = xr.Dataset(
         {k: ("step", np.asarray(hist[k], dtype=np.int8 if k in ("accepted", "kept") else None))
          for k in HISTORY_VARS if k != "epoch"},
         coords={"step": np.arange(len(hist["epoch"])), "epoch": ("step", np.asarray(hist["epoch"]))},
         attrs={"n_rollbacks": n_rollbacks, "best_epoch": int(best["epoch"]),
                "best_val_loss": float(best["val"]), "wall_time_s": time.perf_counter() - t0,
-               "rollback_rule": cfg.rollback.kind})
+               "rollback_rule": cfg.rollback.kind, "n_epochs": len(accepted),
+               "stopped": "plateau" if stopped else "epochs"})
     return best["state"], history
+
+
+def _on_plateau(hist: dict, cfg: TrainConfig) -> bool:
+    """Whether the kept validation curve so far is on its plateau (:mod:`diffsurr.plateau`)."""
+    kept = [v for v, k in zip(hist["val_loss"], hist["kept"]) if k]
+    return plateau.reached(kept, cfg.plateau)

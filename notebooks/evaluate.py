@@ -24,14 +24,15 @@ profile = "auto"
 model = None          # Table 2 row, 1-14 (or give run)
 seed = None
 run = None            # a run folder name instead, e.g. "model_09_rollback-none"
+milestone = None      # an epoch of the profile's milestones: evaluate the best model after it
 # Profile values by name name the run, as in the train notebook; device is an execution setting.
 
 # %%
 from diffsurr import params
 from diffsurr.stages.evaluate import evaluate_stage
 
-run, execution, _ = params.run_params(globals(), "evaluate")
-ds = evaluate_stage(run, **execution)
+run, execution, own = params.run_params(globals(), "evaluate")
+ds = evaluate_stage(run, **own, **execution)
 test = ds.sel(set="test")
 for name in ("mean_res", "p99_res", "max_res", "mean_nrmse"):
     print(f"test {name}: {float(test[name]):.4g}")

@@ -10,7 +10,7 @@ from diffsurr.stages.train import study_runs
 
 # A valid value other than each profile's own, for every identity value.
 OTHER = {"n_samples": 500, "test_fraction": 0.25, "val_fraction": 0.15, "epochs": 12,
-         "batch_size": 16, "lr": 1e-05, "width": 0.5, "head": "table1", "nn1_head": "d2-first", "nn1_lr_scale": 0.1,
+         "batch_size": 16, "lr": 1e-05, "width": 0.5, "head": "table1", "nn1_head": "d2-first", "nn1_lr_scale": 0.1, "plateau": 6,
          "arch": "unet",
          "rollback": "none",
          "C": 4.5, "m": 7, "s": 3, "data_seed": 3, "split_seed": 2, "mode": "production",
@@ -104,9 +104,13 @@ def test_study_runs_are_unique_and_parse_back():
     for name, profile in PROFILES.items():
         runs = study_runs(profile)
         assert len(runs) == len(set(r.name for r in runs))
-        assert [r.model for r in runs[:14]] == list(range(1, 15))
+        models = list(profile.models or range(1, 15))
+        assert [r.model for r in runs[:len(models)]] == models
         for run in runs:
             assert RunId.parse(name, run.name) == run
+    conv = [r.name for r in study_runs(PROFILES["convergence"])]
+    assert conv == ["model_04", "model_05", "model_06", "model_09", "model_11", "model_12",
+                    "model_09_seed1", "model_11_seed1", "model_12_seed1"]
     ci = study_runs(PROFILES["ci"])
     names = [r.name for r in ci]
     assert "model_09_rollback-none" in names and "model_12_head-table1" in names

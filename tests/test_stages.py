@@ -192,3 +192,16 @@ def test_stages_record_the_commit_they_started_on(results, monkeypatch):
     assert history.attrs["peak_rss_bytes"] > 10e6 and history.attrs["torch_threads"] >= 1
     assert len(json.loads(history.attrs["load_average_start"])) == 3
     assert evaluate.evaluate_stage(run).attrs["git_commit"] == "started-on"
+
+
+def test_milestones_are_written_and_evaluated_each_from_its_own_weights(results, monkeypatch):
+    from diffsurr.profiles import PROFILES
+    monkeypatch.setitem(PROFILES, "smoke", PROFILES["smoke"].replace(milestones=(1, 2)))
+    run = _trained(epochs=2)
+    assert (run.dir / "milestone-001.pt").exists() and (run.dir / "milestone-002.pt").exists()
+    first = evaluate.evaluate_stage(run, milestone=1)
+    assert (run.dir / "eval-001.nc").exists() and not (run.dir / "eval.nc").exists()
+    assert first.attrs["milestone"] == 1
+    assert first.attrs["model_sha256"] == io.sha256_file(run.dir / "milestone-001.pt")
+    with pytest.raises(ValueError, match="not one of profile 'smoke'"):
+        evaluate.evaluate_stage(run, milestone=3)

@@ -160,3 +160,30 @@ def test_non_finite_losses_count_against_max_rollbacks_and_stop_with_a_named_err
     y[0, 0, 0, 0] = float("nan")
     with pytest.raises(FloatingPointError, match="non-finite values in the training data"):
         train(_model(), ExpWeightedLoss(1.0, 1), x, y, xv, yv, cfg, progress=False)
+
+
+def test_milestones_get_the_best_state_so_far_and_a_plateau_stops_early():
+    data = _problem()
+    seen = {}
+
+    def keep(epoch, best):
+        seen[epoch] = (best["epoch"], {k: v.clone() for k, v in best["state"].items()})
+
+    cfg = TrainConfig(epochs=6, batch_size=10, lr=1e-3, milestones=(2, 6),
+                      rollback=RollbackRule("none"))
+    final, hist = train(_model(), ExpWeightedLoss(1.0, 1), *data, cfg, progress=False,
+                        on_milestone=keep)
+    assert sorted(seen) == [2, 6] and seen[2][0] <= 2
+    assert seen[6][0] == hist.attrs["best_epoch"] and hist.attrs["stopped"] == "epochs"
+    assert all(torch.equal(final[k], seen[6][1][k]) for k in final)
+    # a learning rate of ~0 is a plateau: the run stops after 2·window epochs, and the
+    # milestones it skipped get the final best state
+    seen.clear()
+    cfg = TrainConfig(epochs=20, batch_size=10, lr=1e-12, plateau=3, milestones=(4, 20),
+                      rollback=RollbackRule("none"))
+    _, hist = train(_model(), ExpWeightedLoss(1.0, 1), *data, cfg, progress=False,
+                    on_milestone=keep)
+    assert hist.attrs["stopped"] == "plateau" and hist.attrs["n_epochs"] == 6
+    assert sorted(seen) == [4, 20] and seen[20][0] == hist.attrs["best_epoch"]
+    with pytest.raises(ValueError, match="milestones"):
+        TrainConfig(epochs=5, milestones=(8,))

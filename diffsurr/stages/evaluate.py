@@ -12,7 +12,7 @@ import xarray as xr
 from .. import io, metrics
 from ..runid import RunId
 from .data import load_split
-from .train import load_trained
+from .train import load_trained, milestone_file
 
 
 @torch.no_grad()
@@ -50,15 +50,26 @@ def _per_set(name: str, x, y, yhat) -> xr.Dataset:
     return ds.expand_dims(set=[name])
 
 
-def evaluate_stage(run: RunId, **execution) -> xr.Dataset:
-    """Evaluate the trained ``run`` on the test set and on (part of) the training set;
-    write its eval.nc. Refused if model.pt belongs to another run or was trained on other data."""
+def eval_file(milestone: int | None = None) -> str:
+    """``eval.nc`` for the final model, ``eval-EEE.nc`` for the best model after EEE epochs."""
+    return "eval.nc" if milestone is None else f"eval-{int(milestone):03d}.nc"
+
+
+def evaluate_stage(run: RunId, milestone: int | None = None, **execution) -> xr.Dataset:
+    """Evaluate the trained ``run`` (or its ``milestone``: the best model after that many
+    epochs) on the test set and on (part of) the training set; write its eval.nc (eval-EEE.nc).
+    Refused if the weights belong to another run or were trained on other data."""
     t0, start = time.perf_counter(), io.stage_start()
     profile = run.config(**execution)
+    if milestone is not None and int(milestone) not in profile.milestones:
+        raise ValueError(f"milestone {milestone} is not one of profile {profile.name!r}'s "
+                         f"milestones {profile.milestones}")
     device = profile.resolved_device()
-    out = io.prepare_output_dir(run.dir, ("eval.nc",))
+    name = eval_file(milestone)
+    weights = "model.pt" if milestone is None else milestone_file(int(milestone))
+    out = io.prepare_output_dir(run.dir, (name,))
     split, data_sha = load_split(profile)
-    net = load_trained(run, data_sha, **execution)[0].to(device)
+    net = load_trained(run, data_sha, milestone=milestone, **execution)[0].to(device)
     x_test, y_test = (t[:, 0].numpy() for t in split["test"])
     n_train = min(profile.max_eval_train, len(split["train"][0]))
     x_train, y_train = (t[:n_train, 0].numpy() for t in split["train"])
@@ -86,8 +97,9 @@ def evaluate_stage(run: RunId, **execution) -> xr.Dataset:
                   combine_attrs="drop")
     ds.attrs = io.provenance(start, **{
         **profile.as_attrs(), **net.config, **run.attrs(), "device": device,
-        "data_sha256": data_sha, "model_sha256": io.sha256_file(run.dir / "model.pt"),
+        "data_sha256": data_sha, "model_sha256": io.sha256_file(run.dir / weights),
+        "milestone": -1 if milestone is None else int(milestone),
         "n_test": len(x_test), "n_train_evaluated": n_train,
         "predict_s_per_sample": t_pred / len(x_test), "wall_time_s": time.perf_counter() - t0})
-    io.write_netcdf(ds, out / "eval.nc")
+    io.write_netcdf(ds, out / name)
     return ds

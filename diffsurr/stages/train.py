@@ -39,7 +39,7 @@ from .data import load_split
 TRAIN_OUTPUTS = ("model.pt", "history.nc", "checkpoint.pt")
 
 
-def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
+def study_runs(profile: Profile, models=None) -> list[RunId]:
     """Every training run of a study, in order: Table 2's ``models``; the profile's
     ``seed_models`` with each of its ``extra_seeds`` (error bars); model 9 without roll-back
     (Fig. 4a) where the rule can fire at all (more epochs than its window m); model 12 with
@@ -47,7 +47,13 @@ def study_runs(profile: Profile, models=MODELS) -> list[RunId]:
     :data:`NN1_VARIANT` head; where the profile reads sources as the authors' code did
     (production), models 5, 9 and 12 with the preprint's text (clamped sources, preprint
     placement); and the profile's ``baselines`` with model 12's loss (the first one with every
-    extra seed too, for its spread)."""
+    extra seed too, for its spread). A profile that names its ``models`` trains only those,
+    with their extra seeds."""
+    if profile.models:
+        return list(dict.fromkeys(
+            [RunId.of(profile, m) for m in (models or profile.models)]
+            + [RunId.of(profile, m, s) for m in profile.seed_models for s in profile.extra_seeds]))
+    models = models if models is not None else MODELS
     no_nn1 = [m for m in profile.nn1_variant_models if spec(m).p1 == 0]
     if no_nn1:
         raise ValueError(f"nn1_variant_models {no_nn1} do not use NN1 (p1 = 0 in Table 2)")
@@ -80,7 +86,10 @@ def baseline_runs(profile: Profile) -> list[RunId]:
 
 def generalised_runs(profile: Profile, models=MODELS) -> list[RunId]:
     """The runs the generalisation stage tests: Table 2's ``models`` and each baseline, with
-    the profile's seed."""
+    the profile's seed; none for a profile that names its ``models`` (a study of training,
+    such as ``convergence``)."""
+    if profile.models:
+        return []
     return ([RunId.of(profile, m) for m in models]
             + [run for run in baseline_runs(profile) if run.seed == profile.seed])
 
@@ -94,9 +103,14 @@ def build_model(profile: Profile, model: int) -> Surrogate | Baseline:
                                  nn1_head=profile.nn1_head)
 
 
-def train_config(profile: Profile) -> TrainConfig:
+def train_config(profile: Profile, model: int | None = None) -> TrainConfig:
+    """The training settings of ``profile``; NN1's learning-rate scale only where ``model``
+    has NN1 (so a model without NN1 trains the same whatever the scale)."""
+    scale = profile.nn1_lr_scale if model is None or spec(model).p1 != 0 else 1.0
     return TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, lr=profile.lr,
-                       nn1_lr_scale=profile.nn1_lr_scale, seed=profile.seed, checkpoint_every=profile.checkpoint_every,
+                       nn1_lr_scale=scale, seed=profile.seed,
+                       checkpoint_every=profile.checkpoint_every, plateau=profile.plateau,
+                       milestones=tuple(profile.milestones),
                        rollback=RollbackRule(profile.rollback, profile.C, profile.m, profile.s),
                        device=profile.resolved_device(), amp=profile.amp,
                        channels_last=profile.channels_last, compile=profile.compile)
@@ -134,8 +148,9 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
     retrain = coerce_flag("retrain", retrain)
     start = io.stage_start()
     profile = run.config(**execution)
-    cfg = train_config(profile)
-    out = io.prepare_output_dir(run.dir, TRAIN_OUTPUTS)
+    cfg = train_config(profile, run.model)
+    out = io.prepare_output_dir(run.dir, TRAIN_OUTPUTS + tuple(
+        milestone_file(e) for e in profile.milestones))
     saved = _trained(run, out)
     if saved is not None and not retrain:
         print(f"{run} is already trained in {out}; nothing to do (retrain=True trains it again)")
@@ -150,8 +165,15 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
         ckpt.unlink()                            # a resume point of some earlier training
     loss_fn = ExpWeightedLoss.from_spec(spec(run.model))
     t0 = time.perf_counter()
+
+    def on_milestone(epoch: int, best: dict) -> None:
+        io.save_checkpoint({"state": best["state"], "config": net.config, "identity": identity,
+                            "epoch": epoch, "best_epoch": best["epoch"]},
+                           out / milestone_file(epoch))
+
     best, history = train(net, loss_fn, *split["train"], *split["val"], cfg,
-                          checkpoint=ckpt, identity=identity, progress=progress)
+                          checkpoint=ckpt, identity=identity, progress=progress,
+                          on_milestone=on_milestone)
     history.attrs.update(io.provenance(start, **{
         **profile.as_attrs(), **net.config, **run.attrs(), "device": cfg.device,
         "data_sha256": data_sha, "n_train": len(split["train"][0]),
@@ -169,6 +191,11 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
     return out
 
 
+def milestone_file(epoch: int) -> str:
+    """The weights kept after ``epoch`` accepted epochs (the profile's ``milestones``)."""
+    return f"milestone-{epoch:03d}.pt"
+
+
 def _cuda_peak(device: str) -> dict:
     """Peak CUDA memory allocated by this process, where the training ran on CUDA."""
     if not device.startswith("cuda"):
@@ -176,12 +203,12 @@ def _cuda_peak(device: str) -> dict:
     return {"cuda_peak_bytes": torch.cuda.max_memory_allocated(device)}
 
 
-def load_trained(run: RunId, data_sha: str | None = None,
+def load_trained(run: RunId, data_sha: str | None = None, milestone: int | None = None,
                  **execution) -> tuple[Surrogate, dict]:
-    """The trained surrogate of ``run`` (eval mode) and the identity its model.pt records;
-    refused with both identities if the file belongs to another run, and, given ``data_sha``,
-    if it was trained on other data."""
-    path = run.dir / "model.pt"
+    """The trained surrogate of ``run`` (eval mode) and the identity its model.pt (or its
+    ``milestone`` file) records; refused with both identities if the file belongs to another
+    run, and, given ``data_sha``, if it was trained on other data."""
+    path = run.dir / ("model.pt" if milestone is None else milestone_file(milestone))
     saved = io.load_checkpoint(path)
     stored = saved.get("identity", {})
     net = build_model(run.config(**execution), run.model)
