@@ -3,8 +3,8 @@
 ``paper`` is the preprint's scale (Sec. 2): 20,000 samples, 80/20 train/test, 800 epochs,
 batch 25, Adam lr 5e-6, full-width Table 1 networks. It is meant for a GPU.
 
-``reference`` is like for like with Table 2 (the authors' data: production sources, code
-placement) at the largest scale the 2-core CPU runs in 8 hours; ``pilot`` holds the short runs
+``reference`` runs Table 2 on the authors' data (production sources, code placement) at the
+largest scale the 2-core CPU runs in 8 hours; ``pilot`` holds the short runs
 that chose its NN2 width, learning rate and epochs (:mod:`diffsurr.pilot`).
 
 ``smoke`` is for tests and for developing the book: seconds per stage, meaningless numbers.
@@ -235,8 +235,8 @@ PROFILES = {
         placement="code", max_eval_train=4000, n_generalise=200),
     "reference": Profile(
         name="reference",
-        description="like for like with Table 2 at the largest scale a 2-core CPU runs in 8 "
-                    "hours: the authors' data (production sources, code placement, 20,000 "
+        description="Table 2 at the largest scale a 2-core CPU runs in 8 hours: the "
+                    "authors' data (production sources, code placement, 20,000 "
                     "samples, 80/20 split, a tenth of the training part for validation), batch "
                     "25, the preprint's roll-back rule, NN1 at full width; NN2 at 1/4 width "
                     "with the relu head, Adam 1e-3 and 8 epochs, as the pilot chose; not the "

@@ -149,8 +149,22 @@ def show_banner(profile: Profile, why: str | None = None) -> None:
 
     body = MarkdownIt("commonmark").render(banner(profile, why))
     kind = "note" if profile.name == "paper" else "warning"
-    display(HTML(f'<div class="admonition {kind}"><p class="admonition-title">Which run these '
-                 f'numbers come from</p>{body}</div>'))
+    display(HTML(f'<div class="admonition {kind}"><p class="admonition-title">'
+                 f'{banner_line(profile)}</p><details><summary>Which run these numbers come '
+                 f'from</summary>{body}</details></div>'))
+
+
+def banner_line(profile: Profile) -> str:
+    """The banner in one line: the profile, whether it is the preprint's scale, and how far
+    the study is."""
+    paper = PROFILES["paper"]
+    scale = ("the preprint's scale" if profile.name == "paper" else
+             f"scaled results ({profile.epochs} of the preprint's {paper.epochs} epochs), not "
+             "the preprint's scale")
+    done, missing = study_progress(profile)
+    state = (f"; study under way: {len(done)} of {len(done) + len(missing)} runs evaluated"
+             if done and missing else "")
+    return f"Profile <code>{profile.name}</code>: {scale}{state}"
 
 
 # ---------------------------------------------------------------- loading results
@@ -256,6 +270,23 @@ def study_progress(profile: Profile) -> tuple[list[str], list[str]]:
     return done, [r.name for r in runs if r.name not in done]
 
 
+def history_summaries(profile: Profile) -> pd.DataFrame:
+    """Per study run with a history.nc (index: run name): roll-backs, best epoch and the
+    number of accepted epochs of its final trajectory."""
+    from .stages.train import study_runs
+
+    rows = {}
+    for run in study_runs(profile):
+        path = run.dir / "history.nc"
+        if path.exists():
+            with xr.open_dataset(path) as h:
+                rows[run.name] = {"n_rollbacks": int(h.attrs["n_rollbacks"]),
+                                  "best_epoch": int(h.attrs["best_epoch"]),
+                                  "n_epochs": int((h["kept"] == 1).sum())}
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["n_rollbacks", "best_epoch", "n_epochs"])
+
+
 def load_nn1_variant(profile: Profile) -> xr.Dataset | None:
     """The evaluations of the profile's ``nn1_variant_models`` trained with NN1's
     :data:`~diffsurr.nets.NN1_VARIANT` head (those evaluated so far); None where there are
@@ -345,8 +376,9 @@ def table2_comparison(evals: xr.Dataset) -> pd.DataFrame:
     One row per model of ``evals`` (all 14 for a full study). Columns are a two-level index:
     ``("Table 2", w | p1 | p2 | D1 | D2 | D3 | D4 | loss)`` and, for each of
     ``⟨res⟩ (10⁻³)``, ``99-P res (10⁻²)``, ``max res``: ``ours``, ``preprint`` (in the units
-    Table 2 prints) and ``ours / preprint``. The preprint's values are the registry's
-    (:func:`diffsurr.registry.table2_frame`).
+    Table 2 prints) and ``ours / preprint``; ``("dead", nn1 | nn2)``: whether that network's
+    output is a constant in the run (:data:`DEAD_STD`). The preprint's values are the
+    registry's (:func:`diffsurr.registry.table2_frame`).
     """
     t2 = table2_frame()
     models = [int(m) for m in evals["model"].values]
@@ -365,6 +397,9 @@ def table2_comparison(evals: xr.Dataset) -> pd.DataFrame:
     df.columns = pd.MultiIndex.from_tuples(df.columns)
     for name in ("w", "p1", "p2"):
         df[("Table 2", name)] = df[("Table 2", name)].astype(float)
+    for net in ("nn1", "nn2"):
+        std = [output_std(evals.sel(model=m), net) for m in models]
+        df[("dead", net)] = [bool(v < DEAD_STD) for v in std]
     return df
 
 
@@ -374,16 +409,19 @@ def table2_compact(df: pd.DataFrame) -> pd.DataFrame:
     network is off) and the loss; the residual columns unchanged but "ours / preprint" is
     called "ratio"."""
     hp = df["Table 2"]
-    nets = ["NN1+NN2" if p1 and p2 else ("NN1" if p1 else "NN2")
-            for p1, p2 in zip(hp["p1"], hp["p2"])]
+    dead = df["dead"] if "dead" in df.columns.get_level_values(0) else None
+    nets = ["+".join(f"NN{i}" + (DEAD_MARK if dead is not None and dead[f"nn{i}"].iloc[k]
+                                 else "")
+                     for i, p in ((1, p1), (2, p2)) if p)
+            for k, (p1, p2) in enumerate(zip(hp["p1"], hp["p2"]))]
     drop = [" ".join("—" if pd.isna(v) else f"{v:g}" for v in row)
             for row in hp[["D1", "D2", "D3", "D4"]].itertuples(index=False)]
     out = pd.DataFrame({("Table 2", "networks"): nets, ("Table 2", "w"): hp["w"].values,
                         ("Table 2", "D₁ D₂ D₃ D₄"): drop, ("Table 2", "loss"): hp["loss"].values},
                        index=df.index)
     out.columns = pd.MultiIndex.from_tuples(out.columns)
-    rest = df.drop(columns="Table 2", level=0).rename(columns={"ours / preprint": "ratio"},
-                                                          level=1)
+    rest = df.drop(columns=["Table 2", "dead"], level=0, errors="ignore").rename(
+        columns={"ours / preprint": "ratio"}, level=1)
     return pd.concat([out, rest], axis=1)
 
 
@@ -520,12 +558,30 @@ def seed_runs(profile: Profile, models: Sequence[int] = MODELS,
     return out
 
 
+DEAD_STD = 1e-6
+"""A network whose unweighted output varies by less than this over the test fields (standard
+deviation over the stored test samples and pixels; fields lie in [0, 1]) is dead: its final
+ReLU passes nothing and the output is a constant."""
+DEAD_MARK = "†"
+
+
+def output_std(ev: xr.Dataset, net: str) -> float:
+    """Standard deviation of one network's unweighted output over an eval.nc's figure samples
+    and pixels (``fig_nn1``/``fig_nn2``; NaN where the network is off or not stored): about 0
+    when the network's output is a constant (a dead final ReLU)."""
+    name = f"fig_{net}"
+    if name not in ev or not np.isfinite(ev[name].values).any():
+        return np.nan
+    return float(np.nanstd(ev[name].values))
+
+
 def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
                     variables: Sequence[str] = SEED_VARS, partial: bool = False,
                     **overrides) -> xr.Dataset:
     """``variables`` of every (model, seed) ``eval.nc`` in one Dataset with dims ``model`` and
     ``seed`` (NaN where a model was not trained with that seed), plus ``n_seeds`` over
-    ``model`` and the attributes ``n_test``, ``n_train_evaluated`` over (model, seed); the
+    ``model`` and, over (model, seed), the attributes ``n_test``, ``n_train_evaluated`` and
+    each network's :func:`output_std` (``out_std_nn1``, ``out_std_nn2``); the
     seeds are those of :func:`seed_runs`. The attrs keep ``paths`` and ``missing`` (the runs
     of :func:`seed_runs` without an ``eval.nc``): they raise FileNotFoundError unless
     ``partial`` (a study under way), which leaves them out."""
@@ -546,10 +602,11 @@ def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
             with xr.open_dataset(paths[(m, s)]) as ds:
                 keep = [v for v in variables if v in ds]
                 parts.append(ds[keep].load().reset_coords(drop=True))
-                parts_attrs.append(dict(ds.attrs))
+                parts_attrs.append({**ds.attrs, **{f"out_std_{n}": output_std(ds, n)
+                                                   for n in ("nn1", "nn2")}})
         row = xr.concat(parts, dim=pd.Index(seeds, name="seed"), join="outer",
                         combine_attrs="drop")
-        for key in ("n_test", "n_train_evaluated"):
+        for key in ("n_test", "n_train_evaluated", "out_std_nn1", "out_std_nn2"):
             row[key] = ("seed", np.array([float(part.get(key, np.nan))
                                           for part in parts_attrs]))
         rows.append(row.reindex(seed=all_seeds))

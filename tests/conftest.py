@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from diffsurr.profiles import get_profile
-from diffsurr.registry import MODELS
+from diffsurr.registry import MODELS, spec
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +31,11 @@ VALUES = np.linspace(-0.1, 1.1, 121)
 
 
 def seeds_ds(mean_res: dict[int, list[float]],
-             gap: dict[int, list[float]] | None = None) -> xr.Dataset:
-    """A load_seed_evals-like Dataset: per (model, seed) test mean residual as given, training
-    residual = test − gap (per seed; 0 where not given), identical PDFs of prediction and
-    truth."""
+             gap: dict[int, list[float]] | None = None, dead: tuple[int, ...] = ()) -> xr.Dataset:
+    """A load_seed_evals-like Dataset: per (model, seed) test mean residual as given (99-P 10
+    and max 100 times it), training residual = test − gap (per seed; 0 where not given),
+    identical PDFs of prediction and truth, and NN1's output constant in the ``dead`` models
+    (out_std_nn1 1e-10; 0.1 elsewhere, NaN where NN1 is off)."""
     models = sorted(mean_res)
     n_seed = max(len(v) for v in mean_res.values())
     test = np.full((len(models), n_seed), np.nan)
@@ -50,8 +51,14 @@ def seeds_ds(mean_res: dict[int, list[float]],
     pdf = xr.DataArray(np.broadcast_to(pdf, (2, len(models), n_seed, VALUES.size)).copy(),
                        dims=("set", "model", "seed", "value"),
                        coords={**res.coords, "value": VALUES}).where(res.notnull())
-    return xr.Dataset({"mean_res": res, "p99_res": 10 * res, "pdf_true": pdf, "pdf_pred": pdf,
-                       "n_seeds": ("model", [len(mean_res[m]) for m in models])})
+    std_nn1 = np.where([[m in dead] for m in models], 1e-10, 0.1) * np.isfinite(test)
+    std_nn1[[spec(m).p1 == 0 for m in models]] = np.nan
+    return xr.Dataset({"mean_res": res, "p99_res": 10 * res, "max_res": 100 * res,
+                       "pdf_true": pdf, "pdf_pred": pdf,
+                       "out_std_nn1": (("model", "seed"), np.where(np.isfinite(test), std_nn1,
+                                                                   np.nan)),
+                       "n_seeds": ("model", [len(mean_res[m]) for m in models])},
+                      coords={"model": models, "seed": np.arange(n_seed)})
 
 
 def base(changes: dict[int, list[float]] | None = None) -> dict[int, list[float]]:

@@ -169,13 +169,13 @@ def test_fig8_text_names_the_pixels_beyond_the_axes(ev):
 
 
 def test_fig9_sentences_flip(ev):
-    v = verdict("mae-beats-mse", "holds")
+    v = verdict("mse-overfits-more", "not tested")
     ev["std_xprime_avg"].loc[{"set": "train"}] = 1.0
     for m in (4, 5):
         set_value(ev, "std_xprime_avg", m, 0.5, "train")
     text = chapter.fig9_text(ev, v)
     assert "Here MSE gives the smaller spread on the training set" in text
-    assert 'data-claim="mae-beats-mse"' in text
+    assert 'data-claim="mse-overfits-more"' in text
     for m in (4, 5):
         set_value(ev, "std_xprime_avg", m, 2.0, "train")
     assert "MSE does not give the smaller spread" in chapter.fig9_text(ev, v)
@@ -192,7 +192,7 @@ def test_fig9_sentences_flip(ev):
 def test_fig9_without_an_in_range_mse_model(ev):
     for m in (1, 2, 3, 4, 5):
         set_value(ev, "max_res", m, 3.0, "test")
-    text = chapter.fig9_text(ev, verdict("mae-beats-mse"))
+    text = chapter.fig9_text(ev, verdict("mse-overfits-more"))
     assert "No MSE model with NN2 stays within the field's bound" in text
     assert "pathological models left out: 1, 2, 3, 4 and 5" in text
 
@@ -252,4 +252,4 @@ def test_a_study_under_way_shows_what_is_in_and_names_what_is_missing(ev):
     assert f"In the preprint's Table 2: models {paper_best}" in chapter.best_text(part)
     for f in (chapter.fig6d, chapter.fig9, chapter.fig10):
         assert isinstance(f(part, smoke)[0], Figure)
-    chapter.fig9_text(part, verdict("mae-beats-mse")), chapter.fig10_text(part)
+    chapter.fig9_text(part, verdict("mse-overfits-more")), chapter.fig10_text(part)

@@ -69,3 +69,21 @@ def test_the_caption_says_which_models_the_table_holds():
     assert "of the 14 models and" in chapter.table_caption(evals, PROFILES["reference"])
     part = chapter.table_caption(evals.sel(model=[1, 5, 9]), PROFILES["reference"])
     assert "of the 3 models evaluated so far (of 14)" in part and "4,000 test" in part
+
+
+def test_a_dead_network_is_marked_in_table2_and_its_caption():
+    fig = np.random.default_rng(0).random((14, 2, 3, 3))
+    fig_nn1 = fig.copy()
+    fig_nn1[8] = 0.25                                   # model 9: NN1's output a constant
+    fig_nn1[[3, 4, 11, 12, 13]] = np.nan                # NN2-only models: no NN1
+    evals = xr.Dataset({"n_test": ("model", [4000.0] * 14),
+                        "fig_nn1": (("model", "fig_sample", "y", "x"), fig_nn1),
+                        "fig_nn2": (("model", "fig_sample", "y", "x"), fig)},
+                       coords={"model": list(MODELS)})
+    text = chapter.table_caption(evals, PROFILES["reference"])
+    assert "†: the network is dead in this run (NN1 in model 9)" in text
+    paper = table2_frame()
+    res = {k: (("set", "model"), np.stack([paper[p].values] * 2)) for k, p, _, _ in report.RESIDUALS}
+    df = report.table2_comparison(evals.assign(res).assign_coords(set=["test", "train"]))
+    nets = report.table2_compact(df)[("Table 2", "networks")]
+    assert nets[9] == "NN1†+NN2" and nets[8] == "NN1+NN2" and nets[12] == "NN2"

@@ -125,7 +125,8 @@ def rollbacks(counts, epochs=6):
 def test_rollback_text_why_no_run_rolled_back():
     none = rollbacks([0, 0])
     text = chapter.rollback_text(none, CI.replace(m=6))
-    assert "none could" in text and "less often than the preprint" in text
+    assert "inactive at this scale (needs more than m = 6 epochs)" in text
+    assert "per 100" not in text and "preprint" not in text
     text = chapter.rollback_text(none, CI)
     assert "no run rolled back: after its first m = 5 epochs" in text and "could" not in text
     text = chapter.rollback_text(rollbacks([1, 0], epochs=10), CI)

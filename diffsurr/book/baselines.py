@@ -177,40 +177,88 @@ def accuracy_table(comp: Comparison) -> pd.DataFrame:
     return out
 
 
-def verdict(comp: Comparison) -> tuple[str, str]:
-    """(one of :data:`VERDICTS`, the sentence): the best baseline against the best of models 9
-    and 12 on the mean test residual (seed means), the difference judged against
-    ``SPREAD_K`` · √(s_a² + s_b²) as on the seeds page (a one-seed network's std estimated
-    from the median relative spread of those with several)."""
+def _versus(s: pd.DataFrame, std: pd.Series, p: str, b: str) -> tuple[float, float, str]:
+    """(Δ = mean_p − mean_b, SPREAD_K·√(s_p² + s_b²), where baseline ``b`` lies: 'lower than' |
+    'higher than' | 'within the seed spread of' preprint network ``p``)."""
+    delta, spread = s.loc[p, "mean"] - s.loc[b, "mean"], SPREAD_K * float(np.hypot(std[p], std[b]))
+    how = ("lower than" if delta > spread else "higher than" if -delta > spread
+           else "within the seed spread of")
+    return delta, spread, how
+
+
+def _judge(comp: Comparison) -> dict:
+    """The verdict's numbers: ``key`` (one of :data:`VERDICTS`) and, once both kinds of network
+    are in, the best preprint network ``p``, the best baseline ``b``, their seed means, the
+    spread, and the loss-matched model 12 (``matched``); ``why`` where it is not judged."""
     df = comp.runs
     if df.empty:
-        return VERDICTS[2], "Not resolved yet: none of the compared runs is evaluated."
+        return {"key": VERDICTS[2], "why": "Not resolved yet: none of the compared runs is "
+                                           "evaluated."}
     s = _spread(df, "mean_res")
     is_base = df.groupby("network", sort=False)["baseline"].first()
     if not is_base.any() or is_base.all():
         which = "no baseline" if not is_base.any() else "neither model 9 nor model 12"
-        return VERDICTS[2], f"Not resolved yet: {which} is evaluated (the study is under way)."
+        return {"key": VERDICTS[2],
+                "why": f"Not resolved yet: {which} is evaluated (the study is under way)."}
     cv = (s["std"] / s["mean"]).dropna()
     if cv.empty:
-        return VERDICTS[2], ("Not resolved: no network has several seeds, so a difference "
-                             "cannot be told from seed noise.")
+        return {"key": VERDICTS[2], "why": "Not resolved: no network has several seeds, so a "
+                                           "difference cannot be told from seed noise."}
     std = s["std"].fillna(s["mean"] * float(cv.median()))
-    p = s[~is_base]["mean"].idxmin()
-    b = s[is_base]["mean"].idxmin()
-    delta, spread = s.loc[p, "mean"] - s.loc[b, "mean"], SPREAD_K * float(np.hypot(std[p], std[b]))
-    key = VERDICTS[1] if delta > spread else VERDICTS[0]
+    p, b = s[~is_base]["mean"].idxmin(), s[is_base]["mean"].idxmin()
+    delta, spread, how = _versus(s, std, p, b)
+    matched = [n for n in s.index if str(n).startswith("model 12") and n != p]
+    return {"key": VERDICTS[1] if delta > spread else VERDICTS[0] if -delta > spread
+            else VERDICTS[2], "s": s, "std": std, "p": p, "b": b, "delta": delta,
+            "spread": spread, "how": how, "matched": matched[0] if matched else None}
+
+
+def short(comp: Comparison) -> str:
+    """The verdict in one line: the two networks' mean test residuals and the outcome."""
+    j = _judge(comp)
+    if "why" in j:
+        return j["why"]
+    s = j["s"]
+    head = ("whether the preprint's architecture is competitive at equal budget is not "
+            "resolved" if j["key"] == VERDICTS[2] else f"the preprint's architecture {j['key']} "
+            "at equal budget")
+    return (f"{head}: the best baseline, the {j['b']}, reaches {fmt(s.loc[j['b'], 'mean'] / 1e-3)}"
+            f"·10⁻³, {j['how']} {j['p']}, {fmt(s.loc[j['p'], 'mean'] / 1e-3)}·10⁻³ (mean test "
+            "residual over seeds).")
+
+
+def verdict(comp: Comparison) -> tuple[str, str]:
+    """(one of :data:`VERDICTS`, the sentence): the best baseline against the best of models 9
+    and 12 on the mean test residual (seed means), the difference judged against
+    ``SPREAD_K`` · √(s_a² + s_b²) as on the seeds page (a one-seed network's std estimated
+    from the median relative spread of those with several): *is competitive* when the
+    preprint's network is lower beyond the spread, *is not competitive* when the baseline is,
+    *not resolved* otherwise. The sentence also compares the baseline with model 12, which
+    shares its loss."""
+    j = _judge(comp)
+    if "why" in j:
+        return j["key"], j["why"]
+    key, s, std, p, b = j["key"], j["s"], j["std"], j["p"], j["b"]
     size = comp.runs.groupby("network", sort=False)["parameters"].first()
     minutes = comp.runs.groupby("network", sort=False)["train_min"].mean()
-    how = ("lower than" if delta > spread else "higher than" if -delta > spread
-           else "within the seed spread of")
+    head = (f"**Whether the preprint's architecture is competitive at equal budget is not "
+            f"resolved**" if key == VERDICTS[2] else
+            f"**The preprint's architecture {key} at equal budget**")
+    same_loss = ""
+    if j["matched"]:
+        m = j["matched"]
+        d12, spread12, how12 = _versus(s, std, m, b)
+        same_loss = (f" Against {m}, which shares the baselines' loss, the {b} is {how12} it "
+                     f"({fmt(s.loc[m, 'mean'] / 1e-3)}·10⁻³; difference {fmt(abs(d12) / 1e-3)}"
+                     f"·10⁻³, spread {fmt(spread12 / 1e-3)}·10⁻³).")
     return key, (
-        f"**The preprint's architecture {key} at equal budget** on this study's data: the best "
+        f"{head} on this study's data: the best "
         f"baseline, the {b}, with {size[b]:,} parameters and {fmt(minutes[b], 2)} min of "
         f"training, reaches a mean test residual of {fmt(s.loc[b, 'mean'] / 1e-3)}·10⁻³, "
-        f"{how} the best of the preprint's networks, {p}, with {size[p]:,} parameters and "
+        f"{j['how']} the best of the preprint's networks, {p}, with {size[p]:,} parameters and "
         f"{fmt(minutes[p], 2)} min: {fmt(s.loc[p, 'mean'] / 1e-3)}·10⁻³ (difference "
-        f"{fmt(abs(delta) / 1e-3)}·10⁻³; seed spread {SPREAD_K:g}·√(s_a² + s_b²) = "
-        f"{fmt(spread / 1e-3)}·10⁻³, as on the seeds page).")
+        f"{fmt(abs(j['delta']) / 1e-3)}·10⁻³; seed spread {SPREAD_K:g}·√(s_a² + s_b²) = "
+        f"{fmt(j['spread'] / 1e-3)}·10⁻³, as on the seeds page).{same_loss}")
 
 
 def missing_text(comp: Comparison) -> str:

@@ -276,7 +276,8 @@ def per_layout_md(gen: xr.Dataset) -> str:
         f"**{v[name]}**." for name in others(gen))
 
 
-def _grouped(v: dict[str, str]) -> str:
+def grouped(v: dict[str, str]) -> str:
+    """The layouts grouped by verdict (degrades, about the same, improves), in sentences."""
     groups = {key: [n for n in v if v[n] == key] for key in ("degrades", "about the same",
                                                                "improves")}
     parts = [f"Layouts that degrade the surrogates: {', '.join(groups['degrades'])}."
@@ -337,7 +338,7 @@ def _scale(gen: xr.Dataset) -> str:
 
 def answer_md(gen: xr.Dataset, profile: Profile, missing: dict[str, str] | None = None) -> str:
     """The answer to the open question at this profile, paragraph by paragraph."""
-    parts = [f"**Answer at profile `{profile.name}`.** {_grouped(verdicts(gen))} {_worst(gen)}",
+    parts = [f"**Answer at profile `{profile.name}`.** {grouped(verdicts(gen))} {_worst(gen)}",
              _more_sources(gen), _scale(gen)]
     if profile.name != "paper":
         parts.append("These models are the scaled ones (see the banner); surrogates trained "

@@ -1,4 +1,4 @@
-"""The reference study chapter: Table 2 like for like (the authors' data) at CPU scale.
+"""The reference study chapter: Table 2 on the authors' data, at CPU scale.
 
 Reads only committed files of ``results/reference/`` and ``results/pilot/`` (history.nc,
 eval.nc); a run not yet trained is listed as missing, never filled in. The pilot's curves

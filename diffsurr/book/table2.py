@@ -13,7 +13,8 @@ import xarray as xr
 
 from ..profiles import Profile
 from ..registry import MODELS, spec
-from ..report import NN1_ONLY, RESIDUALS, WITH_NN2, caption, eval_glob, fmt
+from ..report import (DEAD_MARK, DEAD_STD, NN1_ONLY, RESIDUALS, WITH_NN2, caption, eval_glob,
+                      fmt, output_std)
 from .text import missing_note
 
 MEAN_RES, MEAN_UNIT = RESIDUALS[0][3], RESIDUALS[0][2]
@@ -35,8 +36,24 @@ def table_caption(evals: xr.Dataset, profile: Profile) -> str:
         text=f"Networks on, loss weight w, dropout rates D₁–D₄ and loss; residuals over "
              f"{int(evals['n_test'].max()):,} test configurations per model, this study's "
              "(\"ours\") next to the preprint's: ⟨res⟩ in units of 10⁻³, 99-P res in units of "
-             "10⁻², max res in units of 1; ratio = ours / preprint.",
+             "10⁻², max res in units of 1; ratio = ours / preprint." + dead_note(evals),
         preprint="Table 2", kind="Table")
+
+
+def dead_note(evals: xr.Dataset) -> str:
+    """The caption's note on dead networks (†), naming the runs; "" where none is dead."""
+    runs = []
+    for net in ("nn1", "nn2"):
+        dead = [int(m) for m in evals["model"].values
+                if output_std(evals.sel(model=m), net) < DEAD_STD]
+        if dead:
+            runs.append(f"{net.upper()} in model{'s' if len(dead) > 1 else ''} "
+                        + ", ".join(map(str, dead)))
+    if not runs:
+        return ""
+    return (f" {DEAD_MARK}: the network is dead in this run ({'; '.join(runs)}): its output is "
+            "a constant, so the model is not the one Table 2 describes and the seeds page "
+            "does not use it as evidence for a claim.")
 
 
 def nn1_only(df: pd.DataFrame) -> list[int]:

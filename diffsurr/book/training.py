@@ -186,9 +186,17 @@ def rollback_table(hist: xr.Dataset) -> pd.DataFrame:
 
 
 def rollback_text(table: pd.DataFrame, profile: Profile) -> str:
-    """Roll-backs per 100 epochs against the preprint's, which run rolled back most, or why
-    none did."""
+    """Roll-backs per 100 epochs against the preprint's, which run rolled back most; where the
+    rule cannot fire at this scale (epochs ≤ m), that and no rate."""
     total, epochs = int(table["roll-backs"].sum()), int(table["attempted epochs"].sum())
+    minutes = (f"All runs together took {table['training time (s)'].sum() / 60:.1f} minutes "
+               "of training.")
+    if profile.epochs <= profile.m:
+        return (f"The roll-back rule is **inactive at this scale (needs more than m = "
+                f"{profile.m} epochs)**: it compares an epoch's loss with the mean of the "
+                f"previous m accepted epochs, and these runs have {profile.epochs}, so the "
+                f"counts above are zero by construction and say nothing about how often it "
+                f"would fire. {minutes}")
     rate = 100 * total / epochs
     paper_rate = 100 * PREPRINT_ROLLBACKS / PREPRINT_EPOCHS
     compare = ("more often than" if rate > paper_rate else
@@ -197,17 +205,12 @@ def rollback_text(table: pd.DataFrame, profile: Profile) -> str:
         most = (f"the median run rolled back {table['roll-backs'].median():g} times and model "
                 f"{table['roll-backs'].idxmax()} most often "
                 f"({_times(int(table['roll-backs'].max()))}). ")
-    elif profile.epochs <= profile.m:
-        most = (f"no run rolled back, and none could: the rule compares an epoch's loss with "
-                f"the mean of the previous m = {profile.m} accepted epochs, so with "
-                f"{profile.epochs} epochs it never fires. ")
     else:
         most = (f"no run rolled back: after its first m = {profile.m} epochs no run's loss "
                 f"rose above {profile.C:g} times the mean of the previous {profile.m}. ")
     return (f"Over the {len(table)} runs there were {total} roll-backs in {epochs} attempted "
             f"epochs, {rate:.1f} per 100 epochs, {compare} the preprint (about "
-            f"{paper_rate:g} per 100); {most}All runs together took "
-            f"{table['training time (s)'].sum() / 60:.1f} minutes of training.")
+            f"{paper_rate:g} per 100); {most}{minutes}")
 
 
 def alive_summary(hist: xr.Dataset, var: str, models, name: str) -> str:
