@@ -45,9 +45,10 @@ def data_stage(profile: Profile, force: bool = False) -> Path:
     return path
 
 
-# Measured on the 2-core CPU: the reference data set (20,000 samples) takes about 4 minutes to
-# draw, solve, checksum and write.
-SECONDS_PER_SAMPLE = 0.012
+# The data stage's time per sample on the 2-core CPU: its notebooks for the reference study
+# (results/reference/notebooks/data*.ipynb, 20,000 samples) took 42 s and 71 s to draw, solve,
+# checksum and write; a loaded machine takes longer.
+SECONDS_PER_SAMPLE = 0.0035
 
 
 def ensure_data(profile: Profile, stage: str) -> Path:
