@@ -24,10 +24,13 @@ def _trained(profile, model, sha):
     io.write_netcdf(history, run.dir / "history.nc")
 
 
-def test_the_data_file_must_be_what_the_runs_were_trained_on(tmp_path, monkeypatch):
+def test_the_data_file_must_be_what_the_runs_were_trained_on(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
     smoke = PROFILES["smoke"]
     sha = build.check_data_checksum(smoke)             # drawn and solved: it was missing
+    assert (f"{data_path(smoke)} is missing: the book build first makes it as the data stage "
+            "would (notebooks/data.ipynb): 300 samples from data seed 0, about 1.05 s") \
+        in capsys.readouterr().out
     assert data_path(smoke).exists() and build.recorded_checksums(smoke) == {}
     _trained(smoke, 9, sha)
     assert build.check_data_checksum(smoke) == sha and build.recorded_checksums(smoke) == {
