@@ -21,6 +21,7 @@ test: venv                    ## unit and integration tests
 	$(PY) -m pytest
 
 study: venv                   ## data -> trainings -> evaluations and generalisation per run -> benchmark
+	.venv/bin/snakemake --cores $(CORES) --config profile=$(PROFILE) -- data_sets
 	.venv/bin/snakemake --cores $(CORES) --config profile=$(PROFILE) -- results
 
 book: venv                    ## the Jupyter Book of results/$(BOOK) (committed for reference; trains nothing)

@@ -58,7 +58,7 @@ wildcard_constraints:
     data=r"data(_[^/]+)?",
 
 
-localrules: all, results, book
+localrules: all, data_sets, results, book
 
 
 rule all:
@@ -160,6 +160,15 @@ rule baselines:
         result=f"results/{P}/{BASELINES_FILE}",
     shell:
         f"{PM} notebooks/baselines.ipynb {{output.notebook}} -p profile {P}"
+
+
+# Every data set the study's runs read. `make study` makes them before it plans the results:
+# Snakemake reruns every job that reads a file it makes in the same run, whatever the file's
+# age, so a data set missing on a fresh clone would retrain the runs whose weights are not
+# committed as soon as one result is missing.
+rule data_sets:
+    input:
+        sorted({f"results/{P}/{data_path(RunId.parse(P, run).config()).name}" for run in RUNS}),
 
 
 # Every result the book reads (`snakemake results` computes what is missing, no book).

@@ -1,6 +1,7 @@
 """Snakemake plans no job for results that are complete, whatever their files' ages: on a fresh
 clone the checkout order sets them, and the data set is regenerated after the results were
-committed. A missing result is still planned."""
+committed. A missing result is still planned, alone once the data sets exist, which
+`make study` sees to first."""
 
 import os
 import subprocess
@@ -45,11 +46,11 @@ def clone(tmp_path) -> Path:
     return tmp_path
 
 
-def _planned(workdir: Path, profile: str) -> str:
+def _planned(workdir: Path, profile: str, target: str = "results") -> str:
     res = subprocess.run(
         [str(Path(sys.executable).parent / "snakemake"), "-n", "--cores", "1",
          "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-         *PROFILES[profile], "--config", "profile=smoke", "--", "results"],
+         *PROFILES[profile], "--config", "profile=smoke", "--", target],
         capture_output=True, text=True, cwd=workdir,
         env={k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "DIFFSURR_RESULTS")}
         | {"PATH": "/usr/bin:/bin"})
@@ -81,3 +82,11 @@ def test_a_missing_result_is_planned_alone(clone):
     out = _planned(clone, "local")
     assert _jobs(out) == {"train", "evaluate", "generalise", "results"}
     assert out.count("rule train:") == 1 and f"{RUNS[0]}/model.pt" in out
+
+
+def test_make_study_makes_the_data_sets_before_it_plans_the_results(clone):
+    out = _planned(clone, "local", target="data_sets")
+    assert _jobs(out) == {"data", "data_sets"} and "results/smoke/data.nc" in out
+    make = subprocess.run(["make", "-n", "study", "PROFILE=smoke"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout
+    assert 0 < make.index("-- data_sets") < make.index("-- results")
