@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 PROFILE ?= auto
 BOOK    ?= reference
 CORES   ?= 2
-REPOSITORY ?=                 # the book's repository URL, for its buttons (the Pages workflow's own)
+REPOSITORY ?=                 # the book's repository URL, for its buttons (Pages: its own)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: all test venv study book bench clean
