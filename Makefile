@@ -3,6 +3,7 @@ PY      := .venv/bin/python
 PROFILE ?= auto
 BOOK    ?= reference
 CORES   ?= 2
+REPOSITORY ?=                 # the book's repository URL, for its buttons (Pages: its own)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: all test venv study book bench clean
@@ -20,10 +21,11 @@ test: venv                    ## unit and integration tests
 	$(PY) -m pytest
 
 study: venv                   ## data -> trainings -> evaluations and generalisation per run -> benchmark
+	.venv/bin/snakemake --cores $(CORES) --config profile=$(PROFILE) -- data_sets
 	.venv/bin/snakemake --cores $(CORES) --config profile=$(PROFILE) -- results
 
 book: venv                    ## the Jupyter Book of results/$(BOOK) (committed for reference; trains nothing)
-	$(PY) -m diffsurr.book.build $(BOOK)
+	$(PY) -m diffsurr.book.build $(BOOK) $(if $(REPOSITORY),--repository $(REPOSITORY))
 
 bench: venv
 	$(PY) -m diffsurr.bench all

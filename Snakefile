@@ -38,8 +38,13 @@ def run_of(wildcards):
     return RunId.parse(P, wildcards.run)
 
 
+# Inputs are ancient(): a file's age never makes a job run again, since on a fresh clone the
+# checkout order sets the ages and the data set is regenerated after the results were
+# committed. A missing output still runs its job (and the jobs that use it); each stage checks
+# the identity and checksum of what it reads (model.pt against its data, eval.nc and
+# generalise.nc against model.pt).
 def data_of(run):
-    return f"results/{P}/{data_path(run.config()).name}"
+    return ancient(f"results/{P}/{data_path(run.config()).name}")
 
 
 def data_flags(wildcards):
@@ -54,7 +59,7 @@ wildcard_constraints:
     epoch=r"\d{3}",
 
 
-localrules: all, results, book
+localrules: all, data_sets, results, book
 
 
 rule all:
@@ -92,7 +97,7 @@ rule train:
 rule evaluate:
     threads: 1
     input:
-        f"results/{P}/{{run}}/model.pt",
+        ancient(f"results/{P}/{{run}}/model.pt"),
         lambda wc: data_of(run_of(wc)),
     output:
         f"results/{P}/{{run}}/eval.nc",
@@ -109,7 +114,7 @@ rule evaluate:
 rule evaluate_milestone:
     threads: 1
     input:
-        f"results/{P}/{{run}}/model.pt",
+        ancient(f"results/{P}/{{run}}/model.pt"),
         lambda wc: data_of(run_of(wc)),
     output:
         f"results/{P}/{{run}}/eval-{{epoch}}.nc",
@@ -126,7 +131,7 @@ rule evaluate_milestone:
 rule generalise:
     threads: 1
     input:
-        f"results/{P}/{{run}}/model.pt",
+        ancient(f"results/{P}/{{run}}/model.pt"),
     output:
         f"results/{P}/{{run}}/generalise.nc",
     log:
@@ -169,12 +174,21 @@ rule payoff:
 rule baselines:
     threads: 1
     input:
-        [f"results/{P}/{run.name}/model.pt" for run in compared_runs(PROFILE)],
+        [ancient(f"results/{P}/{run.name}/model.pt") for run in compared_runs(PROFILE)],
     output:
         notebook=f"{NB}/baselines.ipynb",
         result=f"results/{P}/{BASELINES_FILE}",
     shell:
         f"{PM} notebooks/baselines.ipynb {{output.notebook}} -p profile {P}"
+
+
+# Every data set the study's runs read. `make study` makes them before it plans the results:
+# Snakemake reruns every job that reads a file it makes in the same run, whatever the file's
+# age, so a data set missing on a fresh clone would retrain the runs whose weights are not
+# committed as soon as one result is missing.
+rule data_sets:
+    input:
+        sorted({f"results/{P}/{data_path(RunId.parse(P, run).config()).name}" for run in RUNS}),
 
 
 # Every result the book reads (`snakemake results` computes what is missing, no book).

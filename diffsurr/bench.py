@@ -147,14 +147,6 @@ def _best_time(fn, x, repeats, warm):
     return best / len(x), out
 
 
-def _human(seconds):
-    """Seconds as a short duration string."""
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if seconds >= size:
-            return f"{seconds / size:.3g} {unit}"
-    return f"{seconds:.3g} s"
-
-
 def _torch_solver(device, mode, dtype):
     """solve_torch as a numpy -> numpy function: host-to-device copy, solve, copy back."""
     def run(batch):
@@ -231,7 +223,7 @@ def print_solver_table(result):
     print(header + "\n" + "-" * len(header))
     for r in result["rows"]:
         print(f"{r['method']:<30} {r['batch']:>6} {r['ms_per_solve']:>10.4g} "
-              f"{_human(r['s_for_20k']):>11} {r['speedup_vs_preprint']:>9.4g}x "
+              f"{io.duration(r['s_for_20k']):>11} {r['speedup_vs_preprint']:>9.4g}x "
               f"{r['max_abs_error']:>10.1e}")
 
 
@@ -540,7 +532,7 @@ def format_table(ds):
                 continue
             epoch = float(r.train_s_per_epoch_option)
             lines.append(f"{pr:<8} {op:<30} {float(r.train_s_per_step):>8.3g} "
-                         f"{_human(epoch):>9} {_human(a['train_epochs'] * epoch):>11} "
+                         f"{io.duration(epoch):>9} {io.duration(a['train_epochs'] * epoch):>11} "
                          f"{_mib(float(r.train_peak_rss)):>10} "
                          f"{_mib(float(r.train_cuda_peak)):>10}")
     lines += ["", f"delta/epsilon at batch 1 and each at its best batch, and Eq. 4 break-even "

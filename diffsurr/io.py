@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import fnmatch
 import hashlib
 import json
 import os
@@ -153,11 +154,38 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, compress: bool = True)
     return Path(path)
 
 
+def duration(seconds: float) -> str:
+    """Seconds as a short duration string: 45 s, 12 min, 3.5 h, 21 d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+# The stage that writes each results file, by file name (the book's reproduce page lists them).
+WRITERS = (("data*.nc", "the data stage (notebooks/data.ipynb)"),
+           ("model.pt", "the train stage (notebooks/train.ipynb)"),
+           ("history.nc", "the train stage (notebooks/train.ipynb)"),
+           ("checkpoint.pt", "the train stage (notebooks/train.ipynb)"),
+           ("eval.nc", "the evaluate stage (notebooks/evaluate.ipynb)"),
+           ("generalise.nc", "the generalise stage (notebooks/generalise.ipynb)"),
+           ("baselines.nc", "the baselines stage (notebooks/baselines.ipynb)"),
+           ("payoff-*.nc", "the pay-off stage (notebooks/payoff.ipynb)"),
+           ("benchmark-*.nc", "the benchmark stage (notebooks/benchmark.ipynb)"))
+
+
+def missing_file(path: Path, what: str = "results file") -> FileNotFoundError:
+    """The error for a missing results file, naming the stage that writes it."""
+    stage = next((w for pattern, w in WRITERS if fnmatch.fnmatch(path.name, pattern)),
+                 "the stage that writes it")
+    return FileNotFoundError(f"no {what} at {path}: {stage} writes it; run that first")
+
+
 def read_netcdf(path: str | os.PathLike, require: tuple[str, ...] = ()) -> xr.Dataset:
     """Load a netCDF file fully into memory, with a clear error if it is missing or corrupt."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no results file at {path}: run the stage that writes it first")
+        raise missing_file(path)
     try:
         with xr.open_dataset(path, engine="netcdf4") as ds:
             ds = ds.load()
@@ -184,7 +212,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise missing_file(path, "checkpoint")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:

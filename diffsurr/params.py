@@ -71,7 +71,7 @@ def run_params(namespace: dict, stage: str) -> tuple[RunId, dict, dict]:
     else:
         run = RunId.make(profile.name, values.pop("model"), values.pop("seed", None), **values)
     run.config(**execution).resolved_device()   # execution settings checked now, too
-    print(f"run {run} (profile {why}): {profile.description}")
+    print(f"profile {profile.name!r} ({why}): {profile.description}\nrun {run.name}")
     return run, execution, flags
 
 

@@ -17,7 +17,9 @@
 # Trains a Table 2 model with the roll-back trainer (preprint Sec. 2, Eq. 3) into its run
 # folder `results/<profile>/<run>/` (model.pt, history.nc). Rerun after a kill: it resumes
 # from the last checkpoint. Rerun after it finished: it says so and does nothing unless
-# `retrain=True` (the old model then stays until the new one is complete).
+# `retrain=True` (the old model then stays until the new one is complete). It prints the
+# profile chosen and why, then a rough estimate of the training time; a missing data set is
+# made first, as the data stage would make it (same seeds, same checksum).
 
 # %% tags=["parameters"]
 profile = "auto"      # "paper", "reference", "ci", "smoke" or "auto" (paper with CUDA, else ci)

@@ -155,17 +155,6 @@ def test_duplicate_sidebar_titles_are_found():
     assert "page title 'A' on 2 pages" in text
 
 
-def test_one_repository_url_everywhere():
-    """_config.yml holds the project's URL; CITATION.cff and README.md give the same one."""
-    import yaml
-
-    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
-    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
-    assert cff["repository-code"].rstrip("/") == url
-    assert url in (ROOT / "README.md").read_text()
-    assert cff["url"] == yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["baseurl"]
-
-
 def test_offline_maths_and_citations_are_configured():
     import yaml
 

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +18,21 @@ def test_netcdf_roundtrip_keeps_attrs_and_is_compressed(tmp_path):
     assert "git_commit" in back.attrs and "torch" in back.attrs["versions"]
     assert path.stat().st_size < 500 * 100 * 4 / 4
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("name, stage", [
+    ("data.nc", "the data stage (notebooks/data.ipynb)"),
+    ("data_mode-clamped.nc", "the data stage"), ("history.nc", "the train stage"),
+    ("eval.nc", "the evaluate stage"), ("generalise.nc", "the generalise stage"),
+    ("payoff-cpu-x.nc", "the pay-off stage"), ("other.nc", "the stage that writes it")])
+def test_a_missing_results_file_names_the_stage_that_writes_it(tmp_path, name, stage):
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path / name}: {stage}")):
+        io.read_netcdf(tmp_path / name)
+
+
+def test_a_missing_checkpoint_names_the_train_stage(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint at .*model.pt: the train stage"):
+        io.load_checkpoint(tmp_path / "model.pt")
 
 
 def test_missing_and_corrupt_files_have_clear_errors(tmp_path):

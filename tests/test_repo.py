@@ -57,3 +57,8 @@ def test_committed_results_stay_small():
     assert not [p for p in sizes if p.name.startswith("data") and p.suffix == ".nc"]
     assert not [p for p, n in sizes.items() if p.suffix == ".pt" and n > 5e6]
     assert sum(n for p, n in sizes.items() if "reference" in p.parts) <= 100e6
+
+
+def test_pytest_says_why_tests_were_skipped():
+    pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    assert "-rs" in pytest_options["ini_options"]["addopts"].split()

@@ -205,3 +205,38 @@ def test_milestones_are_written_and_evaluated_each_from_its_own_weights(results,
     assert first.attrs["model_sha256"] == io.sha256_file(run.dir / "milestone-001.pt")
     with pytest.raises(ValueError, match="not one of profile 'smoke'"):
         evaluate.evaluate_stage(run, milestone=3)
+
+
+def test_a_training_without_its_data_makes_it_first_as_the_data_stage(results, monkeypatch,
+                                                                      capsys, tmp_path_factory):
+    """It trains nothing here: training is stopped where it would begin."""
+    run = RunId.make("smoke", 6, **TINY)
+    path = data_path(run.config())
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage_train, "train", stop)
+    with pytest.raises(KeyboardInterrupt):
+        stage_train.train_stage(run, progress=False)
+    out = capsys.readouterr().out
+    said = out.index(f"{path} is missing: the train stage first makes it as the data stage "
+                     "would (notebooks/data.ipynb): 60 samples from data seed 0, about ")
+    assert out.index("estimated training time on cpu: about ") < said
+    made = io.read_netcdf(path).attrs["data_sha256"]
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path_factory.mktemp("other")))
+    assert io.read_netcdf(stage_data.data_stage(run.config())).attrs["data_sha256"] == made
+
+
+def test_the_training_estimate_says_how_it_is_made_and_warns_over_an_hour(monkeypatch):
+    from diffsurr.profiles import get_profile
+
+    paper = get_profile("paper", device="cpu")[0]
+    seconds, text = stage_train.training_estimate(paper, 9)
+    assert seconds > 7 * 86400 and "over an hour" in text
+    assert "800 epochs × 16,000 samples × about 139 ms, the reference runs' time" in text
+    seconds, text = stage_train.training_estimate(get_profile("ci", device="cpu")[0], 9)
+    assert seconds < 3600 and "over an hour" not in text
+    monkeypatch.setattr(stage_train.torch.cuda, "is_available", lambda: True)
+    seconds, text = stage_train.training_estimate(get_profile("paper", device="cuda")[0], 9)
+    assert seconds == pytest.approx(12 * 3600) and "on cuda" in text and "preprint's" in text

@@ -3,13 +3,16 @@
 ``reference`` study's, from the files committed in ``results/reference/``).
 
 1. The profile's data file: the data set is never committed, so where it is missing it is drawn
-   again from its seed (seconds), and its checksum must equal the one every trained run of the
-   profile recorded (:func:`check_data_checksum`).
+   again from its seed, saying so (about a minute for the reference study's 20,000 samples),
+   and its checksum must equal the one every trained run of the profile recorded
+   (:func:`check_data_checksum`).
 2. The executed stage notebooks of ``results/<profile>/notebooks/`` are copied into
    ``book/executed/`` (:func:`diffsurr.book.reproduce.copy_executed`).
 3. ``jupyter-book build --all`` (every page anew) with ``$DIFFSURR_PROFILE`` set, into ``DIR/_build/html`` (``DIR``: the
    repository, so ``_build/html``, unless ``--out``). Pages show the runs that are in; a study
-   under way says which are missing.
+   under way says which are missing. ``--repository URL`` (the Pages workflow gives the
+   repository it runs in) adds the repository and issues buttons; without it the book names
+   no address.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ import sys
 from pathlib import Path
 
 import xarray as xr
+import yaml
 
 from ..io import REPO_ROOT
 from ..profiles import Profile, get_profile
 from ..report import PROFILE_ENV
 from ..runid import data_path, results_dir
-from ..stages.data import data_stage
+from ..stages.data import data_stage, ensure_data
 from ..stages.train import study_runs
 from .reproduce import copy_executed
 
@@ -47,7 +51,11 @@ def recorded_checksums(profile: Profile) -> dict[str, str]:
 def check_data_checksum(profile: Profile) -> str:
     """Make the profile's data file where it is missing and return its checksum; ValueError
     naming the runs if it differs from what any trained run recorded."""
-    path = data_stage(profile)
+    path = data_path(profile)
+    if path.exists():
+        data_stage(profile)                     # the file's data values checked
+    else:
+        ensure_data(profile, "book build")
     with xr.open_dataset(path) as ds:
         sha = str(ds.attrs["data_sha256"])
     differ = {name: s for name, s in recorded_checksums(profile).items() if s != sha}
@@ -59,7 +67,21 @@ def check_data_checksum(profile: Profile) -> str:
     return sha
 
 
-def build(name: str, out: Path | None = None) -> Path:
+def config_file(repository: str | None, folder: Path) -> Path:
+    """The book's ``_config.yml``; given ``repository`` (its GitHub URL), a copy in ``folder``
+    that links to it with the repository and issues buttons."""
+    path = REPO_ROOT / "_config.yml"
+    if not repository:
+        return path
+    cfg = yaml.safe_load(path.read_text())
+    cfg["repository"] = {"url": repository}
+    cfg.setdefault("html", {}).update(use_repository_button=True, use_issues_button=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "_config.yml").write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
+    return folder / "_config.yml"
+
+
+def build(name: str, out: Path | None = None, repository: str | None = None) -> Path:
     """Build the book of profile ``name``; return the folder of its HTML."""
     profile, _ = get_profile(name)
     check_data_checksum(profile)
@@ -70,7 +92,8 @@ def build(name: str, out: Path | None = None) -> Path:
     # --all: every page is read and executed again, since results (or the profile) change
     # under unchanged page sources, which an incremental Sphinx build would serve stale
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT),
-           "--all", "--warningiserror", "--keep-going"]
+           "--all", "--warningiserror", "--keep-going",
+           "--config", str(config_file(repository, (out or REPO_ROOT) / "_build"))]
     if out is not None:
         cmd += ["--path-output", str(out)]
     subprocess.run(cmd, check=True, env={**os.environ, PROFILE_ENV: profile.name})
@@ -81,5 +104,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("profile", help="the profile whose results the book shows")
     parser.add_argument("--out", type=Path, help="build into OUT/_build/html")
+    parser.add_argument("--repository", help="the repository's URL, for its buttons")
     args = parser.parse_args()
-    print(f"book built in {build(args.profile, args.out)}")
+    print(f"book built in {build(args.profile, args.out, args.repository)}")

@@ -45,6 +45,26 @@ def data_stage(profile: Profile, force: bool = False) -> Path:
     return path
 
 
+# The data stage's time per sample on the 2-core CPU: its notebooks for the reference study
+# (results/reference/notebooks/data*.ipynb, 20,000 samples) took 42 s and 71 s to draw, solve,
+# checksum and write; a loaded machine takes longer.
+SECONDS_PER_SAMPLE = 0.0035
+
+
+def ensure_data(profile: Profile, stage: str) -> Path:
+    """The profile's data file; where it is missing, ``stage`` first makes it with
+    :func:`data_stage` (the data stage's own function and seeds, so the same checksum) and
+    says so."""
+    path = data_path(profile)
+    if not path.exists():
+        print(f"{path} is missing: the {stage} first makes it as the data stage would "
+              f"(notebooks/data.ipynb): {profile.n_samples:,} samples from data seed "
+              f"{profile.data_seed}, about "
+              f"{io.duration(profile.n_samples * SECONDS_PER_SAMPLE)} on a 2-core CPU", flush=True)
+        data_stage(profile)
+    return path
+
+
 def checksum(ds) -> str:
     """Content checksum of a data set: inputs, targets and split."""
     return io.sha256_arrays(ds["input"].values, ds["target"].values, ds["split"].values)

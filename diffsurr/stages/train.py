@@ -34,7 +34,7 @@ from ..registry import MODELS, spec
 from ..rollback import RollbackRule
 from ..runid import RunId, data_path
 from ..train import TrainConfig, train
-from .data import load_split
+from .data import ensure_data, load_split
 
 TRAIN_OUTPUTS = ("model.pt", "history.nc", "checkpoint.pt")
 
@@ -103,6 +103,39 @@ def build_model(profile: Profile, model: int) -> Surrogate | Baseline:
                                  nn1_head=profile.nn1_head)
 
 
+# Rough cost of one sample through one epoch (training step and validation), in ms. CPU, one
+# torch thread: what the reference runs' history.nc record on the 2-core CPU at their quietest
+# (a loaded machine takes up to twice as long), NN2 at width 1/4, its cost growing as width².
+# CUDA, any network: the preprint's training time on the speed-up page, about 12 h for 800
+# epochs of 16,000 samples on a Quadro RTX 6000.
+CPU_MS = {"nn1": 11.0, "nn2": 8.0, "unet": 9.0, "fno": 50.0}
+CUDA_MS = 12 * 3600e3 / (800 * 16_000)
+
+
+def training_estimate(profile: Profile, model: int) -> tuple[float, str]:
+    """Rough seconds to train ``model`` with ``profile`` on its device (epochs × training and
+    validation samples × :data:`CPU_MS` or :data:`CUDA_MS`), and a sentence that says so."""
+    device = profile.resolved_device()
+    samples = round(profile.n_samples * (1 - profile.test_fraction))
+    if device.startswith("cuda"):
+        ms, basis = CUDA_MS, "the preprint's time per sample on its GPU"
+    else:
+        if profile.arch != "table1":
+            ms = CPU_MS[profile.arch]
+        else:
+            s = spec(model)
+            ms = (CPU_MS["nn1"] * (s.p1 > 0)
+                  + CPU_MS["nn2"] * (profile.width / 0.25) ** 2 * (s.p2 > 0))
+        basis = "the reference runs' time per sample on a 2-core CPU, one torch thread"
+    seconds = profile.epochs * samples * ms / 1e3
+    text = (f"estimated training time on {device}: about {io.duration(seconds)} "
+            f"({profile.epochs} epochs × {samples:,} samples × about {ms:.3g} ms, {basis})")
+    if seconds > 3600:
+        text += ("; over an hour: interrupt now unless you mean it (a scaled profile such as "
+                 "-p profile ci takes minutes)")
+    return seconds, text
+
+
 def train_config(profile: Profile, model: int | None = None) -> TrainConfig:
     """The training settings of ``profile``; NN1's learning-rate scale only where ``model``
     has NN1 (so a model without NN1 trains the same whatever the scale)."""
@@ -141,9 +174,10 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
                 **execution) -> Path:
     """Train ``run`` with roll-back; write model.pt and history.nc into its folder.
 
-    Resumes from ``checkpoint.pt`` after an interruption. A finished run is left alone
-    unless ``retrain`` is true; then the old model stays in place until the new one is
-    complete (and its stale eval.nc is removed).
+    Prints the estimated time first and makes the data set where it is missing. Resumes
+    from ``checkpoint.pt`` after an interruption. A finished run is left alone unless
+    ``retrain`` is true; then the old model stays in place until the new one is complete (and
+    its stale eval.nc is removed).
     """
     retrain = coerce_flag("retrain", retrain)
     start = io.stage_start()
@@ -155,6 +189,8 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
     if saved is not None and not retrain:
         print(f"{run} is already trained in {out}; nothing to do (retrain=True trains it again)")
         return out
+    print(training_estimate(profile, run.model)[1], flush=True)
+    ensure_data(profile, "train stage")
     split, data_sha = load_split(profile)
     torch.manual_seed(run.seed)                  # initial weights
     net = build_model(profile, run.model)
