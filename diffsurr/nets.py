@@ -22,9 +22,10 @@ from diffsurr.registry import spec as table2_spec
 GRID = 100
 """Image side N fixed by NN2's shapes in Table 1 (100 → 1 → 100)."""
 HEADS = ("table1", "relu")
-NN1_HEADS = ("table1", "d2-first", "relu")
+NN1_HEADS = ("table1", "d2-first", "relu", "leaky")
 """NN1's last layers: Table 1's conv → ReLU → D2 → BatchNorm; D2 → conv → ReLU → BatchNorm
-(no dropout before the BatchNorm); D2 → conv → ReLU (no final BatchNorm, like NN2's relu head)."""
+(no dropout before the BatchNorm); D2 → conv → ReLU (no final BatchNorm, like NN2's relu head);
+conv → LeakyReLU → D2 → BatchNorm (Table 1 with a final activation that cannot die)."""
 NN1_VARIANT = "d2-first"
 """The NN1 head a study trains next to Table 1's (``nn1_variant_models``): only D2 moves, so
 it tests the suspected cause of pathological NN1 outputs (the book's results page)."""
@@ -74,7 +75,8 @@ class NN1(nn.Module):
     between the first activation and its BatchNorm, Dropout D2 between the last ReLU and
     the last BatchNorm (``head="table1"``). Works for any image size. 3,075 trainable
     parameters. The measured variants (:data:`NN1_HEADS`) move D2 before the last conv
-    (``"d2-first"``) and also drop the last BatchNorm (``"relu"``, two parameters fewer).
+    (``"d2-first"``), also drop the last BatchNorm (``"relu"``, two parameters fewer), or make
+    the last activation a LeakyReLU (``"leaky"``).
     """
 
     def __init__(self, D1: float, D2: float, head: str = "table1"):
@@ -88,13 +90,13 @@ class NN1(nn.Module):
         pairs = list(zip(NN1_CHANNELS[:-1], NN1_CHANNELS[1:]))
         for i, (c_in, c_out) in enumerate(pairs):
             last = i == len(pairs) - 1
-            if last and head != "table1":
+            if last and head in ("d2-first", "relu"):
                 layers.append(nn.Dropout(self.D2))
             layers.append(nn.Conv2d(c_in, c_out, 3, stride=1, padding=1))
-            layers.append(nn.ReLU() if last else nn.LeakyReLU(SLOPE))
+            layers.append(nn.ReLU() if last and head != "leaky" else nn.LeakyReLU(SLOPE))
             if i == 0:
                 layers.append(nn.Dropout(self.D1))
-            if last and head == "table1":
+            if last and head in ("table1", "leaky"):
                 layers.append(nn.Dropout(self.D2))
             if not (last and head == "relu"):
                 layers.append(_batchnorm(c_out))

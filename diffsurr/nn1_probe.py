@@ -2,11 +2,12 @@
 
 At the reference settings (Adam lr 1e-3 for both networks) NN1's final ReLU dies in the first
 epoch of every MAE NN1 + NN2 run: its output is a constant. The probe trains models 9 and 11
-for 3 epochs in the ``probe`` profile with NN1's learning rate scaled down (:data:`SCALES`;
-``nn1_lr_scale``, the smallest change to Table 1: the networks stay as they are). A scale is
-fit when NN1's alive fraction stays above :data:`ALIVE_MIN` at every epoch of every run; of the
-fit scales, the one with the lowest validation loss relative to the reference run of the same
-model at the same epoch (the control: one learning rate, same seed) is chosen.
+for 3 epochs in the ``probe`` profile with one change each (:data:`VARIANTS`): NN1's learning
+rate scaled down (``nn1_lr_scale``: the networks stay as in Table 1) or NN1's final ReLU made
+leaky (``nn1_head``). A variant is fit when NN1's alive fraction stays above :data:`ALIVE_MIN`
+at every epoch of every run; of the fit variants, the one with the lowest validation loss
+relative to the reference run of the same model at the same epoch (the control: Table 1, one
+learning rate, same seed) is chosen.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ import xarray as xr
 from .runid import RunId
 
 MODELS = (9, 11)
-SCALES = (0.1, 0.005)
-"""NN1 at lr 1e-4, and at 5e-6 (the preprint's learning rate)."""
+VARIANTS = {"NN1 lr × 0.1": {"nn1_lr_scale": 0.1},
+            "NN1 lr × 0.005": {"nn1_lr_scale": 0.005},
+            "NN1 leaky head": {"nn1_head": "leaky"}}
+"""NN1 at lr 1e-4; NN1 at 5e-6 (the preprint's learning rate); Table 1's NN1 with its final
+ReLU made a LeakyReLU (slope 0.01), which cannot die, at the common lr."""
 ALIVE_MIN = 0.1
-RUNS = tuple(RunId.make("probe", m, nn1_lr_scale=s) for s in SCALES for m in MODELS)
+RUNS = {(label, m): RunId.make("probe", m, **values)
+        for label, values in VARIANTS.items() for m in MODELS}
 
 
 def kept(history: xr.Dataset, name: str) -> np.ndarray:
@@ -29,12 +34,13 @@ def kept(history: xr.Dataset, name: str) -> np.ndarray:
 
 
 def assess(histories: dict[RunId, xr.Dataset], controls: dict[int, xr.Dataset]) -> dict:
-    """Per scale: whether NN1 stayed alive in every run (``alive``, the lowest fraction seen)
-    and the geometric mean over models of the last validation loss / the control's at that
-    epoch (``val_ratio``); only scales with every run present."""
+    """Per variant: the lowest NN1 alive fraction seen in any of its runs (``min_alive``),
+    whether it stayed above :data:`ALIVE_MIN` at every epoch (``alive``), and the geometric
+    mean over models of the last validation loss / the control's at that epoch
+    (``val_ratio``); only variants with every run present."""
     out = {}
-    for scale in SCALES:
-        runs = [r for r in RUNS if dict(r.overrides)["nn1_lr_scale"] == scale]
+    for label in VARIANTS:
+        runs = [RUNS[(label, m)] for m in MODELS]
         if not all(r in histories for r in runs):
             continue
         lowest, ratios = 1.0, []
@@ -43,12 +49,12 @@ def assess(histories: dict[RunId, xr.Dataset], controls: dict[int, xr.Dataset]) 
             lowest = min(lowest, float(np.min(kept(h, "alive_nn1"))))
             val = kept(h, "val_loss")
             ratios.append(val[-1] / kept(controls[r.model], "val_loss")[len(val) - 1])
-        out[scale] = {"min_alive": lowest, "alive": lowest > ALIVE_MIN,
+        out[label] = {"min_alive": lowest, "alive": lowest > ALIVE_MIN,
                       "val_ratio": float(np.exp(np.mean(np.log(ratios))))}
     return out
 
 
-def choose(assessed: dict) -> float | None:
-    """The fit scale with the lowest ``val_ratio``; None when no scale kept NN1 alive."""
-    fit = {s: a["val_ratio"] for s, a in assessed.items() if a["alive"]}
+def choose(assessed: dict) -> str | None:
+    """The variant that kept NN1 alive with the lowest ``val_ratio``; None if none did."""
+    fit = {k: a["val_ratio"] for k, a in assessed.items() if a["alive"]}
     return min(fit, key=fit.get) if fit else None

@@ -260,9 +260,8 @@ PROFILES = {
                     "6, 9, 11 and 12 (the pairs that decide the claims) for up to 32 epochs, "
                     "stopped earlier on a plateau of the smoothed validation loss, with the "
                     "test set evaluated after 8, 16 and 32 epochs and the roll-back rule "
-                    "active after epoch 20; NN1 at a tenth of the learning rate (the probe's "
-                    "choice), a second seed of models 9, 11 and 12; not the preprint's 800 "
-                    "epochs at lr 5e-6",
+                    "active after epoch 20; a second seed of models 9, 11 and 12; not the "
+                    "preprint's 800 epochs at lr 5e-6",
         n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=32, batch_size=25,
         lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
         placement="code", max_eval_train=4000, plateau=8, milestones=(8, 16, 32),

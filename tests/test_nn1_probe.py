@@ -36,14 +36,25 @@ def _history(alive, val):
 
 def test_choice_needs_nn1_alive_at_every_epoch_then_lowest_relative_val_loss():
     controls = {m: _history([0, 0, 0], [2.0, 2.0, 2.0]) for m in nn1_probe.MODELS}
-    fast, slow = nn1_probe.SCALES
-    hist = {r: (_history([0.5, 0.05, 0.5], [1.0] * 3) if dict(r.overrides)["nn1_lr_scale"] == fast
-                else _history([0.6] * 3, [1.8] * 3)) for r in nn1_probe.RUNS}
+    fast, slow, leaky = nn1_probe.VARIANTS
+    runs = {label: [nn1_probe.RUNS[(label, m)] for m in nn1_probe.MODELS]
+            for label in nn1_probe.VARIANTS}
+    hist = {r: _history([0.5, 0.05, 0.5], [1.0] * 3) for r in runs[fast]}
+    hist.update({r: _history([0.6] * 3, [1.8] * 3) for r in runs[slow]})
     assessed = nn1_probe.assess(hist, controls)
+    assert leaky not in assessed                     # its runs are not in
     assert not assessed[fast]["alive"] and assessed[slow]["alive"]
     assert assessed[slow]["val_ratio"] == pytest.approx(0.9)
     assert nn1_probe.choose(assessed) == slow
-    hist = {r: _history([0.5] * 3, [1.0] * 3) if dict(r.overrides)["nn1_lr_scale"] == fast
-            else h for r, h in hist.items()}
-    assert nn1_probe.choose(nn1_probe.assess(hist, controls)) == fast
+    hist.update({r: _history([0.5] * 3, [1.0] * 3) for r in runs[leaky]})
+    assert nn1_probe.choose(nn1_probe.assess(hist, controls)) == leaky
     assert nn1_probe.choose({}) is None
+
+
+def test_the_leaky_head_keeps_table1s_layers_and_parameters():
+    from diffsurr.nets import NN1, count_parameters
+    table1, leaky = NN1(0.4, 0.4), NN1(0.4, 0.4, head="leaky")
+    assert count_parameters(leaky) == count_parameters(table1) == 3075
+    kinds = lambda net: [type(m).__name__ for m in net.layers]
+    assert kinds(leaky)[:-3] == kinds(table1)[:-3]
+    assert kinds(leaky)[-3:] == ["LeakyReLU", "Dropout", "BatchNorm2d"]
