@@ -577,9 +577,10 @@ def output_std(ev: xr.Dataset, net: str) -> float:
 
 def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
                     variables: Sequence[str] = SEED_VARS, partial: bool = False,
-                    **overrides) -> xr.Dataset:
+                    name: str = "eval.nc", **overrides) -> xr.Dataset:
     """``variables`` of every (model, seed) ``eval.nc`` in one Dataset with dims ``model`` and
-    ``seed`` (NaN where a model was not trained with that seed), plus ``n_seeds`` over
+    ``seed`` (NaN where a model was not trained with that seed; ``name``: another evaluation
+    file of the runs, e.g. a milestone's ``eval-008.nc``), plus ``n_seeds`` over
     ``model`` and, over (model, seed), the attributes ``n_test``, ``n_train_evaluated`` and
     each network's :func:`output_std` (``out_std_nn1``, ``out_std_nn2``); the
     seeds are those of :func:`seed_runs`. The attrs keep ``paths`` and ``missing`` (the runs
@@ -587,7 +588,7 @@ def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
     ``partial`` (a study under way), which leaves them out."""
     p = profile.replace(**overrides) if overrides else profile
     runs = seed_runs(p, models)
-    paths = {(m, s): RunId.of(p, m, s).dir / "eval.nc" for m, seeds in runs.items() for s in seeds}
+    paths = {(m, s): RunId.of(p, m, s).dir / name for m, seeds in runs.items() for s in seeds}
     missing = [path for path in paths.values() if not path.exists()]
     if partial:
         paths = {k: path for k, path in paths.items() if path.exists()}

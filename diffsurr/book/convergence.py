@@ -1,0 +1,266 @@
+"""The convergence chapter (``book/convergence.md``): does more training change the verdicts?
+
+Reads ``results/convergence/`` (per run: history.nc, the milestones' eval-EEE.nc and the last
+epoch's eval.nc), ``results/probe/`` (the NN1 probe, :mod:`diffsurr.nn1_probe`) and, as the
+probe's control, the reference runs' histories. A run not in yet is listed, never filled in.
+
+The projection to the preprint's 800 epochs fits a power law ⟨res⟩ ∝ epoch^b to the run's
+smoothed validation loss from epoch :data:`FIT_FROM` on (the loss is recorded every epoch, the
+test residual only at the milestones) and carries the last measured test residual along it;
+the interval comes from the slope's standard error (Student t, 95 %).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from .. import nn1_probe, plateau
+from ..nets import Surrogate, count_parameters
+from ..profiles import PROFILES, Profile
+from ..registry import table2_frame
+from ..report import load_seed_evals, fmt
+from ..runid import RunId
+from ..stages.evaluate import eval_file
+from ..stages.train import study_runs
+from . import claims
+
+PROFILE = PROFILES["convergence"]
+TARGET_EPOCHS = 800
+"""The preprint's epochs, to which the trends are extrapolated."""
+FIT_FROM = 8
+"""First epoch of the power-law fit (earlier epochs are the fast initial descent)."""
+STATS = {"mean_res": ("⟨res⟩", 1e-3), "p99_res": ("99-P", 1e-2), "max_res": ("max", 1.0)}
+
+
+def _read(path) -> xr.Dataset | None:
+    if not path.exists():
+        return None
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def epochs_evaluated(profile: Profile = PROFILE) -> list[int]:
+    """The milestones and the last epoch, in order."""
+    return sorted({*profile.milestones, profile.epochs})
+
+
+def _eval_name(profile: Profile, epoch: int) -> str:
+    return eval_file(None if epoch == profile.epochs else epoch)
+
+
+def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:
+    """One row per (run, epoch) evaluated so far: test mean, 99-P and max residual; the epoch
+    of a run stopped early on a plateau is its last (its later milestones hold that model)."""
+    rows = []
+    for run in study_runs(profile):
+        h = _read(run.dir / "history.nc")
+        for epoch in epochs_evaluated(profile):
+            ev = _read(run.dir / _eval_name(profile, epoch))
+            if ev is None:
+                continue
+            test = ev.sel(set="test")
+            last = int(h.attrs.get("n_epochs", profile.epochs)) if h is not None else epoch
+            rows.append({"run": run.name, "model": run.model, "seed": run.seed,
+                         "epoch": min(epoch, last) if h is not None else epoch,
+                         **{k: float(test[k]) for k in STATS}})
+    return pd.DataFrame(rows, columns=["run", "model", "seed", "epoch", *STATS])
+
+
+def histories(profile: Profile = PROFILE) -> dict[str, xr.Dataset]:
+    """The history.nc of every run trained so far, by run name."""
+    return {run.name: h for run in study_runs(profile)
+            if (h := _read(run.dir / "history.nc")) is not None}
+
+
+def missing(profile: Profile = PROFILE) -> list[str]:
+    """The runs (and milestones) not evaluated yet."""
+    table = milestone_table(profile)
+    have = set(zip(table["run"], table["epoch"]))
+    runs = {r for r, _ in have}
+    out = [r.name for r in study_runs(profile) if r.name not in runs]
+    return out + [f"{r} at epoch {e}" for r in sorted(runs) for e in epochs_evaluated(profile)
+                  if (r, e) not in have and e <= max(ep for rr, ep in have if rr == r)]
+
+
+def trend(history: xr.Dataset, start: int = FIT_FROM) -> tuple[float, float, int]:
+    """(slope b, its standard error, number of epochs) of log(smoothed validation loss) against
+    log(epoch) over the kept epochs from ``start`` on (:func:`diffsurr.plateau.smoothed`)."""
+    val = history["val_loss"].values[history["kept"].values == 1]
+    epoch = np.arange(1, val.size + 1)
+    keep = epoch >= start
+    if keep.sum() < 4:
+        return np.nan, np.nan, int(keep.sum())
+    fit = stats.linregress(np.log(epoch[keep]), np.log(plateau.smoothed(val)[keep]))
+    return float(fit.slope), float(fit.stderr), int(keep.sum())
+
+
+def projection(res: float, epoch: int, slope: float, stderr: float, n: int,
+               target: int = TARGET_EPOCHS) -> tuple[float, float, float]:
+    """(projected value, low, high) at ``target`` epochs of a value ``res`` measured at
+    ``epoch``, carried along epoch^slope; the interval from the slope's 95 % t-interval."""
+    if not np.isfinite(slope) or n < 4:
+        return np.nan, np.nan, np.nan
+    t = stats.t.ppf(0.975, n - 2)
+    factor = np.log(target / epoch)
+    return tuple(float(res * np.exp((slope + k * t * stderr) * factor)) for k in (0, -1, 1))
+
+
+def projections(profile: Profile = PROFILE) -> pd.DataFrame:
+    """Per run with a last evaluation: its last test mean residual, the fitted slope and the
+    projection to :data:`TARGET_EPOCHS` with its interval, next to the preprint's value."""
+    table, hists = milestone_table(profile), histories(profile)
+    paper = table2_frame()["paper_mean_res"]
+    rows = []
+    for run, g in table.groupby("run", sort=False):
+        if run not in hists:
+            continue
+        last = g.loc[g["epoch"].idxmax()]
+        b, se, n = trend(hists[run])
+        mid, lo, hi = projection(last["mean_res"], int(last["epoch"]), b, se, n)
+        rows.append({"run": run, "epochs": int(last["epoch"]), "⟨res⟩ (10⁻³)": last["mean_res"] / 1e-3,
+                     "slope b": b, "± (95 %)": stats.t.ppf(0.975, n - 2) * se if n > 3 else np.nan,
+                     f"at {TARGET_EPOCHS} (10⁻³)": mid / 1e-3, "low": lo / 1e-3, "high": hi / 1e-3,
+                     "preprint (10⁻³)": float(paper.sel(model=int(last["model"]))) / 1e-3})
+    return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
+
+
+def milestone_verdicts(profile: Profile = PROFILE) -> dict[int, dict[str, claims.Verdict]]:
+    """The comparison claims judged on the runs' evaluations at each milestone (through
+    :func:`diffsurr.book.claims.verdicts`; roll-back from the histories up to that epoch)."""
+    hists = histories(profile)
+    out = {}
+    for epoch in epochs_evaluated(profile):
+        try:
+            seeds = load_seed_evals(profile, partial=True, name=_eval_name(profile, epoch))
+        except FileNotFoundError:
+            continue
+        fired = sum(int((h["accepted"].values[h["epoch"].values <= epoch] == 0).sum())
+                    for h in hists.values())
+        ctx = claims.Context(caveat=f"at {epoch} epochs", epochs=epoch, m=profile.m,
+                             n_rollbacks=fired)
+        vs = claims.verdicts(seeds, ctx)
+        out[epoch] = {k: v for k, v in vs.items() if k != "speed-1000x"}
+    return out
+
+
+def verdict_changes(by_epoch: dict[int, dict[str, claims.Verdict]]) -> pd.DataFrame:
+    """One row per claim, one column per epoch: the verdict in words, and whether it changed."""
+    if not by_epoch:
+        return pd.DataFrame()
+    epochs = sorted(by_epoch)
+    keys = list(by_epoch[epochs[0]])
+    df = pd.DataFrame({f"{e} epochs": [by_epoch[e][k].outcome for k in keys] for e in epochs},
+                      index=pd.Index([claims.CLAIMS[k].title for k in keys], name="claim"))
+    df["changed"] = ["yes" if len(set(row)) > 1 else "no" for row in df.itertuples(index=False)]
+    return df
+
+
+def changes_text(df: pd.DataFrame) -> str:
+    """Which verdicts changed between the first and the last epoch evaluated."""
+    if df.empty:
+        return "No convergence run is evaluated yet, so no verdict has been judged at a milestone."
+    cols = [c for c in df.columns if c != "changed"]
+    changed = df.index[df["changed"] == "yes"].tolist()
+    span = f"between {cols[0]} and {cols[-1]}" if len(cols) > 1 else f"at {cols[0]} only"
+    if len(cols) == 1:
+        return f"Only one epoch is evaluated so far ({cols[0]}): nothing to compare yet."
+    if not changed:
+        return f"No verdict changed {span} on the runs in so far."
+    return (f"Verdicts that changed {span}: " + "; ".join(
+        f"*{c}* ({' → '.join(df.loc[c, cols])})" for c in changed) + ".")
+
+
+def probe_table() -> pd.DataFrame:
+    """The NN1 probe: per variant, NN1's lowest alive fraction, whether it stayed alive, and
+    the validation loss relative to the control (:func:`diffsurr.nn1_probe.assess`)."""
+    hist = {run: h for run in nn1_probe.RUNS.values()
+            if (h := _read(run.dir / "history.nc")) is not None}
+    controls = {m: h for m in nn1_probe.MODELS
+                if (h := _read(RunId.make("reference", m).dir / "history.nc")) is not None}
+    assessed = nn1_probe.assess(hist, controls) if len(controls) == len(nn1_probe.MODELS) else {}
+    rows = [{"variant": label, "lowest NN1 alive fraction": a["min_alive"],
+             f"alive (> {nn1_probe.ALIVE_MIN:g} every epoch)": "yes" if a["alive"] else "no",
+             "val. loss / control": a["val_ratio"]} for label, a in assessed.items()]
+    return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()
+
+
+def probe_text(table: pd.DataFrame) -> str:
+    """The probe's choice, or why there is none yet."""
+    pending = [label for label in nn1_probe.VARIANTS if label not in table.index]
+    if table.empty:
+        return "No NN1 probe run is in yet."
+    assessed = {label: {"alive": row.iloc[1] == "yes", "val_ratio": row.iloc[2]}
+                for label, row in table.iterrows()}
+    choice = nn1_probe.choose(assessed)
+    wait = (f" Not in yet: {', '.join(pending)}." if pending else "")
+    if choice is None:
+        return ("**No variant probed so far keeps NN1 alive** (above "
+                f"{nn1_probe.ALIVE_MIN:g} at every epoch of models 9 and 11), so the convergence "
+                "runs with NN1 wait for one that does." + wait)
+    return (f"**Chosen: {choice}**, the variant that kept NN1 alive with the lowest validation "
+            f"loss relative to the control ({fmt(table.loc[choice].iloc[2])})." + wait)
+
+
+def best_text(profile: Profile = PROFILE) -> str:
+    """The best run's test residuals against the preprint's best model, with its parameters
+    and CPU time."""
+    table = milestone_table(profile)
+    if table.empty:
+        return "No convergence run is evaluated yet."
+    best = table.loc[table["mean_res"].idxmin()]
+    paper = table2_frame()
+    pm = int(paper["paper_mean_res"].idxmin())
+    run = RunId.parse(profile.name, best["run"])
+    net = Surrogate.from_table2(run.model, width=profile.width, head=profile.head)
+    full = Surrogate.from_table2(run.model)
+    h = _read(run.dir / "history.nc")
+    hours = (float(h.attrs["stage_wall_time_s"]) * int(h.attrs.get("torch_threads", 1)) / 3600
+             if h is not None else np.nan)
+    reach = ("reaches" if best["mean_res"] <= float(paper["paper_mean_res"].sel(model=pm))
+             else "does not reach")
+    return (f"The lowest mean test residual of any convergence run is "
+            f"{fmt(best['mean_res'] / 1e-3)}·10⁻³ ({best['run']} at {int(best['epoch'])} epochs; "
+            f"99-P {fmt(best['p99_res'] / 1e-2)}·10⁻², max {fmt(best['max_res'])}); it {reach} "
+            f"the preprint's best, model {pm} ({fmt(float(paper['paper_mean_res'].sel(model=pm)) / 1e-3)}"
+            f"·10⁻³, 99-P {fmt(float(paper['paper_p99_res'].sel(model=pm)) / 1e-2)}·10⁻², max "
+            f"{fmt(float(paper['paper_max_res'].sel(model=pm)))}), with {count_parameters(net):,} "
+            f"parameters ({count_parameters(full):,} at the preprint's width) and "
+            f"{fmt(hours, 2)} CPU hours of training.")
+
+
+def figure(profile: Profile = PROFILE):
+    """a) test mean residual at each evaluated epoch per run (log–log) with the projection to
+    800 epochs and its interval, the preprint's value at 800; b) training loss per attempted
+    epoch with roll-backs marked."""
+    import matplotlib.pyplot as plt
+
+    table, hists, proj = milestone_table(profile), histories(profile), projections(profile)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    for i, (run, g) in enumerate(table.groupby("run", sort=False)):
+        colour = f"C{i % 10}"
+        a.plot(g["epoch"], g["mean_res"] / 1e-3, "o-", color=colour, label=run)
+        if run in proj.index and np.isfinite(proj.loc[run, "low"]):
+            p, last = proj.loc[run], g["epoch"].max()
+            x = np.array([last, TARGET_EPOCHS])
+            a.plot(x, [p["⟨res⟩ (10⁻³)"], p[f"at {TARGET_EPOCHS} (10⁻³)"]], "--", color=colour)
+            a.fill_between(x, [p["⟨res⟩ (10⁻³)"]] * 2, [p["⟨res⟩ (10⁻³)"], p["low"]],
+                           color=colour, alpha=0.0)
+            a.vlines(TARGET_EPOCHS, p["low"], p["high"], color=colour, lw=3, alpha=0.4)
+            a.plot(TARGET_EPOCHS * 1.08, p["preprint (10⁻³)"], "s", mfc="none", color=colour)
+    for i, (run, h) in enumerate(hists.items()):
+        ep, loss = h["epoch"].values, h["train_loss"].values
+        b.semilogy(ep, loss, ".-", color=f"C{i % 10}", lw=0.8, ms=3, label=run)
+        jumps = h["accepted"].values == 0
+        b.plot(ep[jumps], loss[jumps], "x", color="k", ms=7)
+    a.set(xscale="log", yscale="log", xlabel="epoch", ylabel="mean test residual (10⁻³)",
+          title="a) test residual and projection")
+    b.set(xlabel="attempted epoch", ylabel="training loss (Eq. 1)",
+          title="b) training loss; ×: rolled back")
+    for ax in (a, b):
+        ax.tick_params(labelsize=9)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    return fig
