@@ -32,6 +32,8 @@ from .rollback import RollbackRule
 
 # Per attempted epoch: ``accepted`` is 0 for a jump; ``kept`` is 1 for the epochs that form
 # the final trajectory (0 for a jump and for the accepted epochs a later roll-back undid).
+MAX_NON_FINITE = 3
+"""Non-finite training losses in a row, each after a roll-back to a finite state, that stop a run."""
 HISTORY_VARS = ("epoch", "train_loss", "val_loss", "accepted", "kept", "rolled_back_to",
                 "wall_time_s", "alive_nn1", "alive_nn2")
 
@@ -159,7 +161,7 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
     accepted: list[float] = []          # training loss of each accepted epoch
     kept = {0: _state(model, opt)}      # accepted-epoch number -> state after it
     best = {"val": float("inf"), "epoch": 0, "state": copy.deepcopy(model.state_dict())}
-    n_rollbacks, t_used = 0, 0.0
+    n_rollbacks, t_used, non_finite = 0, 0.0, 0
 
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
@@ -198,6 +200,13 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
         alive = alive_fraction(model, x_val[:64])
         n = len(accepted)
         finite = bool(np.isfinite(train_loss))
+        non_finite = 0 if finite else non_finite + 1
+        if non_finite >= MAX_NON_FINITE:
+            raise FloatingPointError(
+                f"training loss was {train_loss} in {non_finite} attempts in a row at epoch "
+                f"{n + 1}, each after a roll-back to a finite state: the learning rate "
+                f"lr = {cfg.lr:g} is likely too large; lower it (e.g. lr = {cfg.lr / 10:g}), "
+                "or check the training data for non-finite values")
         if not finite and (not kept or n_rollbacks >= cfg.max_rollbacks):
             raise FloatingPointError(
                 f"training loss became {train_loss} at epoch {n + 1} after {n_rollbacks} "
