@@ -152,7 +152,7 @@ def test_disk_full_names_the_file(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(io.os, "replace", full)
-    with pytest.raises(OSError, match=r"writing .*x.nc failed: No space left on device"):
+    with pytest.raises(OSError, match=r"writing .*x.nc failed: no space left on device: needs about"):
         io.write_netcdf(xr.Dataset({"a": ("s", np.zeros(3))}), tmp_path / "x.nc")
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
