@@ -29,6 +29,7 @@ from tqdm import tqdm
 from . import io
 from .nets import alive_fraction
 from .rollback import RollbackRule
+from .runid import identity_diff
 
 # Per attempted epoch: ``accepted`` is 0 for a jump; ``kept`` is 1 for the epochs that form
 # the final trajectory (0 for a jump and for the accepted epochs a later roll-back undid).
@@ -80,7 +81,8 @@ class TrainConfig:
         """What must agree between a checkpoint and a run that resumes it."""
         d = asdict(self)
         d["rollback"] = asdict(self.rollback)
-        for key in ("checkpoint_every", "device", "compile", "fused_adam", "val_batch_size"):
+        for key in ("checkpoint_every", "device", "compile", "channels_last", "fused_adam",
+                    "val_batch_size"):
             d.pop(key)
         return d
 
@@ -166,10 +168,10 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
         saved = io.load_checkpoint(ckpt)
-        if saved.get("identity") != _to_cpu(identity):
-            raise ValueError(f"checkpoint {ckpt} belongs to another run: it was written for "
-                             f"{saved.get('identity')}, this run is {identity}; delete it or "
-                             "point to another output folder")
+        differ = identity_diff(saved.get("identity"), _to_cpu(identity))
+        if differ:
+            raise ValueError(f"checkpoint {ckpt} belongs to another run ({'; '.join(differ)}); "
+                             "delete it or point to another output folder")
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["opt"])
         kept = {int(k): v for k, v in saved["kept"].items()}
