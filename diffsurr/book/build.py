@@ -2,12 +2,15 @@
 ``python -m diffsurr.book.build PROFILE [--out DIR]`` (``make book``; the published book is the
 ``reference`` study's, from the files committed in ``results/reference/``).
 
-1. The profile's data file: the data set is never committed, so where it is missing it is drawn
+1. Every result file is checked against the profile's manifest
+   (:func:`diffsurr.manifest.verify`): the build stops, naming each file that differs from it,
+   is unreadable, was not recorded or describes another model than its run's other files.
+2. The profile's data file: the data set is never committed, so where it is missing it is drawn
    again from its seed (seconds), and its checksum must equal the one every trained run of the
    profile recorded (:func:`check_data_checksum`).
-2. The executed stage notebooks of ``results/<profile>/notebooks/`` are copied into
+3. The executed stage notebooks of ``results/<profile>/notebooks/`` are copied into
    ``book/executed/`` (:func:`diffsurr.book.reproduce.copy_executed`).
-3. ``jupyter-book build --all`` (every page anew) with ``$DIFFSURR_PROFILE`` set, into ``DIR/_build/html`` (``DIR``: the
+4. ``jupyter-book build --all`` (every page anew) with ``$DIFFSURR_PROFILE`` set, into ``DIR/_build/html`` (``DIR``: the
    repository, so ``_build/html``, unless ``--out``). Pages show the runs that are in; a study
    under way says which are missing.
 """
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from .. import manifest
 from ..io import REPO_ROOT
 from ..profiles import Profile, get_profile
 from ..report import PROFILE_ENV
@@ -62,6 +66,7 @@ def check_data_checksum(profile: Profile) -> str:
 def build(name: str, out: Path | None = None) -> Path:
     """Build the book of profile ``name``; return the folder of its HTML."""
     profile, _ = get_profile(name)
+    manifest.verify(profile.name)
     check_data_checksum(profile)
     executed = REPO_ROOT / "book" / "executed"
     shutil.rmtree(executed, ignore_errors=True)
@@ -82,4 +87,7 @@ if __name__ == "__main__":
     parser.add_argument("profile", help="the profile whose results the book shows")
     parser.add_argument("--out", type=Path, help="build into OUT/_build/html")
     args = parser.parse_args()
-    print(f"book built in {build(args.profile, args.out)}")
+    try:
+        print(f"book built in {build(args.profile, args.out)}")
+    except ValueError as err:               # results that fail their checks: no traceback
+        sys.exit(f"book not built: {err}")

@@ -9,8 +9,9 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .. import io, metrics
+from .. import io, manifest, metrics
 from ..runid import RunId
+from ..runlock import run_lock
 from .data import load_split
 from .train import load_trained
 
@@ -52,13 +53,28 @@ def _per_set(name: str, x, y, yhat) -> xr.Dataset:
 
 def evaluate_stage(run: RunId, **execution) -> xr.Dataset:
     """Evaluate the trained ``run`` on the test set and on (part of) the training set;
-    write its eval.nc. Refused if model.pt belongs to another run or was trained on other data."""
+    write its eval.nc, which records the SHA-256 of model.pt as loaded. Refused if model.pt
+    belongs to another run, was trained on other data or is not the model its history.nc
+    records; the run folder is locked (:mod:`diffsurr.runlock`) throughout."""
     t0, start = time.perf_counter(), io.stage_start()
     profile = run.config(**execution)
-    device = profile.resolved_device()
     out = io.prepare_output_dir(run.dir, ("eval.nc",))
+    with run_lock(out, "evaluate", str(run)):
+        ds = _evaluate(run, profile, execution, t0, start)
+        if io.sha256_file(out / "model.pt") != ds.attrs["model_sha256"]:
+            raise RuntimeError(f"{out / 'model.pt'} changed while {run} was evaluated; "
+                               "eval.nc is not written: evaluate the run again")
+        io.write_netcdf(ds, out / "eval.nc")
+        manifest.record(run.profile, out / "eval.nc", start["git_commit"], run,
+                        model_sha256=ds.attrs["model_sha256"], data_sha256=ds.attrs["data_sha256"])
+    return ds
+
+
+def _evaluate(run: RunId, profile, execution: dict, t0: float, start: dict) -> xr.Dataset:
+    device = profile.resolved_device()
     split, data_sha = load_split(profile)
-    net = load_trained(run, data_sha, **execution)[0].to(device)
+    net, stored = load_trained(run, data_sha, **execution)
+    net = net.to(device)
     x_test, y_test = (t[:, 0].numpy() for t in split["test"])
     n_train = min(profile.max_eval_train, len(split["train"][0]))
     x_train, y_train = (t[:n_train, 0].numpy() for t in split["train"])
@@ -86,8 +102,7 @@ def evaluate_stage(run: RunId, **execution) -> xr.Dataset:
                   combine_attrs="drop")
     ds.attrs = io.provenance(start, **{
         **profile.as_attrs(), **net.config, **run.attrs(), "device": device,
-        "data_sha256": data_sha, "model_sha256": io.sha256_file(run.dir / "model.pt"),
+        "data_sha256": data_sha, "model_sha256": stored["model_sha256"],
         "n_test": len(x_test), "n_train_evaluated": n_train,
         "predict_s_per_sample": t_pred / len(x_test), "wall_time_s": time.perf_counter() - t0})
-    io.write_netcdf(ds, out / "eval.nc")
     return ds
