@@ -6,13 +6,14 @@
 #          instance: each training is one GPU job; see workflow/slurm/config.yaml)
 # Runs are named and parsed by diffsurr.runid only; the list of runs is diffsurr.stages.train.study_runs.
 import sys
+from pathlib import Path
 
 from diffsurr.baselines import require
 from diffsurr.bench import planned_output
 from diffsurr.payoff import planned_output as payoff_output
 from diffsurr.params import model_list
 from diffsurr.profiles import baseline_archs, get_profile
-from diffsurr.runid import RunId, data_path, parse_data_name
+from diffsurr.runid import RunId, data_path, parse_data_name, results_dir
 from diffsurr.stages.baselines import FILENAME as BASELINES_FILE, compared_runs
 from diffsurr.stages.train import generalised_runs, study_runs
 
@@ -25,7 +26,14 @@ GENERALISED = [run.name for run in generalised_runs(PROFILE, MODELS)]
 require(baseline_archs(PROFILE.baselines))
 print(f"diffsurr workflow: profile {P!r} ({WHY}); {len(RUNS)} trainings")
 
-NB = f"results/{P}/notebooks"
+# The results root of the notebooks too: results/, or $DIFFSURR_RESULTS where it is set.
+ROOT = results_dir(P).absolute()
+R = str(ROOT.relative_to(Path.cwd())) if ROOT.is_relative_to(Path.cwd()) else str(ROOT)
+STRAY = [p for p in (ROOT, *(ROOT / run for run in RUNS)) if p.exists() and not p.is_dir()]
+if STRAY:
+    raise ValueError(f"not a folder, where results belong: {', '.join(map(str, STRAY))}; "
+                     "move or delete it, then run again")
+NB = f"{R}/notebooks"
 # One torch thread per job: small convolutions scale poorly over threads, so on a CPU
 # `--cores 2` runs two trainings side by side instead. papermill runs from this Python, so
 # the README's `.venv/bin/snakemake` works without the venv on PATH.
@@ -39,7 +47,7 @@ def run_of(wildcards):
 
 
 def data_of(run):
-    return f"results/{P}/{data_path(run.config()).name}"
+    return f"{R}/{data_path(run.config()).name}"
 
 
 def data_flags(wildcards):
@@ -64,7 +72,7 @@ rule all:
 rule data:
     threads: 1
     output:
-        f"results/{P}/{{data}}.nc",
+        f"{R}/{{data}}.nc",
     log:
         f"{NB}/{{data}}.ipynb",
     params:
@@ -78,8 +86,8 @@ rule train:
     input:
         lambda wc: data_of(run_of(wc)),
     output:
-        f"results/{P}/{{run}}/model.pt",
-        f"results/{P}/{{run}}/history.nc",
+        f"{R}/{{run}}/model.pt",
+        f"{R}/{{run}}/history.nc",
     log:
         f"{NB}/train_{{run}}.ipynb",
     params:
@@ -91,10 +99,10 @@ rule train:
 rule evaluate:
     threads: 1
     input:
-        f"results/{P}/{{run}}/model.pt",
+        f"{R}/{{run}}/model.pt",
         lambda wc: data_of(run_of(wc)),
     output:
-        f"results/{P}/{{run}}/eval.nc",
+        f"{R}/{{run}}/eval.nc",
     log:
         f"{NB}/evaluate_{{run}}.ipynb",
     params:
@@ -106,9 +114,9 @@ rule evaluate:
 rule generalise:
     threads: 1
     input:
-        f"results/{P}/{{run}}/model.pt",
+        f"{R}/{{run}}/model.pt",
     output:
-        f"results/{P}/{{run}}/generalise.nc",
+        f"{R}/{{run}}/generalise.nc",
     log:
         f"{NB}/generalise_{{run}}.ipynb",
     params:
@@ -149,10 +157,10 @@ rule payoff:
 rule baselines:
     threads: 1
     input:
-        [f"results/{P}/{run.name}/model.pt" for run in compared_runs(PROFILE)],
+        [f"{R}/{run.name}/model.pt" for run in compared_runs(PROFILE)],
     output:
         notebook=f"{NB}/baselines.ipynb",
-        result=f"results/{P}/{BASELINES_FILE}",
+        result=f"{R}/{BASELINES_FILE}",
     shell:
         f"{PM} notebooks/baselines.ipynb {{output.notebook}} -p profile {P}"
 
@@ -160,8 +168,8 @@ rule baselines:
 # Every result the book reads (`snakemake results` computes what is missing, no book).
 rule results:
     input:
-        expand(f"results/{P}/{{run}}/eval.nc", run=RUNS),
-        expand(f"results/{P}/{{run}}/generalise.nc", run=GENERALISED),
+        expand(f"{R}/{{run}}/eval.nc", run=RUNS),
+        expand(f"{R}/{{run}}/generalise.nc", run=GENERALISED),
         f"{NB}/benchmark.ipynb",
         f"{NB}/payoff.ipynb",
         [f"{NB}/baselines.ipynb"] if PROFILE.baselines else [],
