@@ -159,8 +159,12 @@ def problems(profile: str) -> list[str]:
             out.append(problem)
     for name, entry in manifest["data"].items():
         if (root / name).is_file():
-            with xr.open_dataset(root / name) as ds:
-                sha = str(ds.attrs.get("data_sha256"))
+            try:
+                with xr.open_dataset(root / name) as ds:
+                    sha = str(ds.attrs.get("data_sha256"))
+            except Exception as err:  # netCDF4 raises OSError, ValueError or RuntimeError
+                out.append(f"{root / name}: unreadable ({err}); delete it to draw it again")
+                continue
             if sha != entry["data_sha256"]:
                 out.append(f"{root / name}: data checksum {sha[:12]}, the manifest records "
                            f"{entry['data_sha256'][:12]}")

@@ -46,6 +46,8 @@ def test_stages_record_each_file_with_its_sha_run_and_start_commit(results, monk
     stored = io.read_netcdf(results / "smoke" / "data_n_samples-60.nc").attrs["data_sha256"]
     assert data["data_sha256"] == stored
     assert manifest.problems("smoke") == []
+    (results / "smoke" / "data_n_samples-60.nc").write_bytes(b"not netCDF")
+    assert "data_n_samples-60.nc: unreadable" in manifest.problems("smoke")[0]
 
 
 def test_the_book_refuses_an_edited_or_truncated_file_before_any_page(results, monkeypatch):
