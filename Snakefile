@@ -6,13 +6,14 @@
 #          instance: each training is one GPU job; see workflow/slurm/config.yaml)
 # Runs are named and parsed by diffsurr.runid only; the list of runs is diffsurr.stages.train.study_runs.
 import sys
+from pathlib import Path
 
 from diffsurr.baselines import require
 from diffsurr.bench import planned_output
 from diffsurr.payoff import planned_output as payoff_output
 from diffsurr.params import model_list
 from diffsurr.profiles import baseline_archs, get_profile
-from diffsurr.runid import RunId, data_path, parse_data_name
+from diffsurr.runid import RunId, data_path, parse_data_name, results_dir
 from diffsurr.stages.baselines import FILENAME as BASELINES_FILE, compared_runs
 from diffsurr.stages.train import generalised_runs, study_runs
 
@@ -25,7 +26,14 @@ GENERALISED = [run.name for run in generalised_runs(PROFILE, MODELS)]
 require(baseline_archs(PROFILE.baselines))
 print(f"diffsurr workflow: profile {P!r} ({WHY}); {len(RUNS)} trainings")
 
-NB = f"results/{P}/notebooks"
+# The results root of the notebooks too: results/, or $DIFFSURR_RESULTS where it is set.
+ROOT = results_dir(P).absolute()
+R = str(ROOT.relative_to(Path.cwd())) if ROOT.is_relative_to(Path.cwd()) else str(ROOT)
+STRAY = [p for p in (ROOT, *(ROOT / run for run in RUNS)) if p.exists() and not p.is_dir()]
+if STRAY:
+    raise ValueError(f"not a folder, where results belong: {', '.join(map(str, STRAY))}; "
+                     "move or delete it, then run again")
+NB = f"{R}/notebooks"
 # One torch thread per job: small convolutions scale poorly over threads, so on a CPU
 # `--cores 2` runs two trainings side by side instead. papermill runs from this Python, so
 # the README's `.venv/bin/snakemake` works without the venv on PATH.
@@ -44,7 +52,7 @@ def run_of(wildcards):
 # the identity and checksum of what it reads (model.pt against its data, eval.nc and
 # generalise.nc against model.pt).
 def data_of(run):
-    return ancient(f"results/{P}/{data_path(run.config()).name}")
+    return ancient(f"{R}/{data_path(run.config()).name}")
 
 
 def data_flags(wildcards):
@@ -70,7 +78,7 @@ rule all:
 rule data:
     threads: 1
     output:
-        f"results/{P}/{{data}}.nc",
+        f"{R}/{{data}}.nc",
     log:
         f"{NB}/{{data}}.ipynb",
     params:
@@ -84,8 +92,8 @@ rule train:
     input:
         lambda wc: data_of(run_of(wc)),
     output:
-        f"results/{P}/{{run}}/model.pt",
-        f"results/{P}/{{run}}/history.nc",
+        f"{R}/{{run}}/model.pt",
+        f"{R}/{{run}}/history.nc",
     log:
         f"{NB}/train_{{run}}.ipynb",
     params:
@@ -97,10 +105,10 @@ rule train:
 rule evaluate:
     threads: 1
     input:
-        ancient(f"results/{P}/{{run}}/model.pt"),
+        ancient(f"{R}/{{run}}/model.pt"),
         lambda wc: data_of(run_of(wc)),
     output:
-        f"results/{P}/{{run}}/eval.nc",
+        f"{R}/{{run}}/eval.nc",
     log:
         f"{NB}/evaluate_{{run}}.ipynb",
     params:
@@ -114,10 +122,10 @@ rule evaluate:
 rule evaluate_milestone:
     threads: 1
     input:
-        ancient(f"results/{P}/{{run}}/model.pt"),
+        ancient(f"{R}/{{run}}/model.pt"),
         lambda wc: data_of(run_of(wc)),
     output:
-        f"results/{P}/{{run}}/eval-{{epoch}}.nc",
+        f"{R}/{{run}}/eval-{{epoch}}.nc",
     log:
         f"{NB}/evaluate_{{run}}_epoch{{epoch}}.ipynb",
     params:
@@ -131,9 +139,9 @@ rule evaluate_milestone:
 rule generalise:
     threads: 1
     input:
-        ancient(f"results/{P}/{{run}}/model.pt"),
+        ancient(f"{R}/{{run}}/model.pt"),
     output:
-        f"results/{P}/{{run}}/generalise.nc",
+        f"{R}/{{run}}/generalise.nc",
     log:
         f"{NB}/generalise_{{run}}.ipynb",
     params:
@@ -174,10 +182,10 @@ rule payoff:
 rule baselines:
     threads: 1
     input:
-        [ancient(f"results/{P}/{run.name}/model.pt") for run in compared_runs(PROFILE)],
+        [ancient(f"{R}/{run.name}/model.pt") for run in compared_runs(PROFILE)],
     output:
         notebook=f"{NB}/baselines.ipynb",
-        result=f"results/{P}/{BASELINES_FILE}",
+        result=f"{R}/{BASELINES_FILE}",
     shell:
         f"{PM} notebooks/baselines.ipynb {{output.notebook}} -p profile {P}"
 
@@ -188,15 +196,15 @@ rule baselines:
 # committed as soon as one result is missing.
 rule data_sets:
     input:
-        sorted({f"results/{P}/{data_path(RunId.parse(P, run).config()).name}" for run in RUNS}),
+        sorted({f"{R}/{data_path(RunId.parse(P, run).config()).name}" for run in RUNS}),
 
 
 # Every result the book reads (`snakemake results` computes what is missing, no book).
 rule results:
     input:
-        expand(f"results/{P}/{{run}}/eval.nc", run=RUNS),
-        expand(f"results/{P}/{{run}}/generalise.nc", run=GENERALISED),
-        expand(f"results/{P}/{{run}}/eval-{{epoch:03d}}.nc", run=RUNS,
+        expand(f"{R}/{{run}}/eval.nc", run=RUNS),
+        expand(f"{R}/{{run}}/generalise.nc", run=GENERALISED),
+        expand(f"{R}/{{run}}/eval-{{epoch:03d}}.nc", run=RUNS,
                epoch=[e for e in PROFILE.milestones if e < PROFILE.epochs]),
         f"{NB}/benchmark.ipynb",
         f"{NB}/payoff.ipynb",

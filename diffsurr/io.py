@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import fnmatch
 import hashlib
+import io as _io
 import json
 import os
 import platform
@@ -22,27 +24,56 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike):
+def atomic_path(path: str | os.PathLike, needs_bytes: int = 0):
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
 
-    A reader never sees a half-written file: either the old file or the complete new one.
+    A reader never sees a half-written file: either the old file or the complete new one. A
+    failed write leaves nothing behind and names ``path`` and the cause (a full disk as such,
+    with ``needs_bytes``, the file's expected size).
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
-        raise OSError(err.errno, f"cannot write {path}: {err.strerror}") from err
+        raise _write_error(path, err, needs_bytes, "cannot write") from err
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are for everyone to read
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except OSError as err:  # disk full, permissions: name the file, not the temporary one
-        raise OSError(err.errno, f"writing {path} failed: {err.strerror or err}") from err
+    except (OSError, RuntimeError) as err:  # torch and netCDF report a full disk as RuntimeError
+        raise _write_error(path, err, needs_bytes, "writing") from err
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return -1
+    return st.f_bavail * st.f_frsize
+
+
+def _write_error(path: Path, err: Exception, needs_bytes: int, what: str) -> Exception:
+    """``err`` as an error that names ``path`` and says in words when the disk is full."""
+    free = _free_bytes(path.parent)
+    full = getattr(err, "errno", None) == errno.ENOSPC or 0 <= free < max(needs_bytes, 1 << 20)
+    if full:
+        return OSError(errno.ENOSPC, f"{what} {path} failed: no space left on device: needs "
+                       f"about {_mb(needs_bytes)} MB, {_mb(max(free, 0))} MB free in "
+                       f"{path.parent}; free some space or point $DIFFSURR_RESULTS at another "
+                       "disk")
+    cause = getattr(err, "strerror", None) or str(err)
+    if isinstance(err, OSError):
+        return OSError(err.errno, f"{what} {path} failed: {cause}")
+    return RuntimeError(f"{what} {path} failed: {cause}")
+
+
+def _mb(n: int) -> str:
+    return f"{max(n, 1e5) / 1e6:.1f}" if n < 1e7 else f"{n / 1e6:.0f}"
 
 
 def prepare_output_dir(folder: str | os.PathLike, names: tuple[str, ...]) -> Path:
@@ -149,7 +180,7 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, compress: bool = True)
     """Write ``ds`` to ``path`` atomically, with zlib compression of the data variables."""
     encoding = {name: {"zlib": True, "complevel": 4} for name, var in ds.data_vars.items()
                 if compress and var.dtype.kind in "fiub" and var.ndim > 0}
-    with atomic_path(path) as tmp:
+    with atomic_path(path, needs_bytes=ds.nbytes) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
     return Path(path)
 
@@ -198,23 +229,31 @@ def read_netcdf(path: str | os.PathLike, require: tuple[str, ...] = ()) -> xr.Da
     return ds
 
 
-def save_checkpoint(state: dict, path: str | os.PathLike) -> None:
-    """``torch.save`` through a temporary file, so a kill mid-write leaves the old checkpoint."""
+def save_checkpoint(state: dict, path: str | os.PathLike) -> str:
+    """``torch.save`` through a temporary file, so a kill mid-write leaves the old checkpoint;
+    returns the SHA-256 of the bytes written."""
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    buffer = _io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getbuffer()
+    with atomic_path(path, needs_bytes=len(data)) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest()
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint with ``weights_only=True`` (no arbitrary code from pickles)."""
+def load_checkpoint(path: str | os.PathLike, with_sha: bool = False):
+    """Load a checkpoint with ``weights_only=True`` (no arbitrary code from pickles); with
+    ``with_sha`` also the SHA-256 of the very bytes loaded."""
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise missing_file(path, "checkpoint")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        data = path.read_bytes()
+        state = torch.load(_io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:
         raise ValueError(f"checkpoint {path} cannot be loaded safely ({err}); delete it to "
                          "start over") from err
+    return (state, hashlib.sha256(data).hexdigest()) if with_sha else state

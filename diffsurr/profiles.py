@@ -119,12 +119,17 @@ def _archs_ok(text: str) -> bool:
 CHOICES = {"head": HEADS, "nn1_head": NN1_HEADS, "arch": ARCHS, "rollback": ("preprint", "code", "none"),
            "mode": ("clamped", "production"), "placement": ("preprint", "code")}
 _POSITIVE = (lambda v: v > 0, "> 0")
+SEED_END = 2 ** 64
+"""Seeds are below 2**64, the end of torch.manual_seed's range (numpy takes them too)."""
+_SEEDS = ">= 0 and < 2**64 (torch.manual_seed's range)"
 RANGES = {
     **dict.fromkeys(("n_samples", "epochs", "batch_size", "m", "s", "checkpoint_every",
                      "n_figure_samples", "max_eval_train", "n_generalise", "lr", "width", "C",
                      "nn1_lr_scale"),
                     _POSITIVE),
-    **dict.fromkeys(("data_seed", "split_seed", "seed", "plateau"), (lambda v: v >= 0, ">= 0")),
+    **dict.fromkeys(("data_seed", "split_seed", "seed"), (lambda v: 0 <= v < SEED_END, _SEEDS)),
+    "plateau": (lambda v: v >= 0, ">= 0"),
+    "extra_seeds": (lambda v: all(0 <= s < SEED_END for s in v), f"each {_SEEDS}"),
     "models": (lambda v: set(v) <= set(range(1, 15)), "Table 2 model numbers (1-14)"),
     **dict.fromkeys(("test_fraction", "val_fraction"), (lambda v: 0 < v < 1, "in (0, 1)")),
     **{name: (lambda v, valid=valid: v in valid, f"one of {valid}")

@@ -34,6 +34,7 @@ from .nets import NN1_VARIANT
 from .profiles import PROFILES, Profile, get_profile
 from .registry import MODELS, spec, table2_frame
 from .runid import RunId, data_path, results_dir
+from .ties import check_tie
 
 PROFILE_ENV = "DIFFSURR_PROFILE"
 RESULTS_ENV = "DIFFSURR_RESULTS"
@@ -217,13 +218,16 @@ def load_evals(profile: Profile, models: Sequence[int] = MODELS, **overrides) ->
     are variables over (model, xbin). Per-model attributes that are numbers (``n_test``,
     ``predict_s_per_sample``, ...) become variables over ``model``; Table 2's hyperparameters
     (``w``, ``p1``, ``p2``, ``D1``–``D4``, ``loss``) are added as variables too. The attrs keep
-    the profile values and ``paths`` (the files read).
+    the profile values and ``paths`` (the files read). An eval.nc of another model than its
+    run's history.nc or model.pt is refused (:func:`diffsurr.ties.check_tie`), here and in
+    the other loaders.
     """
     models = [int(m) for m in models]
     paths = [run_dir(profile, m, **overrides) / "eval.nc" for m in models]
     _need(paths)
     parts, scalars = [], {}
     for m, path in zip(models, paths):
+        check_tie(path.parent)
         with xr.open_dataset(path) as ds:
             ds = ds.load()
         if "xprime" in ds.dims:
@@ -299,6 +303,7 @@ def load_history(profile: Profile, model: int, **overrides) -> xr.Dataset:
     """``history.nc`` of one run (``overrides`` pick a variant, e.g. rollback="none")."""
     path = run_dir(profile, model, **overrides) / "history.nc"
     _need([path])
+    check_tie(path.parent)
     with xr.open_dataset(path) as ds:
         ds = ds.load()
     ds.attrs["path"] = display_path(path)
@@ -600,6 +605,7 @@ def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
     for m, seeds in runs.items():
         parts, parts_attrs = [], []
         for s in seeds:
+            check_tie(paths[(m, s)].parent)
             with xr.open_dataset(paths[(m, s)]) as ds:
                 keep = [v for v in variables if v in ds]
                 parts.append(ds[keep].load().reset_coords(drop=True))

@@ -180,3 +180,27 @@ def parse_data_name(profile: str, stem: str) -> dict:
 def data_values(profile: Profile) -> dict:
     """Every profile value that shapes the data set."""
     return {k: getattr(profile, k) for k in DATA_KEYS}
+
+
+def identity_diff(stored: dict | None, current: dict, limit: int = 6) -> list[str]:
+    """The keys (dotted paths) where two stored identities differ, each with both values;
+    :data:`EXECUTION` settings are ignored (identities written before they left the identity
+    still hold them). At most ``limit`` lines, then a count."""
+    a, b = _flat(stored or {}), _flat(current)
+    keys = [k for k in sorted(set(a) | set(b)) if k.rsplit(".", 1)[-1] not in EXECUTION
+            and a.get(k, _ABSENT) != b.get(k, _ABSENT)]
+    lines = [f"{k}: {a.get(k, _ABSENT)!r} stored, {b.get(k, _ABSENT)!r} here" for k in keys]
+    return lines[:limit] + ([f"and {len(lines) - limit} more"] if len(lines) > limit else [])
+
+
+_ABSENT = "(absent)"
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

@@ -51,6 +51,8 @@ def solve(inputs, mode="clamped", D=1.0, gamma=1 / 400, method="fast"):
 
 def validate_inputs(inputs, mode, D, gamma, batched=False):
     """Check the arguments shared by all solvers; return the inputs as float64."""
+    if np.iscomplexobj(inputs):
+        raise ValueError("inputs are complex; the sources must be real numbers")
     x = np.asarray(inputs, dtype=np.float64)
     check_problem(x.shape, mode, D, gamma, batched)
     if not np.isfinite(x).all():
@@ -77,6 +79,22 @@ def check_problem(shape, mode, D, gamma, batched=False):
         raise ValueError(f"gamma must be a finite number >= 0; got {gamma!r}")
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; valid modes are {MODES}")
+
+
+MAX_GAMMA_OVER_D = 1e12
+"""Largest γ/D the fast methods take (a decay length of 1e-6 pixel); their Green's tables lose
+rank far beyond it (γ/D = 1e150 was singular), while method='sparse' handles any ratio."""
+
+
+def fast_scale(D, gamma):
+    """(1, γ/D): the fast methods solve with these, which give the same fields (scaling A
+    cancels in both modes); ValueError with the valid range where γ/D is too large."""
+    ratio = gamma / D
+    if not ratio <= MAX_GAMMA_OVER_D:
+        raise ValueError(f"the fast solver handles gamma/D in [0, {MAX_GAMMA_OVER_D:g}]; got "
+                         f"D = {D!r}, gamma = {gamma!r} (gamma/D = {ratio:g}); use "
+                         "method='sparse'")
+    return 1.0, ratio
 
 
 def normalise(u):
@@ -237,10 +255,12 @@ def solve_fast(x, mode="clamped", D=1.0, gamma=1 / 400, chunk=CHUNK):
 
     Clamped: only the rim R of the sources couples to the exterior, so u = A⁻¹f with f
     supported on R and G_RR f_R = x_R gives the clamped field outside S; then u = x on S.
+    It solves with D = 1 and γ/D (:func:`fast_scale`).
     """
     x = validate_inputs(x, mode, D, gamma, batched=True)
     if not (isinstance(chunk, (int, np.integer)) and chunk >= 1):
         raise ValueError(f"chunk must be an integer >= 1; got {chunk!r}")
+    D, gamma = fast_scale(D, gamma)
     if mode == "production":
         return normalise(apply_inverse(x, D, gamma))
     return np.concatenate(

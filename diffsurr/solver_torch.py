@@ -42,6 +42,9 @@ def solve_torch(inputs, mode="clamped", D=1.0, gamma=1 / 400, dtype=torch.float6
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64; got {dtype}")
     solver.check_problem(inputs.shape, mode, D, gamma)
+    if inputs.is_complex():
+        raise ValueError("inputs are complex; the sources must be real numbers")
+    D, gamma = solver.fast_scale(D, gamma)
     x = inputs.to(torch.float64).reshape((-1,) + inputs.shape[-2:])
     if not bool(torch.isfinite(x).all()):
         raise ValueError("inputs contain NaN or infinite values; all values must be finite")

@@ -29,9 +29,12 @@ from tqdm import tqdm
 from . import io, plateau
 from .nets import alive_fraction
 from .rollback import RollbackRule
+from .runid import identity_diff
 
 # Per attempted epoch: ``accepted`` is 0 for a jump; ``kept`` is 1 for the epochs that form
 # the final trajectory (0 for a jump and for the accepted epochs a later roll-back undid).
+MAX_NON_FINITE = 3
+"""Non-finite training losses in a row, each after a roll-back to a finite state, that stop a run."""
 HISTORY_VARS = ("epoch", "train_loss", "val_loss", "accepted", "kept", "rolled_back_to",
                 "wall_time_s", "alive_nn1", "alive_nn2")
 
@@ -85,8 +88,8 @@ class TrainConfig:
         """What must agree between a checkpoint and a run that resumes it."""
         d = asdict(self)
         d["rollback"] = asdict(self.rollback)
-        for key in ("checkpoint_every", "milestones", "device", "compile", "fused_adam",
-                    "val_batch_size"):
+        for key in ("checkpoint_every", "milestones", "device", "compile", "channels_last",
+                    "fused_adam", "val_batch_size"):
             d.pop(key)
         return d
 
@@ -171,15 +174,15 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
     accepted: list[float] = []          # training loss of each accepted epoch
     kept = {0: _state(model, opt)}      # accepted-epoch number -> state after it
     best = {"val": float("inf"), "epoch": 0, "state": copy.deepcopy(model.state_dict())}
-    n_rollbacks, t_used = 0, 0.0
+    n_rollbacks, t_used, non_finite = 0, 0.0, 0
 
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
         saved = io.load_checkpoint(ckpt)
-        if saved.get("identity") != _to_cpu(identity):
-            raise ValueError(f"checkpoint {ckpt} belongs to another run: it was written for "
-                             f"{saved.get('identity')}, this run is {identity}; delete it or "
-                             "point to another output folder")
+        differ = identity_diff(saved.get("identity"), _to_cpu(identity))
+        if differ:
+            raise ValueError(f"checkpoint {ckpt} belongs to another run ({'; '.join(differ)}); "
+                             "delete it or point to another output folder")
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["opt"])
         kept = {int(k): v for k, v in saved["kept"].items()}
@@ -211,6 +214,13 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
         alive = alive_fraction(model, x_val[:64])
         n = len(accepted)
         finite = bool(np.isfinite(train_loss))
+        non_finite = 0 if finite else non_finite + 1
+        if non_finite >= MAX_NON_FINITE:
+            raise FloatingPointError(
+                f"training loss was {train_loss} in {non_finite} attempts in a row at epoch "
+                f"{n + 1}, each after a roll-back to a finite state: the learning rate "
+                f"lr = {cfg.lr:g} is likely too large; lower it (e.g. lr = {cfg.lr / 10:g}), "
+                "or check the training data for non-finite values")
         if not finite and (not kept or n_rollbacks >= cfg.max_rollbacks):
             raise FloatingPointError(
                 f"training loss became {train_loss} at epoch {n + 1} after {n_rollbacks} "

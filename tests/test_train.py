@@ -149,10 +149,10 @@ def test_second_jump_soon_after_a_roll_back_goes_back_to_its_own_n_minus_s():
 
 def test_non_finite_losses_count_against_max_rollbacks_and_stop_with_a_named_error():
     data = _problem()
-    cfg = TrainConfig(epochs=6, batch_size=10, lr=1e-3, max_rollbacks=3,
+    cfg = TrainConfig(epochs=6, batch_size=10, lr=1e-3, max_rollbacks=1,
                       rollback=RollbackRule("preprint", m=2, s=1))
     nan_from_3 = PlantedJumps(at=range(3, 100), calls_per_epoch=4, factor=float("nan"))
-    with pytest.raises(FloatingPointError, match=r"at epoch \d+ after 3 roll-backs \(max_rollbacks = 3"):
+    with pytest.raises(FloatingPointError, match=r"at epoch \d+ after 1 roll-backs \(max_rollbacks = 1"):
         train(_model(), nan_from_3, *data, cfg, progress=False)
     # a NaN in the training targets: the same bounded stop, naming the likely cause
     x, y, xv, yv = data
@@ -187,3 +187,18 @@ def test_milestones_get_the_best_state_so_far_and_a_plateau_stops_early():
     assert sorted(seen) == [4, 20] and seen[20][0] == hist.attrs["best_epoch"]
     with pytest.raises(ValueError, match="milestones"):
         TrainConfig(epochs=5, milestones=(8,))
+
+
+def test_three_non_finite_losses_in_a_row_stop_at_once_with_the_learning_rate():
+    """Without the rule a run whose every epoch is NaN spent max_rollbacks (200) epochs."""
+    data = _problem()
+    cfg = TrainConfig(epochs=6, batch_size=10, lr=1e-3, rollback=RollbackRule("preprint", m=2, s=1))
+    nan_from_3 = PlantedJumps(at=range(3, 100), calls_per_epoch=4, factor=float("nan"))
+    with pytest.raises(FloatingPointError, match=r"in 3 attempts in a row at epoch \d+, .*lr = 0.001 is likely "
+                                                 r"too large; lower it \(e.g. lr = 0.0001\)"):
+        train(_model(), nan_from_3, *data, cfg, progress=False)
+    assert nan_from_3.calls == 4 * 6, "stopped at the third NaN attempt, not after 200"
+    # two non-finite epochs in a row, then finite ones: the run rolls back and finishes
+    _, hist = train(_model(), PlantedJumps(at=(3, 4), calls_per_epoch=4, factor=float("nan")),
+                    *data, cfg, progress=False)
+    assert hist.attrs["n_rollbacks"] == 2 and int(hist.kept.sum()) == 6

@@ -53,7 +53,7 @@ def _planned(workdir: Path, profile: str, target: str = "results") -> str:
          *PROFILES[profile], "--config", "profile=smoke", "--", target],
         capture_output=True, text=True, cwd=workdir,
         env={k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "DIFFSURR_RESULTS")}
-        | {"PATH": "/usr/bin:/bin"})
+        | {"PATH": "/usr/bin:/bin", "DIFFSURR_RESULTS": str(workdir / "results")})
     assert res.returncode == 0, res.stderr[-3000:]
     return res.stdout
 

@@ -2,13 +2,16 @@
 ``python -m diffsurr.book.build PROFILE [--out DIR]`` (``make book``; the published book is the
 ``reference`` study's, from the files committed in ``results/reference/``).
 
-1. The profile's data file: the data set is never committed, so where it is missing it is drawn
+1. Every result file is checked against the profile's manifest
+   (:func:`diffsurr.manifest.verify`): the build stops, naming each file that differs from it,
+   is unreadable, was not recorded or describes another model than its run's other files.
+2. The profile's data file: the data set is never committed, so where it is missing it is drawn
    again from its seed, saying so (about a minute for the reference study's 20,000 samples),
    and its checksum must equal the one every trained run of the profile recorded
    (:func:`check_data_checksum`).
-2. The executed stage notebooks of ``results/<profile>/notebooks/`` are copied into
+3. The executed stage notebooks of ``results/<profile>/notebooks/`` are copied into
    ``book/executed/`` (:func:`diffsurr.book.reproduce.copy_executed`).
-3. ``jupyter-book build --all`` (every page anew) with ``$DIFFSURR_PROFILE`` set, into ``DIR/_build/html`` (``DIR``: the
+4. ``jupyter-book build --all`` (every page anew) with ``$DIFFSURR_PROFILE`` set, into ``DIR/_build/html`` (``DIR``: the
    repository, so ``_build/html``, unless ``--out``). Pages show the runs that are in; a study
    under way says which are missing. ``--repository URL`` (the Pages workflow gives the
    repository it runs in) adds the repository and issues buttons; without it the book names
@@ -27,6 +30,7 @@ from pathlib import Path
 import xarray as xr
 import yaml
 
+from .. import manifest
 from ..io import REPO_ROOT
 from ..profiles import Profile, get_profile
 from ..report import PROFILE_ENV
@@ -84,6 +88,7 @@ def config_file(repository: str | None, folder: Path) -> Path:
 def build(name: str, out: Path | None = None, repository: str | None = None) -> Path:
     """Build the book of profile ``name``; return the folder of its HTML."""
     profile, _ = get_profile(name)
+    manifest.verify(profile.name)
     check_data_checksum(profile)
     executed = REPO_ROOT / "book" / "executed"
     shutil.rmtree(executed, ignore_errors=True)
@@ -106,4 +111,7 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, help="build into OUT/_build/html")
     parser.add_argument("--repository", help="the repository's URL, for its buttons")
     args = parser.parse_args()
-    print(f"book built in {build(args.profile, args.out, args.repository)}")
+    try:
+        print(f"book built in {build(args.profile, args.out, args.repository)}")
+    except ValueError as err:               # results that fail their checks: no traceback
+        sys.exit(f"book not built: {err}")

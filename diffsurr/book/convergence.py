@@ -23,8 +23,7 @@ from ..profiles import PROFILES, Profile
 from ..registry import table2_frame
 from ..report import load_seed_evals, fmt
 from ..runid import RunId
-from ..stages.evaluate import eval_file
-from ..stages.train import study_runs
+from ..stages.train import eval_name, study_runs
 from . import claims
 
 PROFILE = PROFILES["convergence"]
@@ -48,7 +47,7 @@ def epochs_evaluated(profile: Profile = PROFILE) -> list[int]:
 
 
 def _eval_name(profile: Profile, epoch: int) -> str:
-    return eval_file(None if epoch == profile.epochs else epoch)
+    return eval_name(None if epoch == profile.epochs else epoch)
 
 
 def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .. import bench, io
+from .. import bench, io, manifest
 from ..nets import count_parameters
 from ..payoff import train_step_s
 from ..profiles import Profile
@@ -70,13 +70,14 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
     xb, yb = x[:profile.batch_size].to(device), y[:profile.batch_size].to(device)
     rows = []
     for run in runs:
-        net = load_trained(run, data_sha)[0].to(device)
+        net, stored = load_trained(run, data_sha)
+        net = net.to(device)
         infer = bench.time_per_sample(bench.surrogate_call(net, device),
                                       x[:INFER_BATCH, 0].numpy().astype(np.float64),
                                       _timing(min_s))[0]
         rows.append({"parameters": count_parameters(net), "infer_s": infer,
                      "train_step_s": train_step_s(net, xb, yb, profile.lr, steps, run.model),
-                     "model_sha256": io.sha256_file(run.dir / "model.pt")})
+                     "model_sha256": stored["model_sha256"]})
     names = [run.name for run in runs]
     ds = xr.Dataset(
         {key: ("run", np.array([row[key] for row in rows])) for key in
@@ -90,4 +91,5 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
                              torch_threads=torch.get_num_threads(), train_steps=steps,
                              infer_batch=INFER_BATCH, wall_time_s=time.perf_counter() - t0)
     io.write_netcdf(ds, out / FILENAME)
+    manifest.record(profile.name, out / FILENAME, start["git_commit"], data_sha256=data_sha)
     return ds

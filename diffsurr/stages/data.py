@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import data, io
+from .. import data, io, manifest
 from ..profiles import Profile, coerce_flag
 from ..runid import data_path, data_values
 
@@ -40,6 +40,7 @@ def data_stage(profile: Profile, force: bool = False) -> Path:
         ds["split"][idx[name]] = name
     ds.attrs["data_sha256"] = checksum(ds)
     io.write_netcdf(ds, path)
+    manifest.record_data(profile.name, path, ds.attrs["data_sha256"], start["git_commit"])
     print(f"wrote {path}: {profile.n_samples} samples in {ds.attrs['wall_time_s']:.1f} s, "
           f"sha256 {ds.attrs['data_sha256'][:12]}")
     return path

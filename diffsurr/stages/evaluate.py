@@ -9,10 +9,11 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .. import io, metrics
+from .. import io, manifest, metrics
 from ..runid import RunId
+from ..runlock import run_lock
 from .data import load_split
-from .train import load_trained, milestone_file
+from .train import eval_name, load_trained, milestone_file
 
 
 @torch.no_grad()
@@ -50,26 +51,37 @@ def _per_set(name: str, x, y, yhat) -> xr.Dataset:
     return ds.expand_dims(set=[name])
 
 
-def eval_file(milestone: int | None = None) -> str:
-    """``eval.nc`` for the final model, ``eval-EEE.nc`` for the best model after EEE epochs."""
-    return "eval.nc" if milestone is None else f"eval-{int(milestone):03d}.nc"
-
-
 def evaluate_stage(run: RunId, milestone: int | None = None, **execution) -> xr.Dataset:
     """Evaluate the trained ``run`` (or its ``milestone``: the best model after that many
-    epochs) on the test set and on (part of) the training set; write its eval.nc (eval-EEE.nc).
-    Refused if the weights belong to another run or were trained on other data."""
+    epochs) on the test set and on (part of) the training set; write its eval.nc
+    (eval-EEE.nc), which records the SHA-256 of the weights as loaded. Refused if they belong
+    to another run, were trained on other data or (model.pt) are not the model its history.nc
+    records; the run folder is locked (:mod:`diffsurr.runlock`) throughout."""
     t0, start = time.perf_counter(), io.stage_start()
     profile = run.config(**execution)
     if milestone is not None and int(milestone) not in profile.milestones:
         raise ValueError(f"milestone {milestone} is not one of profile {profile.name!r}'s "
                          f"milestones {profile.milestones}")
-    device = profile.resolved_device()
-    name = eval_file(milestone)
+    name = eval_name(milestone)
     weights = "model.pt" if milestone is None else milestone_file(int(milestone))
     out = io.prepare_output_dir(run.dir, (name,))
+    with run_lock(out, "evaluate", str(run)):
+        ds = _evaluate(run, profile, execution, t0, start, milestone)
+        if io.sha256_file(out / weights) != ds.attrs["model_sha256"]:
+            raise RuntimeError(f"{out / weights} changed while {run} was evaluated; "
+                               f"{name} is not written: evaluate the run again")
+        io.write_netcdf(ds, out / name)
+        manifest.record(run.profile, out / name, start["git_commit"], run,
+                        model_sha256=ds.attrs["model_sha256"], data_sha256=ds.attrs["data_sha256"])
+    return ds
+
+
+def _evaluate(run: RunId, profile, execution: dict, t0: float, start: dict,
+              milestone: int | None) -> xr.Dataset:
+    device = profile.resolved_device()
     split, data_sha = load_split(profile)
-    net = load_trained(run, data_sha, milestone=milestone, **execution)[0].to(device)
+    net, stored = load_trained(run, data_sha, milestone=milestone, **execution)
+    net = net.to(device)
     x_test, y_test = (t[:, 0].numpy() for t in split["test"])
     n_train = min(profile.max_eval_train, len(split["train"][0]))
     x_train, y_train = (t[:n_train, 0].numpy() for t in split["train"])
@@ -97,9 +109,8 @@ def evaluate_stage(run: RunId, milestone: int | None = None, **execution) -> xr.
                   combine_attrs="drop")
     ds.attrs = io.provenance(start, **{
         **profile.as_attrs(), **net.config, **run.attrs(), "device": device,
-        "data_sha256": data_sha, "model_sha256": io.sha256_file(run.dir / weights),
+        "data_sha256": data_sha, "model_sha256": stored["model_sha256"],
         "milestone": -1 if milestone is None else int(milestone),
         "n_test": len(x_test), "n_train_evaluated": n_train,
         "predict_s_per_sample": t_pred / len(x_test), "wall_time_s": time.perf_counter() - t0})
-    io.write_netcdf(ds, out / name)
     return ds

@@ -22,10 +22,11 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .. import data, io, metrics
+from .. import data, io, manifest, metrics
 from .evaluate import predict
 from ..profiles import Profile, coerce_flag
 from ..runid import RunId
+from ..runlock import run_lock
 from .train import load_trained
 
 FILENAME = "generalise.nc"
@@ -81,17 +82,23 @@ def generalise_stage(run: RunId, force: bool = False, n: int | None = None,
     Refused before any compute if model.pt belongs to another run, or if the run's eval.nc
     describes another model.pt (evaluate the run again first). Nothing is done when
     generalise.nc exists for this very model.pt (same ``model_sha256``) and size, unless
-    ``force``; a generalise.nc of an earlier model.pt is replaced.
+    ``force``; a generalise.nc of an earlier model.pt is replaced. The run folder is locked
+    (:mod:`diffsurr.runlock`) throughout.
     """
     force = coerce_flag("force", force)
     t0, start = time.perf_counter(), io.stage_start()
     profile = run.config(**execution)
-    device = profile.resolved_device()
     n = int(profile.n_generalise if n is None else n)
     out = io.prepare_output_dir(run.dir, (FILENAME,))
-    path = out / FILENAME
+    with run_lock(out, "generalise", str(run)):
+        return _generalise(run, profile, n, n_examples, force, execution, t0, start)
+
+
+def _generalise(run, profile, n, n_examples, force, execution, t0, start) -> xr.Dataset:
+    device = profile.resolved_device()
+    path = run.dir / FILENAME
     net, stored = load_trained(run, **execution)
-    model_sha = io.sha256_file(run.dir / "model.pt")
+    model_sha = stored["model_sha256"]
     eval_sha = stored_model_sha(run.dir / "eval.nc")
     if eval_sha is not None and eval_sha != model_sha:
         raise ValueError(f"{run.dir / 'eval.nc'} describes a model.pt with SHA-256 {eval_sha}, "
@@ -131,6 +138,8 @@ def generalise_stage(run: RunId, force: bool = False, n: int | None = None,
         "device": device, "wall_time_s": time.perf_counter() - t0})
     result["layout"] = np.array(list(sets), dtype=object)
     io.write_netcdf(result, path)
+    manifest.record(run.profile, path, start["git_commit"], run, model_sha256=model_sha,
+                    data_sha256=stored.get("data_sha256"))
     print(f"wrote {path}: {len(sets)} layouts x {n} samples in "
           f"{result.attrs['wall_time_s']:.1f} s (model.pt sha256 {model_sha[:12]})")
     return result

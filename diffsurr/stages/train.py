@@ -15,7 +15,9 @@ Layout of ``results/<profile>/``::
 Every value is checked and every output folder found writable before any compute. Final
 files are written atomically and only at the end of a stage, so a later stage never reads a
 half-finished file; ``checkpoint.pt`` is the training stage's own resume point. A file that
-belongs to another run (its stored identity differs) is refused with both identities.
+belongs to another run (its stored identity differs) is refused with both identities. One
+stage at a time works in a run folder (:mod:`diffsurr.runlock`), and each file a stage writes
+is recorded in the profile's manifest (:mod:`diffsurr.manifest`).
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ from pathlib import Path
 
 import torch
 
-from .. import io
+from .. import io, manifest
 from ..loss import ExpWeightedLoss
 from ..baselines import BASELINE_MODEL, Baseline, baseline_profile
 from ..nets import NN1_VARIANT, Surrogate, saved_config
 from ..profiles import Profile, baseline_archs, coerce_flag
 from ..registry import MODELS, spec
 from ..rollback import RollbackRule
-from ..runid import RunId, data_path
+from ..runid import RunId, data_path, identity_diff
+from ..runlock import run_lock
+from ..ties import check_tie
 from ..train import TrainConfig, train
 from .data import ensure_data, load_split
 
@@ -156,18 +160,19 @@ def _identity(run: RunId, net: Surrogate, cfg: TrainConfig, data_sha: str,
             "data_sha256": data_sha, "replaces": replaces}
 
 
-def _trained(run: RunId, out: Path) -> dict | None:
+def _trained(run: RunId, out: Path) -> tuple[dict | None, bool]:
     """The saved model.pt of ``run`` if the run finished (model.pt and history.nc readable and
-    of this run); None if it did not; ValueError if they belong to another run."""
+    of this run), else None; and whether history.nc records that very model.pt (False: a
+    training stopped between writing them). ValueError if they belong to another run."""
     if not (out / "model.pt").exists() or not (out / "history.nc").exists():
-        return None
-    saved = io.load_checkpoint(out / "model.pt")
-    io.read_netcdf(out / "history.nc", require=("train_loss", "val_loss"))
+        return None, False
+    saved, sha = io.load_checkpoint(out / "model.pt", with_sha=True)
+    history = io.read_netcdf(out / "history.nc", require=("train_loss", "val_loss"))
     if saved.get("identity", {}).get("run") != run.as_dict():
         raise ValueError(f"{out / 'model.pt'} belongs to another run: it holds "
                          f"{saved.get('identity', {}).get('run')}, this run is {run.as_dict()}; "
                          "delete it or train with retrain=True")
-    return saved
+    return saved, history.attrs.get("model_sha256", sha) == sha
 
 
 def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
@@ -176,8 +181,11 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
 
     Prints the estimated time first and makes the data set where it is missing. Resumes
     from ``checkpoint.pt`` after an interruption. A finished run is left alone unless
-    ``retrain`` is true; then the old model stays in place until the new one is complete (and
-    its stale eval.nc is removed).
+    ``retrain`` is true. The run folder is locked (:mod:`diffsurr.runlock`) throughout. A new
+    model is committed in this order: the old evaluations removed, model.pt written, then
+    history.nc, which records the model's SHA-256 and so marks the run trained; a run whose
+    history names another model.pt (a training stopped in between) is trained again. The
+    profile's ``milestones`` keep the best model after that many epochs (milestone-EEE.pt).
     """
     retrain = coerce_flag("retrain", retrain)
     start = io.stage_start()
@@ -185,8 +193,13 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
     cfg = train_config(profile, run.model)
     out = io.prepare_output_dir(run.dir, TRAIN_OUTPUTS + tuple(
         milestone_file(e) for e in profile.milestones))
-    saved = _trained(run, out)
-    if saved is not None and not retrain:
+    with run_lock(out, "train", str(run)):
+        return _train_locked(run, out, retrain, progress, start, profile, cfg)
+
+
+def _train_locked(run, out, retrain, progress, start, profile, cfg) -> Path:
+    saved, whole = _trained(run, out)
+    if saved is not None and whole and not retrain:
         print(f"{run} is already trained in {out}; nothing to do (retrain=True trains it again)")
         return out
     print(training_estimate(profile, run.model)[1], flush=True)
@@ -194,10 +207,17 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
     split, data_sha = load_split(profile)
     torch.manual_seed(run.seed)                  # initial weights
     net = build_model(profile, run.model)
-    replaces = io.sha256_file(out / "model.pt") if saved is not None else None
+    replaces = None
+    if saved is not None and not whole:
+        print(f"{out / 'model.pt'} is not the model {out / 'history.nc'} records: a training "
+              "stopped between writing them; training again to repair the run")
+        replaces = saved.get("identity", {}).get("replaces")
+    elif saved is not None:
+        replaces = io.sha256_file(out / "model.pt")
     identity = _identity(run, net, cfg, data_sha, replaces)
     ckpt = out / "checkpoint.pt"
-    if retrain and ckpt.exists() and io.load_checkpoint(ckpt).get("identity") != identity:
+    if ((retrain or saved is not None) and ckpt.exists()
+            and identity_diff(io.load_checkpoint(ckpt).get("identity"), identity)):
         ckpt.unlink()                            # a resume point of some earlier training
     loss_fn = ExpWeightedLoss.from_spec(spec(run.model))
     t0 = time.perf_counter()
@@ -216,10 +236,8 @@ def train_stage(run: RunId, retrain: bool = False, progress: bool = True,
         "n_val": len(split["val"][0]), "stage_wall_time_s": time.perf_counter() - t0,
         "peak_rss_bytes": io.peak_rss_bytes(), "torch_threads": torch.get_num_threads(),
         **_cuda_peak(cfg.device)}))
-    io.save_checkpoint({"state": best, "config": net.config, "identity": identity},
-                       out / "model.pt")
-    io.write_netcdf(history, out / "history.nc")
-    (out / "eval.nc").unlink(missing_ok=True)    # it described the model just replaced
+    _commit(run, out, start["git_commit"], history,
+            {"state": best, "config": net.config, "identity": identity}, data_sha)
     ckpt.unlink(missing_ok=True)
     print(f"{run}: {int((history.accepted == 1).sum())} accepted epochs, "
           f"{history.attrs['n_rollbacks']} roll-backs, best epoch {history.attrs['best_epoch']}, "
@@ -232,6 +250,26 @@ def milestone_file(epoch: int) -> str:
     return f"milestone-{epoch:03d}.pt"
 
 
+def _commit(run: RunId, out: Path, commit: str, history, model: dict, data_sha: str) -> None:
+    """Replace the run's model: its evaluations (of the old one) removed, model.pt, then
+    history.nc naming the model's SHA-256, the write that marks the run trained; each in the
+    manifest."""
+    for name in ("eval.nc", *(eval_name(e) for e in run.config().milestones)):
+        (out / name).unlink(missing_ok=True)
+        manifest.forget(run.profile, out / name)
+    model_sha = io.save_checkpoint(model, out / "model.pt")
+    manifest.record(run.profile, out / "model.pt", commit, run, data_sha256=data_sha)
+    history.attrs["model_sha256"] = model_sha
+    io.write_netcdf(history, out / "history.nc")
+    manifest.record(run.profile, out / "history.nc", commit, run, model_sha256=model_sha,
+                    data_sha256=data_sha)
+
+
+def eval_name(milestone: int | None = None) -> str:
+    """``eval.nc`` for the final model, ``eval-EEE.nc`` for the best model after EEE epochs."""
+    return "eval.nc" if milestone is None else f"eval-{int(milestone):03d}.nc"
+
+
 def _cuda_peak(device: str) -> dict:
     """Peak CUDA memory allocated by this process, where the training ran on CUDA."""
     if not device.startswith("cuda"):
@@ -242,11 +280,13 @@ def _cuda_peak(device: str) -> dict:
 def load_trained(run: RunId, data_sha: str | None = None, milestone: int | None = None,
                  **execution) -> tuple[Surrogate, dict]:
     """The trained surrogate of ``run`` (eval mode) and the identity its model.pt (or its
-    ``milestone`` file) records; refused with both identities if the file belongs to another
-    run, and, given ``data_sha``, if it was trained on other data."""
+    ``milestone`` file) records, with ``model_sha256``, the SHA-256 of the bytes loaded.
+    Refused with both identities if the file belongs to another run; if its history.nc names
+    another model (:mod:`diffsurr.ties`; model.pt only); given ``data_sha``, if it was trained
+    on other data."""
     path = run.dir / ("model.pt" if milestone is None else milestone_file(milestone))
-    saved = io.load_checkpoint(path)
-    stored = saved.get("identity", {})
+    saved, sha = io.load_checkpoint(path, with_sha=True)
+    stored = {**saved.get("identity", {}), "model_sha256": sha}
     net = build_model(run.config(**execution), run.model)
     if stored.get("run") != run.as_dict() or saved_config(saved.get("config", {})) != net.config:
         raise ValueError(f"{path} belongs to another run: it holds {stored.get('run')} "
@@ -257,6 +297,14 @@ def load_trained(run: RunId, data_sha: str | None = None, milestone: int | None 
                          f"{stored.get('data_sha256')}, but {data_path(run.config())} has "
                          f"{data_sha}: retrain the run on this data (retrain=True) or restore "
                          "its data")
-    net.load_state_dict(saved["state"])
+    if milestone is None:
+        check_tie(run.dir, sha, names=("history.nc",))
+    try:
+        net.load_state_dict(saved["state"])
+    except RuntimeError as err:               # torch's second line names the tensor
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        raise ValueError(f"{path}: its tensors do not fit the network of {run} "
+                         f"({lines[min(1, len(lines) - 1)][:200]}); delete it and train the run "
+                         "again (retrain=True)") from None
     return net.eval(), stored
 
