@@ -85,10 +85,16 @@ def config_file(repository: str | None, folder: Path) -> Path:
     return folder / "_config.yml"
 
 
+ALSO_READ = ("pilot", "probe", "convergence")
+"""Profiles whose committed results the pages read besides the book's own (the reference
+page's pilot, the convergence chapter's probe and runs): verified the same way."""
+
+
 def build(name: str, out: Path | None = None, repository: str | None = None) -> Path:
     """Build the book of profile ``name``; return the folder of its HTML."""
     profile, _ = get_profile(name)
-    manifest.verify(profile.name)
+    for checked in dict.fromkeys((profile.name, *ALSO_READ)):
+        manifest.verify(checked)
     check_data_checksum(profile)
     executed = REPO_ROOT / "book" / "executed"
     shutil.rmtree(executed, ignore_errors=True)

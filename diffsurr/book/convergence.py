@@ -84,15 +84,44 @@ def missing(profile: Profile = PROFILE) -> list[str]:
                   if (r, e) not in have and e <= max(ep for rr, ep in have if rr == r)]
 
 
+def missing_text(profile: Profile = PROFILE) -> str:
+    """Which runs (and milestones) are not in yet, or that all are."""
+    gone = missing(profile)
+    total = len(study_runs(profile))
+    if not gone:
+        return f"All {total} runs of the convergence study are in."
+    return (f"Not in yet ({len(gone)}): " + ", ".join(f"`{g}`" for g in gone) + ". Every number "
+            "below comes from the runs that are in.")
+
+
+def projection_text(proj: pd.DataFrame) -> str:
+    """How the projection is made and where it is not to be trusted."""
+    if proj.empty:
+        return "No convergence run is in yet, so nothing is projected."
+    return (f"Each projection fits ⟨res⟩ ∝ epoch^b to the run's validation loss (Eq. 1, "
+            f"smoothed by a centred running median over {plateau.SMOOTH} epochs) from epoch {FIT_FROM} "
+            f"on, and carries the last measured test residual along it to {TARGET_EPOCHS} "
+            "epochs; the interval is the slope's 95 % t-interval. It is a trend, not a "
+            "prediction: it assumes the loss keeps falling as one power of the epoch over a "
+            "range ten to a hundred times longer than the one fitted, at a learning rate 200 "
+            "times the preprint's, and that the test residual follows the validation loss; a "
+            "plateau, a roll-back or a learning-rate schedule would each break it.")
+
+
 def trend(history: xr.Dataset, start: int = FIT_FROM) -> tuple[float, float, int]:
-    """(slope b, its standard error, number of epochs) of log(smoothed validation loss) against
-    log(epoch) over the kept epochs from ``start`` on (:func:`diffsurr.plateau.smoothed`)."""
+    """(slope b, its standard error, number of epochs) of log(validation loss) against
+    log(epoch) over the kept epochs from ``start`` on, the loss smoothed by a centred running
+    median over :data:`diffsurr.plateau.SMOOTH` epochs (the last ones, without a full window,
+    left out)."""
     val = history["val_loss"].values[history["kept"].values == 1]
-    epoch = np.arange(1, val.size + 1)
+    half = plateau.SMOOTH // 2
+    centred = np.array([np.median(val[k - half:k + half + 1])
+                        for k in range(half, val.size - half)])
+    epoch = np.arange(half + 1, val.size - half + 1)
     keep = epoch >= start
     if keep.sum() < 4:
         return np.nan, np.nan, int(keep.sum())
-    fit = stats.linregress(np.log(epoch[keep]), np.log(plateau.smoothed(val)[keep]))
+    fit = stats.linregress(np.log(epoch[keep]), np.log(centred[keep]))
     return float(fit.slope), float(fit.stderr), int(keep.sum())
 
 
@@ -245,17 +274,23 @@ def figure(profile: Profile = PROFILE):
             p, last = proj.loc[run], g["epoch"].max()
             x = np.array([last, TARGET_EPOCHS])
             a.plot(x, [p["⟨res⟩ (10⁻³)"], p[f"at {TARGET_EPOCHS} (10⁻³)"]], "--", color=colour)
-            a.fill_between(x, [p["⟨res⟩ (10⁻³)"]] * 2, [p["⟨res⟩ (10⁻³)"], p["low"]],
-                           color=colour, alpha=0.0)
             a.vlines(TARGET_EPOCHS, p["low"], p["high"], color=colour, lw=3, alpha=0.4)
             a.plot(TARGET_EPOCHS * 1.08, p["preprint (10⁻³)"], "s", mfc="none", color=colour)
     for i, (run, h) in enumerate(hists.items()):
         ep, loss = h["epoch"].values, h["train_loss"].values
-        b.semilogy(ep, loss, ".-", color=f"C{i % 10}", lw=0.8, ms=3, label=run)
+        b.plot(ep, loss, ".-", color=f"C{i % 10}", lw=0.8, ms=3, label=run)
         jumps = h["accepted"].values == 0
         b.plot(ep[jumps], loss[jumps], "x", color="k", ms=7)
-    a.set(xscale="log", yscale="log", xlabel="epoch", ylabel="mean test residual (10⁻³)",
+    if table.empty:
+        for ax in (a, b):
+            ax.text(0.5, 0.5, "no convergence run in yet", ha="center", va="center",
+                    transform=ax.transAxes)
+    else:
+        a.set(xscale="log", yscale="log")
+    a.set(xlabel="epoch", ylabel="mean test residual (10⁻³)",
           title="a) test residual and projection")
+    if hists:
+        b.set_yscale("log")
     b.set(xlabel="attempted epoch", ylabel="training loss (Eq. 1)",
           title="b) training loss; ×: rolled back")
     for ax in (a, b):

@@ -1,0 +1,66 @@
+"""diffsurr.book.convergence: the trend, its projection, the verdicts per milestone and the
+probe's choice follow the numbers; an empty study renders as "not in yet"."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from diffsurr.book import claims, convergence as chapter
+
+
+def _history(val):
+    n = len(val)
+    return xr.Dataset({"val_loss": ("step", np.asarray(val, float)),
+                       "train_loss": ("step", np.asarray(val, float)),
+                       "kept": ("step", np.ones(n, np.int8)),
+                       "accepted": ("step", np.ones(n, np.int8))},
+                      coords={"epoch": ("step", np.arange(1, n + 1))})
+
+
+def test_a_power_law_is_found_and_carried_to_800_epochs():
+    epochs = np.arange(1, 33)
+    slope, se, n = chapter.trend(_history(0.1 * epochs ** -0.5))
+    assert slope == pytest.approx(-0.5, abs=1e-9) and n == 23
+    mid, lo, hi = chapter.projection(4e-3, 32, -0.5, 0.05, 25)
+    assert mid == pytest.approx(4e-3 * 25 ** -0.5) and lo < mid < hi
+    noisy = 0.1 * epochs ** -0.5 * np.exp(np.random.default_rng(0).normal(0, 0.2, 32))
+    _, se_noisy, _ = chapter.trend(_history(noisy))
+    assert se_noisy > se
+    assert np.isnan(chapter.projection(4e-3, 5, np.nan, np.nan, 2)[0])
+
+
+def _verdicts(outcomes):
+    return {k: claims.Verdict(claims.CLAIMS[k], o, "why") for k, o in outcomes.items()}
+
+
+def test_verdict_changes_name_what_changed_between_milestones():
+    by_epoch = {8: _verdicts({"nn1-fails": "holds", "sum-beats-nn2": "not tested"}),
+                32: _verdicts({"nn1-fails": "holds", "sum-beats-nn2": "fails"})}
+    df = chapter.verdict_changes(by_epoch)
+    assert list(df.columns) == ["8 epochs", "32 epochs", "changed"]
+    assert df.loc["NN1 + NN2 beats NN2 alone", "changed"] == "yes"
+    text = chapter.changes_text(df)
+    assert "*NN1 + NN2 beats NN2 alone* (not tested → fails)" in text
+    assert "NN1 alone fails" not in text
+    same = chapter.verdict_changes({8: by_epoch[8], 16: by_epoch[8]})
+    assert "No verdict changed between 8 epochs and 16 epochs" in chapter.changes_text(same)
+    assert "No convergence run" in chapter.changes_text(pd.DataFrame())
+
+
+def test_probe_text_chooses_only_a_variant_that_kept_nn1_alive():
+    table = pd.DataFrame({"lowest": [0.0, 0.4], "alive": ["no", "yes"], "ratio": [0.9, 1.2]},
+                         index=["NN1 lr × 0.1", "NN1 leaky head"])
+    assert "**Chosen: NN1 leaky head**" in chapter.probe_text(table)
+    assert "Not in yet: NN1 lr × 0.005" in chapter.probe_text(table)
+    dead = table.assign(alive=["no", "no"])
+    assert "No variant probed so far keeps NN1 alive" in chapter.probe_text(dead)
+
+
+def test_an_empty_study_renders_as_not_in_yet(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    assert chapter.missing_text().startswith("Not in yet (9): `model_04`")
+    assert chapter.milestone_table().empty and chapter.projections().empty
+    assert "No convergence run" in chapter.best_text()
+    assert chapter.probe_table().empty and chapter.probe_text(pd.DataFrame()).startswith("No NN1")
+    chapter.figure()
