@@ -6,7 +6,7 @@ CORES   ?= 2
 REPOSITORY ?=                 # the book's repository URL, for its buttons (Pages: its own)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: all test venv study book bench clean
+.PHONY: all test venv study book bench gpu-check clean
 
 all: venv study book          ## the pipeline (Snakemake) at PROFILE, then the published book
 
@@ -29,6 +29,9 @@ book: venv                    ## the Jupyter Book of results/$(BOOK) (committed 
 
 bench: venv
 	$(PY) -m diffsurr.bench all
+
+gpu-check: venv               ## first thing on a lent GPU (about 8 min); DRY=1: the same on CPU at smoke scale
+	tools/gpu-check.sh
 
 clean:
 	rm -rf _build .snakemake

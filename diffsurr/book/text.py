@@ -34,6 +34,15 @@ def compact_table(df: pd.DataFrame, align: str = "right"):
                                      ("white-space", "nowrap")]}])
 
 
+def show_table(df: pd.DataFrame, align: str = "right") -> None:
+    """Display ``df`` as :func:`compact_table`, or nothing when it is empty (the page's text
+    then says why)."""
+    from IPython.display import display
+
+    if not df.empty:
+        display(compact_table(df, align))
+
+
 def models_text(models, join: str = "and") -> str:
     """"1, 2 and 3" (or "none"; ``join`` "or": "1, 2 or 3"); also for other items."""
     names = [str(m) for m in models]
