@@ -189,6 +189,7 @@ class Context:
     ``vs_exact``)."""
 
     caveat: str = ""
+    improving: str = ""
     epochs: int | None = None
     m: int | None = None
     n_rollbacks: int | None = None
@@ -204,16 +205,15 @@ def context(profile: Profile) -> Context:
 
     hist = report.history_summaries(profile)
     caveat = scale_caveat(profile)
-    improving = int((hist["best_epoch"] == hist["n_epochs"]).sum())
-    if caveat and len(hist):
-        caveat += (f"; {improving} of {len(hist)} runs had their best epoch at their last, "
-                   "still improving")
+    n = int((hist["best_epoch"] == hist["n_epochs"]).sum())
+    improving = (f"{n} of {len(hist)} runs had their best epoch at their last, still "
+                 "improving" if caveat and len(hist) else "")
     pair = None
     if report.evaluated_models(profile, [9]) and report.evaluated_models(profile, [9],
                                                                          rollback="none"):
         pair = tuple(float(report.load_evals(profile, [9], **over)["mean_res"]
                            .sel(set="test", model=9)) for over in ({}, {"rollback": "none"}))
-    return Context(caveat=caveat, epochs=profile.epochs, m=profile.m,
+    return Context(caveat=caveat, improving=improving, epochs=profile.epochs, m=profile.m,
                    n_rollbacks=int(hist["n_rollbacks"].sum()) if len(hist) else None,
                    rollback_pair=pair, speed=speed_evidence(load_benchmarks()[0]))
 
@@ -521,10 +521,13 @@ def criterion_text() -> str:
         "about; the preprint's own single runs are shown beside ours.")
 
 
-def badge(v: Verdict) -> str:
-    """The verdict as pages show it: bold, tagged with its claim for the one-verdict test."""
+def badge(v: Verdict, scale: bool = True) -> str:
+    """The verdict as pages show it: bold, tagged with its claim for the one-verdict test, and
+    followed by the scale it holds at (unless ``scale`` is False, where the page states the
+    scale right beside it)."""
+    at = f" <em>({v.caveat})</em>" if scale and v.caveat else ""
     return (f'<span class="claim" data-claim="{v.claim.key}" data-outcome="{v.outcome}">'
-            f"<strong>{OUTCOMES[v.outcome]}</strong></span>")
+            f"<strong>{OUTCOMES[v.outcome]}</strong></span>{at}")
 
 
 def _preprint(c: Comparison) -> str:
@@ -572,11 +575,10 @@ def section(v: Verdict) -> str:
     body = ("\n".join(bullet(c) for c in v.comparisons) if v.comparisons
             else f"- {v.evidence}.")
     support = preprint_support(v)
-    scale = f" ({v.caveat})" if v.caveat else ""
     return (f"**{v.claim.title}.** The preprint: {v.claim.quote}. Read here as: "
             f"{v.claim.reading}.{choice}\n\n{body}\n\n"
             + (f"{support} " if support else "")
-            + f"The claim {badge(v)}{scale}: {v.reason}.")
+            + f"The claim {badge(v)}: {v.reason}.")
 
 
 _VERBS = {"holds": ("holds", "hold"), "fails": ("fails", "fail"),

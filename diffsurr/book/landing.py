@@ -13,7 +13,7 @@ from . import baselines, claims, generalisation, payoff, speedup
 def claims_html(vs: dict[str, claims.Verdict]) -> str:
     """The verdict table (claim, verdict badge, one line of evidence) as HTML that wraps to
     the page's width."""
-    rows = "".join(f"<tr><td>{v.claim.title}</td><td>{claims.badge(v)}</td>"
+    rows = "".join(f"<tr><td>{v.claim.title}</td><td>{claims.badge(v, scale=False)}</td>"
                    f"<td>{html.escape(v.evidence)}</td></tr>" for v in vs.values())
     return ('<table class="claims-table" style="font-size:0.8em;width:100%">'
             "<thead><tr><th>preprint claim</th><th>verdict</th><th>evidence</th></tr></thead>"
@@ -25,7 +25,9 @@ def caveat_line(vs: dict[str, claims.Verdict], profile: Profile) -> str:
     caveat = next((v.caveat for v in vs.values() if v.caveat), "")
     if not caveat:
         return ""
-    return (f"**Every verdict is at this study's scale** (profile `{profile.name}`: {caveat}); "
+    improving = claims.context(profile).improving
+    return (f"**Every verdict is at this study's scale** (profile `{profile.name}`: {caveat}"
+            f"{'; ' + improving if improving else ''}); "
             "*holds* and *fails* alike may change with more training (the seeds page has each "
             "comparison).")
 
