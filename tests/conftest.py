@@ -67,3 +67,27 @@ def base(changes: dict[int, list[float]] | None = None) -> dict[int, list[float]
     runs.update({m: [2e-3, 2.1e-3, 1.9e-3] for m in (5, 9, 11, 12)})
     runs.update(changes or {})
     return runs
+
+
+TINY = {"n_samples": 60, "epochs": 1}
+"""A smoke run small enough to train in a second."""
+
+
+@pytest.fixture()
+def tmp_results(tmp_path, monkeypatch):
+    """An empty results root, set as $DIFFSURR_RESULTS."""
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    return tmp_path
+
+
+def tiny_run(model: int = 6, evaluated: bool = False):
+    """A :data:`TINY` smoke run of ``model``, trained (and evaluated) in the current root."""
+    from diffsurr.runid import RunId
+    from diffsurr.stages import data as stage_data, evaluate, train as stage_train
+
+    run = RunId.make("smoke", model, **TINY)
+    stage_data.data_stage(run.config())
+    stage_train.train_stage(run, progress=False)
+    if evaluated:
+        evaluate.evaluate_stage(run)
+    return run

@@ -8,29 +8,17 @@ import subprocess
 import pytest
 import xarray as xr
 
+from conftest import TINY, tiny_run
 from diffsurr import io, manifest
 from diffsurr.book import build
 from diffsurr.runid import RunId
-from diffsurr.stages import data as stage_data, evaluate, train as stage_train
-
-TINY = {"n_samples": 60, "epochs": 1}
-
-
-@pytest.fixture()
-def results(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
-    return tmp_path
-
 
 def _evaluated(model=6):
-    run = RunId.make("smoke", model, **TINY)
-    stage_data.data_stage(run.config())
-    stage_train.train_stage(run, progress=False)
-    evaluate.evaluate_stage(run)
-    return run
+    return tiny_run(model, evaluated=True)
 
 
-def test_stages_record_each_file_with_its_sha_run_and_start_commit(results, monkeypatch):
+
+def test_stages_record_each_file_with_its_sha_run_and_start_commit(tmp_results, monkeypatch):
     monkeypatch.setattr(io, "git_commit", lambda: "started-on")
     run = _evaluated()
     files = manifest.load("smoke")["files"]
@@ -43,14 +31,14 @@ def test_stages_record_each_file_with_its_sha_run_and_start_commit(results, monk
     assert files[f"{run.name}/eval.nc"]["model_sha256"] == model_sha
     assert files[f"{run.name}/history.nc"]["model_sha256"] == model_sha
     data = manifest.load("smoke")["data"]["data_n_samples-60.nc"]
-    stored = io.read_netcdf(results / "smoke" / "data_n_samples-60.nc").attrs["data_sha256"]
+    stored = io.read_netcdf(tmp_results / "smoke" / "data_n_samples-60.nc").attrs["data_sha256"]
     assert data["data_sha256"] == stored
     assert manifest.problems("smoke") == []
-    (results / "smoke" / "data_n_samples-60.nc").write_bytes(b"not netCDF")
+    (tmp_results / "smoke" / "data_n_samples-60.nc").write_bytes(b"not netCDF")
     assert "data_n_samples-60.nc: unreadable" in manifest.problems("smoke")[0]
 
 
-def test_the_book_refuses_an_edited_or_truncated_file_before_any_page(results, monkeypatch):
+def test_the_book_refuses_an_edited_or_truncated_file_before_any_page(tmp_results, monkeypatch):
     """Before, the book rendered a halved mean residual as real (exit 0)."""
     run = _evaluated()
     pages = []
@@ -68,7 +56,7 @@ def test_the_book_refuses_an_edited_or_truncated_file_before_any_page(results, m
     assert f"{history}: differs from" in message and "restore it (git checkout)" in message
 
 
-def test_a_missing_file_is_not_in_yet_and_an_unrecorded_one_is_refused(results):
+def test_a_missing_file_is_not_in_yet_and_an_unrecorded_one_is_refused(tmp_results):
     run = _evaluated()
     (run.dir / "eval.nc").unlink()
     assert manifest.problems("smoke") == []
@@ -89,10 +77,10 @@ def _record_many(root, start):
         manifest.record("smoke", path, "c")
 
 
-def test_two_processes_recording_at_once_lose_no_entry(results):
-    (results / "smoke").mkdir()
+def test_two_processes_recording_at_once_lose_no_entry(tmp_results):
+    (tmp_results / "smoke").mkdir()
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_record_many, args=(results, k * 100)) for k in range(2)]
+    procs = [ctx.Process(target=_record_many, args=(tmp_results, k * 100)) for k in range(2)]
     for p in procs:
         p.start()
     for p in procs:
@@ -114,7 +102,7 @@ def test_committed_studies_match_their_manifests(monkeypatch):
         assert all(e["commit_is"] == manifest.ADOPTED for e in files.values())
 
 
-def test_an_eval_of_another_model_is_refused_by_the_loaders(results):
+def test_an_eval_of_another_model_is_refused_by_the_loaders(tmp_results):
     """A stale eval.nc (the run was retrained after it) looked current to the book before."""
     from diffsurr import report
     from diffsurr.profiles import get_profile

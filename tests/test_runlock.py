@@ -8,25 +8,15 @@ import sys
 import pytest
 import xarray as xr
 
+from conftest import tiny_run
 from diffsurr import io
 from diffsurr.runid import RunId
 from diffsurr.runlock import RunBusy, run_lock
-from diffsurr.stages import data as stage_data, evaluate, generalise, train as stage_train
-
-TINY = {"n_samples": 60, "epochs": 1}
-
-
-@pytest.fixture()
-def results(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
-    return tmp_path
-
+from diffsurr.stages import evaluate, generalise, train as stage_train
 
 def _trained(model=6):
-    run = RunId.make("smoke", model, **TINY)
-    stage_data.data_stage(run.config())
-    stage_train.train_stage(run, progress=False)
-    return run
+    return tiny_run(model, evaluated=False)
+
 
 
 def _history_model(run):
@@ -34,7 +24,7 @@ def _history_model(run):
         return h.attrs.get("model_sha256")
 
 
-def test_a_second_process_on_a_run_is_refused_naming_the_run_and_the_holder(results):
+def test_a_second_process_on_a_run_is_refused_naming_the_run_and_the_holder(tmp_results):
     run = _trained()
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from diffsurr.runlock import run_lock\n"
@@ -55,7 +45,7 @@ def test_a_second_process_on_a_run_is_refused_naming_the_run_and_the_holder(resu
     evaluate.evaluate_stage(run)                 # the dead holder's lock is gone with it
 
 
-def test_an_evaluation_whose_model_changes_meanwhile_writes_no_eval(results, monkeypatch):
+def test_an_evaluation_whose_model_changes_meanwhile_writes_no_eval(tmp_results, monkeypatch):
     """Before, an evaluate started during a retrain wrote the old model's numbers under the
     new model's SHA-256."""
     run = _trained()
@@ -75,7 +65,7 @@ def test_an_evaluation_whose_model_changes_meanwhile_writes_no_eval(results, mon
     assert not (run.dir / "eval.nc").exists()
 
 
-def test_a_crash_between_model_and_history_is_detected_and_repaired(results, monkeypatch, capsys):
+def test_a_crash_between_model_and_history_is_detected_and_repaired(tmp_results, monkeypatch, capsys):
     """Before, the next train said "already trained; nothing to do" over new weights with the
     old history and evaluation."""
     run = _trained()
@@ -94,7 +84,7 @@ def test_a_crash_between_model_and_history_is_detected_and_repaired(results, mon
     with pytest.raises(KeyboardInterrupt):
         stage_train.train_stage(run, retrain=True, progress=False)
     monkeypatch.undo()
-    monkeypatch.setenv("DIFFSURR_RESULTS", str(results))
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_results))
     new = io.sha256_file(run.dir / "model.pt")
     assert _history_model(run) != new and not (run.dir / "eval.nc").exists()
     with pytest.raises(ValueError, match="a training stopped between writing model.pt and "
@@ -107,7 +97,7 @@ def test_a_crash_between_model_and_history_is_detected_and_repaired(results, mon
     evaluate.evaluate_stage(run)
 
 
-def test_a_retrain_removes_the_old_evaluation_before_it_replaces_the_model(results, monkeypatch):
+def test_a_retrain_removes_the_old_evaluation_before_it_replaces_the_model(tmp_results, monkeypatch):
     run = _trained()
     evaluate.evaluate_stage(run)
     seen, save = {}, io.save_checkpoint
