@@ -527,10 +527,11 @@ def show(fig, caption_md: str | None = None, dpi: int = 110) -> None:
 
 
 def md(text: str) -> None:
-    """Display markdown text (findings computed at build time)."""
+    """Display markdown text (findings computed at build time); empty text displays nothing."""
     from IPython.display import Markdown, display
 
-    display(Markdown(text))
+    if text:
+        display(Markdown(text))
 
 
 # ---------------------------------------------------------------- seeds: error bars
