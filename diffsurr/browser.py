@@ -173,15 +173,16 @@ _CHECK_JS = r"""
     const m = text.match(new RegExp(re, 'm'));
     if (m) problems.push(`${what} in the text: ${short(m[0])}`);
   }
-  for (const el of column.querySelectorAll('.output.stderr, .cell_output .stderr')) {
-    if (visible(el)) problems.push(`stderr output shown: ${short(el.textContent)}`);
-  }
+  const stderr = [...column.querySelectorAll('.output.stderr, .cell_output .stderr')]
+                 .filter(visible);
+  if (stderr.length)
+    problems.push(`stderr output shown (${stderr.length} blocks): ${short(stderr[0].textContent)}`);
   // code and output blocks that scroll or are cut off
-  for (const el of column.querySelectorAll('pre, div.highlight')) {
-    if (!visible(el) || el.scrollWidth <= el.clientWidth + 1) continue;
-    problems.push(`code or output cut off (${el.scrollWidth} px in a ${el.clientWidth} px ` +
-                  `box): ${short(el.textContent)}`);
-  }
+  const cut = [...column.querySelectorAll('pre, div.highlight')]
+              .filter(el => visible(el) && el.scrollWidth > el.clientWidth + 1);
+  if (cut.length)
+    problems.push(`code or output cut off (${cut.length} blocks; ${cut[0].scrollWidth} px in ` +
+                  `a ${cut[0].clientWidth} px box): ${short(cut[0].textContent)}`);
   const sidebar = [...document.querySelectorAll('nav.bd-docs-nav a.reference, ' +
                                                 '#bd-docs-nav a.reference')]
                   .map(a => a.textContent.replace(/\s+/g, ' ').trim());
