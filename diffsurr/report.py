@@ -440,9 +440,9 @@ def style_table2(df: pd.DataFrame, caption_text: str | None = None):
         if col == ("Table 2", "w"):
             fmt_map[col] = "{:g}"
         elif col[1] == "ratio":
-            fmt_map[col] = "{:.2g}"
+            fmt_map[col] = lambda x: sig(x, 2)
         elif col[0] != "Table 2":
-            fmt_map[col] = "{:.3g}"
+            fmt_map[col] = sig
     styler = table.style.format(fmt_map)
     for col in table.columns:
         if col[1] == "ratio":
@@ -473,6 +473,12 @@ def fmt(x: float, digits: int = 3) -> str:
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sig(x: float, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits, trailing zeros kept, so that a table's rows
+    show the same precision (0.500, 12.0, 1.20e-05; ``{:.3g}`` would give 0.5, 12, 1.2e-05)."""
+    return f"{float(x):#.{digits}g}".replace(".e", "e").rstrip(".")
 
 
 def caption(label: str, title: str, profile: Profile | None, source: str | Sequence[str] | None,

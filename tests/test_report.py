@@ -211,6 +211,13 @@ def test_table2_comparison_rows_and_preprint_values(evals):
     assert "ratio" in html and "NN1+NN2" in html
 
 
+def test_table2_numbers_keep_their_trailing_zeros():
+    """Every number of a Table 2 column with 3 significant digits (ratios 2), zeros kept."""
+    assert [report.sig(x) for x in (0.5, 12, 1.2e-5, 0.00212, 123)] == [
+        "0.500", "12.0", "1.20e-05", "0.00212", "123"]
+    assert report.sig(1.0, 2) == "1.0"
+
+
 # ---------------------------------------------------------------- derived numbers
 def test_pooled_dispersion_is_rms_of_residual():
     rng = np.random.default_rng(3)
