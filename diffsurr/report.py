@@ -55,7 +55,7 @@ def book_profile() -> tuple[Profile, str]:
     name = os.environ.get(PROFILE_ENV, "").strip()
     if name:
         profile, _ = get_profile(name)
-        return profile, f"set by ${PROFILE_ENV}={name}"
+        return profile, "asked for by name when the book was built"
     return get_profile("auto")
 
 

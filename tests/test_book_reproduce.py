@@ -113,4 +113,8 @@ def test_stage_times_and_provenance(results):
     assert chapter.times_text(times).startswith(f"The stages took {total:.1f} minutes in all (5")
     assert "commit `0123456789abcdef` on host `h` with numpy 2." in \
         chapter.provenance_text(results)
-    assert "smoke" in chapter.profiles_table().columns
+    table = chapter.profiles_table()
+    assert "smoke" in table.columns
+    assert table.loc["extra_seeds", "reference"] == "1, 2"        # not Python's (1, 2)
+    assert table.loc["milestones", "reference"] == "—"            # not ()
+    assert table.loc["extra_seeds", "convergence"] == "1"         # not (1,)

@@ -120,11 +120,18 @@ def build_text(profile: Profile, why: str) -> str:
     return f"This build shows the **`{profile.name}`** profile ({why}): {profile.description}."
 
 
+def value_text(value) -> str:
+    """A profile value as the table shows it: a tuple as its items ("1, 2"; "—" when empty)."""
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value)) or "—"
+    return str(value)
+
+
 def profiles_table() -> pd.DataFrame:
     """Every value of every profile (``diffsurr/profiles.py``), one column per profile."""
-    rows = {name: {k: v for k, v in dataclasses.asdict(p).items()
+    rows = {name: {k: value_text(v) for k, v in dataclasses.asdict(p).items()
                    if k not in ("name", "description")} for name, p in PROFILES.items()}
-    return pd.DataFrame(rows).astype(str)
+    return pd.DataFrame(rows)
 
 
 def provenance_text(profile: Profile) -> str:
