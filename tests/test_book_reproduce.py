@@ -118,3 +118,5 @@ def test_stage_times_and_provenance(results):
     assert table.loc["extra_seeds", "reference"] == "1, 2"        # not Python's (1, 2)
     assert table.loc["milestones", "reference"] == "—"            # not ()
     assert table.loc["extra_seeds", "convergence"] == "1"         # not (1,)
+    assert table.loc["baselines", "pilot"] == "—"                 # not an empty cell
+    assert "font-size" in chapter.profiles_styler().to_html()

@@ -121,10 +121,9 @@ def build_text(profile: Profile, why: str) -> str:
 
 
 def value_text(value) -> str:
-    """A profile value as the table shows it: a tuple as its items ("1, 2"; "—" when empty)."""
-    if isinstance(value, tuple):
-        return ", ".join(map(str, value)) or "—"
-    return str(value)
+    """A profile value as the table shows it: a tuple as its items ("1, 2"), "—" when empty."""
+    text = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    return text or "—"
 
 
 def profiles_table() -> pd.DataFrame:
@@ -132,6 +131,12 @@ def profiles_table() -> pd.DataFrame:
     rows = {name: {k: value_text(v) for k, v in dataclasses.asdict(p).items()
                    if k not in ("name", "description")} for name, p in PROFILES.items()}
     return pd.DataFrame(rows)
+
+
+def profiles_styler():
+    """:func:`profiles_table` in small type, so that its seven columns fit the page."""
+    return profiles_table().style.set_table_styles(
+        [{"selector": "", "props": [("font-size", "0.68rem")]}])
 
 
 def provenance_text(profile: Profile) -> str:
