@@ -16,6 +16,10 @@ needs the network fails here. Per page it checks:
   visible text outside code;
 - no table, figure, image or cell output wider than the content column;
 - no table whose columns run together (adjacent cells' text closer than 4 px);
+- no debug output: warnings, tracebacks, object reprs, local paths (:data:`DEBUG_TEXT`, also in
+  folded ``<details>``), stderr output cells;
+- no code or output block (``pre``, ``div.highlight``) wider than its box (cut off or
+  scrolling);
 - the sidebar's page titles unique, and the page's ``<title>`` unique across the book.
 """
 
@@ -39,6 +43,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-features=Translate,OptimizationHints,MediaRouter"]
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "screenshots"}
 VIEWPORT = {"width": 1280, "height": 900}
+LOCAL_ROOTS = ("/work/", "/root/", "/home/", "/tmp/", "/Users/", "/mnt/", "/var/folders/",
+               f"{Path(__file__).resolve().parent.parent}/", "file:///")
+"""Beginnings of paths on the builder's filesystem, which no page should show."""
+DEBUG_TEXT = [
+    ("a warning", r"\b\w*Warning:"),
+    ("a traceback", r"Traceback \(most recent call last\)"),
+    ("an object's repr", r"<[\w.]+ object( at 0x[0-9a-fA-F]+)?>"),
+    ("an IPython repr", r"<IPython\."),
+    ("a local path", r"(?:^|[^\w/.:-])(?:" + "|".join(map(re.escape, LOCAL_ROOTS)) + r")\S*"),
+]
+"""Debug output in a page's text, as (what, JavaScript regular expression)."""
 
 
 def chromium_path() -> str | None:
@@ -73,7 +88,7 @@ class PageReport:
 # Runs in the page after it has loaded and MathJax has finished. Returns a list of problems
 # (strings), the document title and the sidebar's link texts.
 _CHECK_JS = r"""
-() => {
+(debugPatterns) => {
   const problems = [];
   const visible = (el) => {
     const s = getComputedStyle(el);
@@ -151,6 +166,23 @@ _CHECK_JS = r"""
       if (reported) break;
     }
   }
+  // debug output: warnings, tracebacks, object reprs, local paths (also in folded details)
+  const text = [document.body.innerText,
+                ...[...document.querySelectorAll('details')].map(d => d.textContent)].join('\n');
+  for (const [what, re] of debugPatterns) {
+    const m = text.match(new RegExp(re, 'm'));
+    if (m) problems.push(`${what} in the text: ${short(m[0])}`);
+  }
+  const stderr = [...column.querySelectorAll('.output.stderr, .cell_output .stderr')]
+                 .filter(visible);
+  if (stderr.length)
+    problems.push(`stderr output shown (${stderr.length} blocks): ${short(stderr[0].textContent)}`);
+  // code and output blocks that scroll or are cut off
+  const cut = [...column.querySelectorAll('pre, div.highlight')]
+              .filter(el => visible(el) && el.scrollWidth > el.clientWidth + 1);
+  if (cut.length)
+    problems.push(`code or output cut off (${cut.length} blocks; ${cut[0].scrollWidth} px in ` +
+                  `a ${cut[0].clientWidth} px box): ${short(cut[0].textContent)}`);
   const sidebar = [...document.querySelectorAll('nav.bd-docs-nav a.reference, ' +
                                                 '#bd-docs-nav a.reference')]
                   .map(a => a.textContent.replace(/\s+/g, ' ').trim());
@@ -238,7 +270,7 @@ def check_book(html_dir: str | os.PathLike, shots: str | os.PathLike | None = No
                 page.goto(path.as_uri(), wait_until="load")
                 page.wait_for_load_state("networkidle")
                 page.evaluate(_MATHJAX_DONE_JS)
-                out = page.evaluate(_CHECK_JS)
+                out = page.evaluate(_CHECK_JS, DEBUG_TEXT)
                 rep.problems += out["problems"]
                 rep.title, rep.sidebar = out["title"], out["sidebar"]
                 if shots:

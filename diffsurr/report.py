@@ -55,7 +55,7 @@ def book_profile() -> tuple[Profile, str]:
     name = os.environ.get(PROFILE_ENV, "").strip()
     if name:
         profile, _ = get_profile(name)
-        return profile, f"set by ${PROFILE_ENV}={name}"
+        return profile, "asked for by name when the book was built"
     return get_profile("auto")
 
 
@@ -440,9 +440,9 @@ def style_table2(df: pd.DataFrame, caption_text: str | None = None):
         if col == ("Table 2", "w"):
             fmt_map[col] = "{:g}"
         elif col[1] == "ratio":
-            fmt_map[col] = "{:.2g}"
+            fmt_map[col] = lambda x: sig(x, 2)
         elif col[0] != "Table 2":
-            fmt_map[col] = "{:.3g}"
+            fmt_map[col] = sig
     styler = table.style.format(fmt_map)
     for col in table.columns:
         if col[1] == "ratio":
@@ -473,6 +473,12 @@ def fmt(x: float, digits: int = 3) -> str:
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sig(x: float, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits, trailing zeros kept, so that a table's rows
+    show the same precision (0.500, 12.0, 1.20e-05; ``{:.3g}`` would give 0.5, 12, 1.2e-05)."""
+    return f"{float(x):#.{digits}g}".replace(".e", "e").rstrip(".")
 
 
 def caption(label: str, title: str, profile: Profile | None, source: str | Sequence[str] | None,
@@ -527,10 +533,11 @@ def show(fig, caption_md: str | None = None, dpi: int = 110) -> None:
 
 
 def md(text: str) -> None:
-    """Display markdown text (findings computed at build time)."""
+    """Display markdown text (findings computed at build time); empty text displays nothing."""
     from IPython.display import Markdown, display
 
-    display(Markdown(text))
+    if text:
+        display(Markdown(text))
 
 
 # ---------------------------------------------------------------- seeds: error bars

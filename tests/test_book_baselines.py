@@ -53,6 +53,8 @@ def test_loads_every_compared_run_with_its_seeds_cost_and_layouts(study):
     u = comp.runs[comp.runs["network"] == "U-Net"]["mean_res"]
     assert acc.loc["U-Net", "⟨res⟩ (10⁻³)"].startswith(f"{u.mean() / 1e-3:.3g} ± ")
     assert "measured side by side in one run" in chapter.cost_note(comp)
+    threads = int(comp.cost.attrs["torch_threads"])
+    assert f"({threads} thread{'s' if threads > 1 else ''}, as" in chapter.cost_note(comp)
 
 
 def test_a_study_under_way_names_what_is_missing(study):

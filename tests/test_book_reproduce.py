@@ -40,7 +40,28 @@ def test_copies_sort_in_stage_order(executed, tmp_path):
         "benchmark", "payoff", "baselines"]
     assert names[1:5] == ["2_train_model_01.ipynb", "2_train_model_09_rollback-none.ipynb",
                           "2_train_model_09_seed1.ipynb", "2_train_model_10.ipynb"]
-    assert copies[0].read_text() == notebook()
+    assert json.loads(copies[0].read_text()) == json.loads(notebook())
+
+
+def test_copies_drop_progress_bars_and_local_paths(tmp_path):
+    """What the pages of the executed notebooks showed: tqdm's redraws on stderr, each cut off
+    at the right, and the folders of the machine that ran them."""
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    streams = [("stdout", "run ci/model_09\n"),
+               *[("stderr", f"\repochs: {i}/2 [00:0{i}<00:00]") for i in range(3)],
+               ("stderr", "\n"),
+               ("stdout", "ci/model_09: 2 epochs -> /home/u/diffsurr/results/ci/model_09\n"
+                          "done\r\n")]
+    nb = json.loads(notebook())
+    nb["cells"].append({"cell_type": "code", "source": "train()", "outputs": [
+        {"output_type": "stream", "name": name, "text": text} for name, text in streams]})
+    (src / "train_model_09.ipynb").write_text(json.dumps(nb))
+    copy, = chapter.copy_executed(src, tmp_path / "executed")
+    outputs = json.loads(copy.read_text())["cells"][1]["outputs"]
+    assert [(o["name"], o["text"]) for o in outputs] == [
+        ("stdout", "run ci/model_09\n"),
+        ("stdout", "ci/model_09: 2 epochs -> results/ci/model_09\ndone\n")]
 
 
 def test_an_unknown_stage_is_refused(tmp_path):
@@ -92,4 +113,10 @@ def test_stage_times_and_provenance(results):
     assert chapter.times_text(times).startswith(f"The stages took {total:.1f} minutes in all (5")
     assert "commit `0123456789abcdef` on host `h` with numpy 2." in \
         chapter.provenance_text(results)
-    assert "smoke" in chapter.profiles_table().columns
+    table = chapter.profiles_table()
+    assert "smoke" in table.columns
+    assert table.loc["extra_seeds", "reference"] == "1, 2"        # not Python's (1, 2)
+    assert table.loc["milestones", "reference"] == "—"            # not ()
+    assert table.loc["extra_seeds", "convergence"] == "1"         # not (1,)
+    assert table.loc["baselines", "pilot"] == "—"                 # not an empty cell
+    assert "font-size" in chapter.profiles_styler().to_html()

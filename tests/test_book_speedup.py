@@ -112,6 +112,7 @@ def test_loader_leaves_out_old_and_quick_files(tmp_path):
     assert dropped == {"cpu-new-quick.nc": sp.QUICK, "cpu-old.nc": sp.OLD_FORMAT}
     table = sp.files_table(kept, dropped)
     assert list(table.shown) == ["yes", f"no: {sp.QUICK}", f"no: {sp.OLD_FORMAT}"]
+    assert list(table["torch threads"]) == ["2", "", ""]    # not 2.000000 beside empty rows
 
 
 def test_headline_file_is_the_newest_quiet_one():

@@ -2,6 +2,7 @@
 per-slice bins of new eval.nc files and the shared bins of older ones."""
 
 import functools
+import warnings
 
 import numpy as np
 import pytest
@@ -88,6 +89,17 @@ def test_peakedness_sentence_flips(new):
     assert chapter.peakedness_text(ev).startswith("No slice of any model")
 
 
+def test_peakedness_leaves_out_slices_of_one_value_quietly(new):
+    """Slices with a standard deviation of 0 (one pixel, or one value) are left out without a
+    NumPy warning, which the page would print."""
+    ev = new.sel(model=9).copy(deep=True)
+    ev["count20"][:5] = 1
+    ev["std_xprime20"][:5] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(chapter.peakedness(ev)).all()
+
+
 def test_shared_bins_leave_narrow_slices_unresolved(old):
     ev = old.copy(deep=True)
     ev["count20"][:] = 1000
@@ -120,3 +132,12 @@ def test_glue_figures_of_every_model_with_a_note_for_those_not_in(new, smoke, mo
     assert names == [f"fig-supplement-{m:02d}" for m in range(1, 15)] and set(glued) == set(names)
     assert glued["fig-supplement-09"].startswith("**Figure A.9")
     assert "needs model 5, not yet evaluated" in glued["fig-supplement-05"]
+
+
+def test_empty_text_displays_nothing(capsys):
+    """The page's sentences go through report.md: an empty one (no pathological model) shows no
+    ``<IPython.core.display.Markdown object>`` (outside a kernel, display prints that repr)."""
+    report.md("")
+    assert capsys.readouterr().out == ""
+    report.md("A sentence.")
+    assert "Markdown object" in capsys.readouterr().out

@@ -196,3 +196,62 @@ def test_no_browser_skips_locally_and_fails_under_ci(tmp_path):
     assert local.returncode == 0 and "SKIPPED" in local.stdout, local.stdout[-2000:]
     ci = subprocess.run(args, env={**env, "CI": "true"}, capture_output=True, text=True, cwd=ROOT)
     assert ci.returncode != 0 and "must run, not skip" in ci.stdout, ci.stdout[-2000:]
+
+
+# What the supplement page showed before its fix (myst-nb's markup, the builder's path kept).
+SUPPLEMENT_OUTPUT = (
+    '<div class="cell_output docutils container"><p>Each slice has its own bins.</p>'
+    '<div class="output stderr highlight-myst-ansi notranslate"><div class="highlight"><pre>'
+    '/work/main/diffsurr/book/supplement.py:55: RuntimeWarning: invalid value encountered in '
+    'multiply\n  return (peak * sd * np.sqrt(2 * np.pi))[ok]\n</pre></div></div>'
+    '<div class="output text_plain highlight-myst-ansi notranslate"><div class="highlight"><pre>'
+    '&lt;IPython.core.display.Markdown object&gt;\n</pre></div></div></div>')
+LONG = "x" * 400
+DEBUG_PAGES = {   # page: (body, what the check must report)
+    "warning": ("<p>fit.py:3: UserWarning: the fit did not converge</p>", "a warning"),
+    "traceback": ("<pre>Traceback (most recent call last):\n  File \"x\", line 1</pre>",
+                  "a traceback"),
+    "repr": ("<p>&lt;diffsurr.metrics.Slices object at 0x7f3a2b&gt;</p>", "an object's repr"),
+    "ipython": ("<p>&lt;IPython.core.display.HTML object&gt;</p>", "an IPython repr"),
+    "path": ("<p>written to /root/diffsurr/results/eval.nc</p>", "a local path"),
+    "folded_path": ("<details><summary>more</summary><p>in /home/ci/diffsurr</p></details>",
+                    "a local path"),
+    "stderr": ('<div class="cell_output"><div class="output stderr"><div class="highlight">'
+               "<pre>epoch 3 of 8</pre></div></div></div>", "stderr output shown"),
+    "wide_pre": (f"<pre>{LONG}</pre>", "code or output cut off"),
+    "wide_highlight": ('<div class="highlight" style="overflow:hidden">'
+                       f'<pre style="width:max-content">{LONG}</pre></div>',
+                       "code or output cut off"),
+    "supplement": (SUPPLEMENT_OUTPUT, "stderr output shown"),
+}
+CLEAN_BODY = ("<p>Results in results/reference/model_09/, see https://example.org/home/x; "
+              "a Warning sign, an object at rest.</p>"
+              f"<pre style='white-space:pre-wrap'>{' '.join(['word'] * 200)}</pre>")
+
+
+@pytest.fixture(scope="module")
+def debug_reports(tmp_path_factory):
+    """One synthetic page per kind of debug output, and a clean one, checked in one browser."""
+    _need_browser()
+    html = tmp_path_factory.mktemp("debug")
+    for name, body in {**{k: b for k, (b, _) in DEBUG_PAGES.items()}, "clean": CLEAN_BODY}.items():
+        (html / f"{name}.html").write_text(
+            f"<html><head><title>{name}</title></head><body>"
+            f'<article class="bd-article" style="width:600px">{body}</article></body></html>')
+    return {r.page.removesuffix(".html"): "\n".join(r.problems)
+            for r in browser.check_book(html, None)}
+
+
+@pytest.mark.parametrize("name", DEBUG_PAGES)
+def test_debug_output_fails_a_page(debug_reports, name):
+    assert DEBUG_PAGES[name][1] in debug_reports[name], debug_reports[name]
+
+
+def test_the_supplement_page_before_its_fix_fails_every_way(debug_reports):
+    for what in ("a warning", "an IPython repr", "an object's repr", "a local path",
+                 "stderr output shown"):
+        assert what in debug_reports["supplement"], debug_reports["supplement"]
+
+
+def test_prose_like_debug_output_passes(debug_reports):
+    assert debug_reports["clean"] == "", debug_reports["clean"]

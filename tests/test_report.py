@@ -130,7 +130,7 @@ def evals(results, smoke):
 def test_book_profile_env_and_default(monkeypatch):
     monkeypatch.setenv("DIFFSURR_PROFILE", "smoke")
     profile, why = report.book_profile()
-    assert profile.name == "smoke" and "DIFFSURR_PROFILE" in why
+    assert profile.name == "smoke" and why == "asked for by name when the book was built"
     monkeypatch.delenv("DIFFSURR_PROFILE")
     assert report.book_profile() == get_profile("auto")
     monkeypatch.setenv("DIFFSURR_PROFILE", "nonsense")
@@ -209,6 +209,13 @@ def test_table2_comparison_rows_and_preprint_values(evals):
     assert compact[("Table 2", "D₁ D₂ D₃ D₄")].loc[12] == "— — 0.1 0.1"
     html = report.style_table2(df).to_html()
     assert "ratio" in html and "NN1+NN2" in html
+
+
+def test_table2_numbers_keep_their_trailing_zeros():
+    """Every number of a Table 2 column with 3 significant digits (ratios 2), zeros kept."""
+    assert [report.sig(x) for x in (0.5, 12, 1.2e-5, 0.00212, 123)] == [
+        "0.500", "12.0", "1.20e-05", "0.00212", "123"]
+    assert report.sig(1.0, 2) == "1.0"
 
 
 # ---------------------------------------------------------------- derived numbers

@@ -283,9 +283,10 @@ def cost_note(comp: Comparison) -> str:
         return (f"The cost columns appear once `{display_path(baselines_path(comp.profile))}` "
                 "is made (the baselines stage, after every compared run is trained).")
     a = comp.cost.attrs
+    threads = int(a.get("torch_threads", 1))
     return (f"\"step\": one training step (batch {comp.profile.batch_size}) relative to model "
             f"12's; \"forward\": a forward pass per sample at batch {a.get('infer_batch')}; both "
             f"measured side by side in one run on {a.get('device_name')} "
-            f"({a.get('torch_threads')} thread(s), as each training ran). \"training\": the "
+            f"({threads} {'thread' if threads == 1 else 'threads'}, as each training ran). \"training\": the "
             "training's wall time (mean over seeds), measured while the machine ran other jobs, "
             "so only roughly comparable.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -46,15 +46,45 @@ def ordered_name(name: str) -> str:
     return f"{STAGES.index(stage_of(Path(name).stem)) + 1}_{name}"
 
 
+PROGRESS = re.compile(r"[^\n]*\r[^\n]*\n?")
+"""A line a progress bar redraws with carriage returns (tqdm), with its newline."""
+LOCAL_PREFIX = re.compile(r"(?<![\w.~])/(?:[^\s/'\"]+/)*?(?=results/)")
+"""The machine's folders before ``results/`` in an absolute path."""
+
+
+def clean_stream(text: str) -> str:
+    """A stream output as the book shows it: progress-bar lines dropped, paths to results
+    made relative to the repository (``/home/u/diffsurr/results/x.nc`` -> ``results/x.nc``)."""
+    return LOCAL_PREFIX.sub("", PROGRESS.sub("", text.replace("\r\n", "\n")))
+
+
+def clean_outputs(nb: dict) -> dict:
+    """``nb`` with :func:`clean_stream` applied to its stream outputs, and those left blank
+    removed."""
+    for cell in nb["cells"]:
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "stream":
+                out["text"] = clean_stream("".join(out["text"]))
+                if not out["text"].strip():
+                    continue
+            outputs.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
+    return nb
+
+
 def copy_executed(src: str | Path, dst: str | Path) -> list[Path]:
     """Copy every stage notebook of ``src`` into ``dst`` (made if missing) under
-    :func:`ordered_name`; returns the copies in sidebar (name) order."""
+    :func:`ordered_name`, its outputs cleaned (:func:`clean_outputs`); returns the copies in
+    sidebar (name) order."""
     dst = Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
     out = []
     for nb in sorted(Path(src).glob("*.ipynb")):
         target = dst / ordered_name(nb.name)
-        shutil.copy2(nb, target)
+        cleaned = clean_outputs(json.loads(nb.read_text()))
+        target.write_text(json.dumps(cleaned, indent=1, ensure_ascii=False) + "\n")
         out.append(target)
     return sorted(out, key=lambda p: p.name)
 
@@ -90,11 +120,23 @@ def build_text(profile: Profile, why: str) -> str:
     return f"This build shows the **`{profile.name}`** profile ({why}): {profile.description}."
 
 
+def value_text(value) -> str:
+    """A profile value as the table shows it: a tuple as its items ("1, 2"), "—" when empty."""
+    text = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    return text or "—"
+
+
 def profiles_table() -> pd.DataFrame:
     """Every value of every profile (``diffsurr/profiles.py``), one column per profile."""
-    rows = {name: {k: v for k, v in dataclasses.asdict(p).items()
+    rows = {name: {k: value_text(v) for k, v in dataclasses.asdict(p).items()
                    if k not in ("name", "description")} for name, p in PROFILES.items()}
-    return pd.DataFrame(rows).astype(str)
+    return pd.DataFrame(rows)
+
+
+def profiles_styler():
+    """:func:`profiles_table` in small type, so that its seven columns fit the page."""
+    return profiles_table().style.set_table_styles(
+        [{"selector": "", "props": [("font-size", "0.68rem")]}])
 
 
 def provenance_text(profile: Profile) -> str:

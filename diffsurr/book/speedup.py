@@ -220,7 +220,7 @@ def files_table(benches: dict[str, xr.Dataset], dropped: dict[str, str]) -> pd.D
              "measured": ds.attrs["created"][:16].replace("T", " "),
              "commit": ds.attrs["git_commit"][:12] + ("-dirty" if "dirty" in ds.attrs["git_commit"]
                                                       else ""),
-             "torch threads": ds.attrs["torch_threads"],
+             "torch threads": str(int(ds.attrs["torch_threads"])),
              "1-min load (start → end)": f"{ds.attrs['load_start_1min']:.2f} → "
                                          f"{ds.attrs['load_end_1min']:.2f}",
              "loaded": "yes" if int(ds.attrs["loaded"]) else "no", "shown": "yes"}

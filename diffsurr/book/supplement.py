@@ -51,8 +51,8 @@ def peakedness(ev: xr.Dataset) -> np.ndarray:
     (> 1: more sharply peaked than the Gaussian of the same standard deviation)."""
     sd, count = ev["std_xprime20"].values, ev["count20"].values
     ok = (count >= MIN_PIXELS) & np.isfinite(sd) & (sd > MIN_BINS_PER_STD * bin_widths(ev))
-    peak = np.nanmax(np.where(ok[:, None], ev["pdf"].values, np.nan), axis=1, initial=-np.inf)
-    return (peak * sd * np.sqrt(2 * np.pi))[ok]
+    peak = np.nanmax(ev["pdf"].values[ok], axis=1, initial=-np.inf)
+    return peak * sd[ok] * np.sqrt(2 * np.pi)
 
 
 def resolved(evals: xr.Dataset) -> tuple[int, int]:
