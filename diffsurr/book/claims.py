@@ -407,6 +407,22 @@ def judge(comparisons: list[Comparison]) -> tuple[str, str]:
     return "not resolved", "at least one comparison is within the seed spread"
 
 
+def _excluded_summary(comparisons: list[Comparison]) -> str:
+    """Why comparisons are not evidence, grouped: 'NN1 dead in models 8, 9; no model overfits'."""
+    dead: dict[str, list[int]] = {}
+    other = []
+    for c in comparisons:
+        for m, net in re.findall(r"(NN\d) dead in model (\d+)", c.excluded):
+            dead.setdefault(m, [])
+            if int(net) not in dead[m]:
+                dead[m].append(int(net))
+        if "overfits" in c.excluded and "neither model overfits" not in other:
+            other.append("neither model overfits")
+    parts = [f"{net} dead (output constant) in model{'s' if len(ms) > 1 else ''} "
+             + ", ".join(map(str, sorted(ms))) for net, ms in dead.items()]
+    return "; ".join(parts + other)
+
+
 def _count(comparisons: list[Comparison]) -> str:
     """'3 of 6 comparisons supported, 1 contradicted, …' (the landing table's evidence)."""
     n = len(comparisons)
@@ -414,7 +430,9 @@ def _count(comparisons: list[Comparison]) -> str:
     parts = [f"{kinds[k]} {k}" for k in ("supported", "contradicted", "within spread",
                                          "one seed", "not evidence") if k in kinds]
     pairs = len({(c.model_a, c.model_b) for c in comparisons})
-    return f"{pairs} pair{'s' if pairs != 1 else ''}, {n} comparisons: " + ", ".join(parts)
+    why = _excluded_summary([c for c in comparisons if c.excluded])
+    return (f"{pairs} pair{'s' if pairs != 1 else ''}, {n} comparisons: " + ", ".join(parts)
+            + (f" ({why})" if why else ""))
 
 
 def _rollback(ctx: Context) -> tuple[str, str, str]:
@@ -602,11 +620,12 @@ def summary(vs: dict[str, Verdict], profile_name: str) -> str:
 
 
 def comparison_table(vs: dict[str, Verdict]) -> pd.DataFrame:
-    """One row per comparison (index: claim, statistic), for the seeds page's table."""
+    """One row per comparison (index: claim, statistic), for the seeds page's table; model a
+    is the one the claim says is lower (times its factor, for "an order of magnitude")."""
     return pd.DataFrame([{"claim": v.claim.title, "statistic": c.stat,
-             "model a": f"{c.model_a}: {pm(c.mean_a / c.unit, c.std_a / c.unit, c.n_a)}",
-             "model b": f"{c.model_b}: {pm(c.mean_b / c.unit, c.std_b / c.unit, c.n_b)}",
-             "claimed lower": f"{fmt(c.factor)}·{c.lower}" if c.factor != 1 else c.lower,
+             "a (claimed lower)": f"{c.model_a}: {pm(c.mean_a / c.unit, c.std_a / c.unit, c.n_a)}"
+                                  + (f" ×{fmt(c.factor)}" if c.factor != 1 else ""),
+             "b": f"{c.model_b}: {pm(c.mean_b / c.unit, c.std_b / c.unit, c.n_b)}",
              "Δ = a − b": fmt(c.delta / c.unit),
              f"{SPREAD_K:g}·spread": fmt(SPREAD_K * c.spread / c.unit), "outcome": c.outcome}
             for v in vs.values() for c in v.comparisons]).set_index(["claim", "statistic"])

@@ -15,7 +15,7 @@ def claims_html(vs: dict[str, claims.Verdict]) -> str:
     the page's width."""
     rows = "".join(f"<tr><td>{v.claim.title}</td><td>{claims.badge(v, scale=False)}</td>"
                    f"<td>{html.escape(v.evidence)}</td></tr>" for v in vs.values())
-    return ('<table class="claims-table" style="font-size:0.8em;width:100%">'
+    return ('<table class="claims-table" style="font-size:0.78em;width:100%;line-height:1.25">'
             "<thead><tr><th>preprint claim</th><th>verdict</th><th>evidence</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>")
 
