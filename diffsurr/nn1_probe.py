@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .pilot import kept_curve
 from .runid import RunId
 
 MODELS = (9, 11)
@@ -26,11 +27,6 @@ ReLU made a LeakyReLU (slope 0.01), which cannot die, at the common lr."""
 ALIVE_MIN = 0.1
 RUNS = {(label, m): RunId.make("probe", m, **values)
         for label, values in VARIANTS.items() for m in MODELS}
-
-
-def kept(history: xr.Dataset, name: str) -> np.ndarray:
-    """Per-epoch values of the final trajectory (roll-backs' rejected epochs removed)."""
-    return history[name].values[history.kept.values == 1]
 
 
 def assess(histories: dict[RunId, xr.Dataset], controls: dict[int, xr.Dataset]) -> dict:
@@ -46,9 +42,9 @@ def assess(histories: dict[RunId, xr.Dataset], controls: dict[int, xr.Dataset]) 
         lowest, ratios = 1.0, []
         for r in runs:
             h = histories[r]
-            lowest = min(lowest, float(np.min(kept(h, "alive_nn1"))))
-            val = kept(h, "val_loss")
-            ratios.append(val[-1] / kept(controls[r.model], "val_loss")[len(val) - 1])
+            lowest = min(lowest, float(np.min(kept_curve(h, "alive_nn1"))))
+            val = kept_curve(h)
+            ratios.append(val[-1] / kept_curve(controls[r.model])[len(val) - 1])
         out[label] = {"min_alive": lowest, "alive": lowest > ALIVE_MIN,
                       "val_ratio": float(np.exp(np.mean(np.log(ratios))))}
     return out

@@ -18,6 +18,7 @@ import xarray as xr
 from scipy import stats
 
 from .. import nn1_probe, plateau
+from ..pilot import kept_curve
 from ..nets import Surrogate, count_parameters
 from ..profiles import PROFILES, Profile
 from ..registry import table2_frame
@@ -25,6 +26,7 @@ from ..report import load_seed_evals, fmt
 from ..runid import RunId
 from ..stages.train import eval_name, study_runs
 from . import claims
+from .reference import read_optional
 
 PROFILE = PROFILES["convergence"]
 TARGET_EPOCHS = 800
@@ -32,13 +34,6 @@ TARGET_EPOCHS = 800
 FIT_FROM = 8
 """First epoch of the power-law fit (earlier epochs are the fast initial descent)."""
 STATS = {"mean_res": ("⟨res⟩", 1e-3), "p99_res": ("99-P", 1e-2), "max_res": ("max", 1.0)}
-
-
-def _read(path) -> xr.Dataset | None:
-    if not path.exists():
-        return None
-    with xr.open_dataset(path) as ds:
-        return ds.load()
 
 
 def epochs_evaluated(profile: Profile = PROFILE) -> list[int]:
@@ -55,9 +50,9 @@ def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:
     of a run stopped early on a plateau is its last (its later milestones hold that model)."""
     rows = []
     for run in study_runs(profile):
-        h = _read(run.dir / "history.nc")
+        h = read_optional(run.dir / "history.nc")
         for epoch in epochs_evaluated(profile):
-            ev = _read(run.dir / _eval_name(profile, epoch))
+            ev = read_optional(run.dir / _eval_name(profile, epoch))
             if ev is None:
                 continue
             test = ev.sel(set="test")
@@ -71,7 +66,7 @@ def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:
 def histories(profile: Profile = PROFILE) -> dict[str, xr.Dataset]:
     """The history.nc of every run trained so far, by run name."""
     return {run.name: h for run in study_runs(profile)
-            if (h := _read(run.dir / "history.nc")) is not None}
+            if (h := read_optional(run.dir / "history.nc")) is not None}
 
 
 def missing(profile: Profile = PROFILE) -> list[str]:
@@ -113,7 +108,7 @@ def trend(history: xr.Dataset, start: int = FIT_FROM) -> tuple[float, float, int
     log(epoch) over the kept epochs from ``start`` on, the loss smoothed by a centred running
     median over :data:`diffsurr.plateau.SMOOTH` epochs (the last ones, without a full window,
     left out)."""
-    val = history["val_loss"].values[history["kept"].values == 1]
+    val = kept_curve(history)
     half = plateau.SMOOTH // 2
     centred = np.array([np.median(val[k - half:k + half + 1])
                         for k in range(half, val.size - half)])
@@ -205,9 +200,9 @@ def probe_table() -> pd.DataFrame:
     """The NN1 probe: per variant, NN1's lowest alive fraction, whether it stayed alive, and
     the validation loss relative to the control (:func:`diffsurr.nn1_probe.assess`)."""
     hist = {run: h for run in nn1_probe.RUNS.values()
-            if (h := _read(run.dir / "history.nc")) is not None}
+            if (h := read_optional(run.dir / "history.nc")) is not None}
     controls = {m: h for m in nn1_probe.MODELS
-                if (h := _read(RunId.make("reference", m).dir / "history.nc")) is not None}
+                if (h := read_optional(RunId.make("reference", m).dir / "history.nc")) is not None}
     assessed = nn1_probe.assess(hist, controls) if len(controls) == len(nn1_probe.MODELS) else {}
     rows = [{"variant": label, "lowest NN1 alive fraction": a["min_alive"],
              f"alive (> {nn1_probe.ALIVE_MIN:g} every epoch)": "yes" if a["alive"] else "no",
@@ -244,7 +239,7 @@ def best_text(profile: Profile = PROFILE) -> str:
     run = RunId.parse(profile.name, best["run"])
     net = Surrogate.from_table2(run.model, width=profile.width, head=profile.head)
     full = Surrogate.from_table2(run.model)
-    h = _read(run.dir / "history.nc")
+    h = read_optional(run.dir / "history.nc")
     hours = (float(h.attrs["stage_wall_time_s"]) * int(h.attrs.get("torch_threads", 1)) / 3600
              if h is not None else np.nan)
     reach = ("reaches" if best["mean_res"] <= float(paper["paper_mean_res"].sel(model=pm))
