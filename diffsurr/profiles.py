@@ -209,6 +209,22 @@ _KIND_TEXT = {"int": "an integer", "float": "a finite number", "str": "a string"
               "tuple": "a list of integers (e.g. 1,2)"}
 
 
+_REFERENCE = Profile(
+    name="reference",
+    description="Table 2 at the largest scale a 2-core CPU runs in 8 hours: the "
+                "authors' data (production sources, code placement, 20,000 "
+                "samples, 80/20 split, a tenth of the training part for validation), batch "
+                "25, the preprint's roll-back rule, NN1 at full width; NN2 at 1/4 width "
+                "with the relu head, Adam 1e-3 and 8 epochs, as the pilot chose; not the "
+                "preprint's 800 epochs at lr 5e-6; plus a U-Net and an FNO baseline with "
+                "model 12's loss",
+    n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=8, batch_size=25,
+    lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
+    placement="code", max_eval_train=4000, extra_seeds=(1, 2), seed_models=(5, 9, 11, 12),
+    head_variant=False, baselines="unet,fno", n_generalise=500)
+"""The reference study; the probe and convergence profiles are it with what they name changed,
+so they read the same data set."""
+
 PROFILES = {
     "paper": Profile(
         name="paper",
@@ -238,40 +254,23 @@ PROFILES = {
         n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=12, batch_size=25,
         lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
         placement="code", max_eval_train=4000, n_generalise=200),
-    "reference": Profile(
-        name="reference",
-        description="Table 2 at the largest scale a 2-core CPU runs in 8 hours: the "
-                    "authors' data (production sources, code placement, 20,000 "
-                    "samples, 80/20 split, a tenth of the training part for validation), batch "
-                    "25, the preprint's roll-back rule, NN1 at full width; NN2 at 1/4 width "
-                    "with the relu head, Adam 1e-3 and 8 epochs, as the pilot chose; not the "
-                    "preprint's 800 epochs at lr 5e-6; plus a U-Net and an FNO baseline with "
-                    "model 12's loss",
-        n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=8, batch_size=25,
-        lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
-        placement="code", max_eval_train=4000, extra_seeds=(1, 2), seed_models=(5, 9, 11, 12),
-        head_variant=False, baselines="unet,fno", n_generalise=500),
-    "probe": Profile(
-        name="probe",
+    "reference": _REFERENCE,
+    "probe": dataclasses.replace(
+        _REFERENCE, name="probe",
         description="the reference data and settings for 3 epochs, models 9 and 11 only, "
                     "with NN1's learning rate scaled down, to find the smallest change that "
                     "keeps NN1's output alive in NN1 + NN2 models; not the preprint's scale",
-        n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=3, batch_size=25,
-        lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
-        placement="code", max_eval_train=4000, head_variant=False, n_generalise=200),
-    "convergence": Profile(
-        name="convergence",
+        epochs=3, extra_seeds=(), seed_models=(), baselines="", n_generalise=200),
+    "convergence": dataclasses.replace(
+        _REFERENCE, name="convergence",
         description="the reference study's data and settings trained 4× longer: models 4, 5, "
                     "6, 9, 11 and 12 (the pairs that decide the claims) for up to 32 epochs, "
                     "stopped earlier on a plateau of the smoothed validation loss, with the "
                     "test set evaluated after 8, 16 and 32 epochs and the roll-back rule "
                     "active after epoch 20; a second seed of models 9, 11 and 12; not the "
                     "preprint's 800 epochs at lr 5e-6",
-        n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=32, batch_size=25,
-        lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
-        placement="code", max_eval_train=4000, plateau=8, milestones=(8, 16, 32),
-        models=(4, 5, 6, 9, 11, 12), extra_seeds=(1,), seed_models=(9, 11, 12),
-        head_variant=False, n_generalise=200),
+        epochs=32, plateau=8, milestones=(8, 16, 32), models=(4, 5, 6, 9, 11, 12),
+        extra_seeds=(1,), seed_models=(9, 11, 12), baselines="", n_generalise=200),
     "smoke": Profile(
         name="smoke",
         description="a few seconds per stage, for tests and for developing the book; its "
