@@ -49,11 +49,12 @@ def test_verdict_changes_name_what_changed_between_milestones():
 
 
 def test_probe_text_chooses_only_a_variant_that_kept_nn1_alive():
-    table = pd.DataFrame({"lowest": [0.0, 0.4], "alive": ["no", "yes"], "ratio": [0.9, 1.2]},
-                         index=["NN1 lr × 0.1", "NN1 leaky head"])
-    assert "**Chosen: NN1 leaky head**" in chapter.probe_text(table)
-    assert "Not in yet: NN1 lr × 0.005" in chapter.probe_text(table)
-    dead = table.assign(alive=["no", "no"])
+    assessed = {"NN1 lr × 0.1": {"min_alive": 0.0, "alive": False, "val_ratio": 0.9},
+                "NN1 leaky head": {"min_alive": 0.4, "alive": True, "val_ratio": 1.2}}
+    assert "**Chosen: NN1 leaky head**" in chapter.probe_text(assessed)
+    assert "Not in yet: NN1 lr × 0.005" in chapter.probe_text(assessed)
+    assert list(chapter.probe_table(assessed).iloc[:, 1]) == ["no", "yes"]
+    dead = {k: {**a, "alive": False} for k, a in assessed.items()}
     assert "No variant probed so far keeps NN1 alive" in chapter.probe_text(dead)
 
 
@@ -62,5 +63,6 @@ def test_an_empty_study_renders_as_not_in_yet(tmp_path, monkeypatch):
     assert chapter.missing_text().startswith("Not in yet (9): `model_04`")
     assert chapter.milestone_table().empty and chapter.projections().empty
     assert "No convergence run" in chapter.best_text()
-    assert chapter.probe_table().empty and chapter.probe_text(pd.DataFrame()).startswith("No NN1")
+    assert chapter.probe_assessed() == {} and chapter.probe_table({}).empty
+    assert chapter.probe_text({}).startswith("No NN1")
     chapter.figure()

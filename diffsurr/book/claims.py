@@ -291,6 +291,7 @@ class Verdict:
     comparisons: list[Comparison] = field(default_factory=list)
     evidence: str = ""
     caveat: str = ""
+    improving: str = ""
 
 
 def seed_stats(da: xr.DataArray, dim: str = "seed") -> xr.Dataset:
@@ -483,10 +484,10 @@ def verdicts(seeds: xr.Dataset, ctx: Context | None = None) -> dict[str, Verdict
             cs = _comparisons(key, seeds, stats)
             outcome, reason = judge(cs)
             out[key] = Verdict(claim, outcome, reason, cs, _count(cs) if cs else reason,
-                               ctx.caveat)
+                               ctx.caveat, ctx.improving)
         else:
             outcome, reason, evidence = (_rollback if key == "rollback-converges" else _speed)(ctx)
-            out[key] = Verdict(claim, outcome, reason, [], evidence, ctx.caveat)
+            out[key] = Verdict(claim, outcome, reason, [], evidence, ctx.caveat, ctx.improving)
     return out
 
 

@@ -196,27 +196,30 @@ def changes_text(df: pd.DataFrame) -> str:
         f"*{c}* ({' → '.join(df.loc[c, cols])})" for c in changed) + ".")
 
 
-def probe_table() -> pd.DataFrame:
-    """The NN1 probe: per variant, NN1's lowest alive fraction, whether it stayed alive, and
-    the validation loss relative to the control (:func:`diffsurr.nn1_probe.assess`)."""
+def probe_assessed() -> dict:
+    """:func:`diffsurr.nn1_probe.assess` of the probe runs that are in, against the reference
+    runs of models 9 and 11 ({} while a control is missing)."""
     hist = {run: h for run in nn1_probe.RUNS.values()
             if (h := read_optional(run.dir / "history.nc")) is not None}
     controls = {m: h for m in nn1_probe.MODELS
                 if (h := read_optional(RunId.make("reference", m).dir / "history.nc")) is not None}
-    assessed = nn1_probe.assess(hist, controls) if len(controls) == len(nn1_probe.MODELS) else {}
+    return nn1_probe.assess(hist, controls) if len(controls) == len(nn1_probe.MODELS) else {}
+
+
+def probe_table(assessed: dict) -> pd.DataFrame:
+    """The NN1 probe: per variant, NN1's lowest alive fraction, whether it stayed alive, and
+    the validation loss relative to the control."""
     rows = [{"variant": label, "lowest NN1 alive fraction": a["min_alive"],
              f"alive (> {nn1_probe.ALIVE_MIN:g} every epoch)": "yes" if a["alive"] else "no",
              "val. loss / control": a["val_ratio"]} for label, a in assessed.items()]
     return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()
 
 
-def probe_text(table: pd.DataFrame) -> str:
-    """The probe's choice, or why there is none yet."""
-    pending = [label for label in nn1_probe.VARIANTS if label not in table.index]
-    if table.empty:
+def probe_text(assessed: dict) -> str:
+    """The probe's choice (:func:`diffsurr.nn1_probe.choose`), or why there is none yet."""
+    if not assessed:
         return "No NN1 probe run is in yet."
-    assessed = {label: {"alive": row.iloc[1] == "yes", "val_ratio": row.iloc[2]}
-                for label, row in table.iterrows()}
+    pending = [label for label in nn1_probe.VARIANTS if label not in assessed]
     choice = nn1_probe.choose(assessed)
     wait = (f" Not in yet: {', '.join(pending)}." if pending else "")
     if choice is None:
@@ -224,7 +227,7 @@ def probe_text(table: pd.DataFrame) -> str:
                 f"{nn1_probe.ALIVE_MIN:g} at every epoch of models 9 and 11), so the convergence "
                 "runs with NN1 wait for one that does." + wait)
     return (f"**Chosen: {choice}**, the variant that kept NN1 alive with the lowest validation "
-            f"loss relative to the control ({fmt(table.loc[choice].iloc[2])})." + wait)
+            f"loss relative to the control ({fmt(assessed[choice]['val_ratio'])})." + wait)
 
 
 def best_text(profile: Profile = PROFILE) -> str:

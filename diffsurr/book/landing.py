@@ -25,7 +25,7 @@ def caveat_line(vs: dict[str, claims.Verdict], profile: Profile) -> str:
     caveat = next((v.caveat for v in vs.values() if v.caveat), "")
     if not caveat:
         return ""
-    improving = claims.context(profile).improving
+    improving = next((v.improving for v in vs.values() if v.improving), "")
     return (f"**Every verdict is at this study's scale** (profile `{profile.name}`: {caveat}"
             f"{'; ' + improving if improving else ''}); "
             "*holds* and *fails* alike may change with more training (the seeds page has each "
@@ -36,10 +36,10 @@ def speed_line() -> str:
     benches, _ = speedup.load_benchmarks()
     if not benches:
         return "**Speed:** no benchmark file yet."
-    name = speedup.headline_file(benches) or max(
-        benches, key=lambda n: benches[n].attrs["created"])
+    quiet = speedup.headline_file(benches)
+    name = quiet or max(benches, key=lambda n: benches[n].attrs["created"])
     ds = benches[name]
-    loaded = "" if speedup.headline_file(benches) else " (a loaded machine: indicative only)"
+    loaded = "" if quiet else " (a loaded machine: indicative only)"
     return f"**Speed** (`{name}`{loaded}): {speedup.verdict(ds)}"
 
 
