@@ -122,3 +122,25 @@ def test_the_lock_is_released_when_the_block_ends_or_fails(tmp_path):
         with pytest.raises(RunBusy, match=rf"in use by pid {os.getpid()} \(evaluate"):
             with run_lock(tmp_path, "train", "r"):
                 pass
+    with run_lock(tmp_path, "train", "r"):
+        pass
+
+
+def test_evaluate_and_generalise_share_a_run_but_never_with_train(tmp_results):
+    """Before, Snakemake's evaluate and generalise of one run, started side by side, failed
+    the whole study (CI) with "in use by ... (generalise"."""
+    run = _trained()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from diffsurr.runlock import run_lock\n"
+         f"with run_lock({str(run.dir)!r}, 'generalise', 'x'):\n"
+         " print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        evaluate.evaluate_stage(run)
+        assert (run.dir / "eval.nc").exists()
+        with pytest.raises(RunBusy, match=rf"in use by pid {holder.pid} \(generalise"):
+            stage_train.train_stage(run, retrain=True, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
