@@ -14,7 +14,8 @@ set of rules (the issue "benchmarks, fair and single-sourced"):
   :data:`EXACT_TOL` of it; float32 paths and time stepping are kept apart, with their error;
 - solvers and the surrogate (Table 2 model 9) are timed by the same function at the same batch
   sizes, from a float64 numpy batch on the host to a numpy result on the host (so every torch
-  path pays its host/device copies), δ and ε at batch 1 and at their best batch;
+  path pays its host/device copies), interleaved in rounds (a load change meets them alike),
+  δ and ε at batch 1 and at their best batch;
 - training is timed through :func:`diffsurr.train.train` itself (two short runs that differ
   only in their number of steps) and extrapolated to the paper profile's 800 epochs;
 - Eq. 4's break-even N for each solver (diffsurr.speedup);
@@ -259,6 +260,7 @@ class _Plan:
     train_steps: int             # steps the long training run has more than the short one
     train_repeats: int           # warm epochs per training run (the fastest is kept)
     n_val: int                   # validation samples of the two training runs
+    rounds: int = 3              # interleaved rounds over every solver and surrogate variant
 
 
 _PER_SAMPLE = {"time stepping (numpy)": 1, "sparse LU (scipy)": 8}
@@ -276,14 +278,14 @@ def _plan(kind, quick):
     if kind == "cpu":
         if quick:
             return _Plan((1, 8, 32), ("fp32",), 1, 0.3, 50, 2,
-                         {**_PER_SAMPLE, "sparse LU (scipy)": 1}, 2, cpu_option, 2, 1, 8)
+                         {**_PER_SAMPLE, "sparse LU (scipy)": 1}, 2, cpu_option, 2, 1, 8, 2)
         return _Plan((1, 8, 32, 128), ("fp32",), 1, 1.0, 200, 3, _PER_SAMPLE, 3, cpu_option, 8,
                      3, 32)
     options = tuple((amp, cl, comp) for comp in ((False,) if quick else (False, True))
                     for cl in (False, True) for amp in (False, True))
     if quick:
         return _Plan((1, 8, 32, 128, 512), ("fp32", "bf16"), 3, 0.2, 50, 2, _PER_SAMPLE, 2,
-                     options, 10, 1, 64)
+                     options, 10, 1, 64, 2)
     return _Plan((1, 8, 32, 128, 512), ("fp32", "bf16"), 5, 1.0, 500, 3, _PER_SAMPLE, 3,
                  options, 100, 3, 256)
 
@@ -349,18 +351,33 @@ def time_per_sample(fn, x, plan, max_batch=None):
     the fastest call, divided by b. NaN above ``max_batch`` and where CUDA runs out of
     memory. CUDA work is finished by the copy of the result to the host inside fn.
     """
-    out = np.full(len(plan.batches), np.nan)
-    for j, b in enumerate(plan.batches):
-        if max_batch is not None and b > max_batch:
-            continue
-        xb = x[:b]
-        try:
-            for _ in range(plan.warmup):
-                fn(xb)
-            out[j] = _min_call_time(lambda: fn(xb), plan.min_s, plan.max_calls,
-                                    plan.min_calls) / b
-        except torch.cuda.OutOfMemoryError:
-            torch.cuda.empty_cache()
+    return time_interleaved([(fn, max_batch)], x, plan, rounds=1)[0]
+
+
+def time_interleaved(cases, x, plan, rounds):
+    """:func:`time_per_sample`'s rule for several functions at once, interleaved: ``cases``
+    is a list of (fn, max_batch); in each of ``rounds`` rounds every (batch, case) in turn
+    gets its share (1/rounds) of the timed calls, after plan.warmup untimed calls in the first
+    round; the fastest call over all rounds is kept. A change of the machine's load during the
+    run so meets every variant alike, and their ratios stay comparable. Returns (case, batch)."""
+    out = np.full((len(cases), len(plan.batches)), np.nan)
+    failed = set()
+    calls = (max(1, -(-plan.min_calls // rounds)), max(1, plan.max_calls // rounds))
+    for r in range(rounds):
+        for j, b in enumerate(plan.batches):
+            xb = x[:b]
+            for i, (fn, max_batch) in enumerate(cases):
+                if (max_batch is not None and b > max_batch) or (i, j) in failed:
+                    continue
+                try:
+                    for _ in range(plan.warmup if r == 0 else 0):
+                        fn(xb)
+                    t = _min_call_time(lambda: fn(xb), plan.min_s / rounds, calls[1], calls[0])
+                    out[i, j] = np.fmin(out[i, j], t / b)
+                except torch.cuda.OutOfMemoryError:
+                    torch.cuda.empty_cache()
+                    failed.add((i, j))
+                    out[i, j] = np.nan
     return out
 
 
@@ -378,17 +395,22 @@ def surrogate_call(model, device, precision="fp32"):
     return run
 
 
-def _bench_inference(model, x, plan, device):
-    """Seconds per sample and CUDA peak bytes per (precision, batch), by time_per_sample."""
-    shape = (len(plan.precisions), len(plan.batches))
-    per_sample, cuda_peak = np.full(shape, np.nan), np.full(shape, np.nan)
+def _inference_memory(model, x, plan, device):
+    """Peak CUDA bytes per precision (NaN off CUDA) and peak RSS of one call of the surrogate
+    at the largest batch of ``plan`` (the timing runs interleaved, so it cannot say)."""
+    peak = np.full(len(plan.precisions), np.nan)
+    _reset_peak_rss()
     for i, precision in enumerate(plan.precisions):
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        per_sample[i] = time_per_sample(surrogate_call(model, device, precision), x, plan)
+        try:
+            surrogate_call(model, device, precision)(x[:max(plan.batches)])
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            continue
         if device.type == "cuda":
-            cuda_peak[i] = torch.cuda.max_memory_allocated(device)  # same for every batch
-    return per_sample, cuda_peak
+            peak[i] = torch.cuda.max_memory_allocated(device)
+    return peak, io.peak_rss_bytes()
 
 
 def _trainer_epoch_s(template, loss_fn, data, n_steps, cfg):
@@ -601,33 +623,43 @@ def bench_all(device=None, quick=False, stage=None):
                            f"(need {REFERENCE_BOUND_MAX:.0e})")
     cases = solver_cases(paper.mode, device)
     solvers = [c[0] for c in cases]
-    solve_s = np.stack([time_per_sample(fn, x[:n_time], plan, plan.max_batch.get(name))
-                        for name, _, fn in cases])
     error = np.array([np.abs(fn(x[:plan.n_check]) - reference).max() for _, _, fn in cases])
     dtypes = np.array([c[1] for c in cases])
     exact = (dtypes == "float64") & (error <= EXACT_TOL)
-    delta_b1, delta_best, delta_best_batch = _best(solve_s, plan.batches)
 
-    # 2. and 4. surrogate inference and training per profile (NN2 width and head)
+    # 2. the surrogate per profile (NN2 width and head) and precision, timed interleaved with
+    # every solver: delta and epsilon under the same load
+    n_p = len(BENCH_PROFILES)
+    templates = []
+    for name in BENCH_PROFILES:
+        torch.manual_seed(paper.seed)
+        templates.append(Surrogate.from_table2(BENCH_MODEL, width=PROFILES[name].width,
+                                               head=PROFILES[name].head).to(device))
+    timed = [(fn, plan.max_batch.get(name)) for name, _, fn in cases] + [
+        (surrogate_call(t, device, precision), None) for t in templates
+        for precision in plan.precisions]
+    per_sample = time_interleaved(timed, x[:n_time], plan, plan.rounds)
+    solve_s = per_sample[:len(cases)]
+    infer_s = per_sample[len(cases):].reshape(n_p, len(plan.precisions), len(plan.batches))
+    delta_b1, delta_best, delta_best_batch = _best(solve_s, plan.batches)
+    infer_cuda, infer_rss = np.full_like(infer_s, np.nan), np.full(n_p, np.nan)
+    for i, template in enumerate(templates):
+        peak, infer_rss[i] = _inference_memory(template, x[:n_time], plan, device)
+        infer_cuda[i] = peak[:, None]                       # the same for every batch
+
+    # 4. training per profile
     pool = x[n_time:]
     pool_y = solver.solve(pool, mode=paper.mode)
     as_t = lambda a: torch.from_numpy(a[:, None]).float()  # noqa: E731
     data = (as_t(pool[:n_pool]), as_t(pool_y[:n_pool]), as_t(pool[n_pool:]),
             as_t(pool_y[n_pool:]))
     loss_fn = ExpWeightedLoss.from_spec(spec(BENCH_MODEL))
-    n_p, n_o = len(BENCH_PROFILES), len(plan.train_options)
-    infer_s = np.full((n_p, len(plan.precisions), len(plan.batches)), np.nan)
-    infer_cuda, infer_rss = np.full_like(infer_s, np.nan), np.full(n_p, np.nan)
+    n_o = len(plan.train_options)
     train = {k: np.full((n_p, n_o), np.nan) for k in ("s_per_step", "other_s",
                                                        "val_s_per_sample", "cuda_peak", "rss")}
     train_error = np.full((n_p, n_o), "", dtype=object)
-    for i, name in enumerate(BENCH_PROFILES):
+    for i, (name, template) in enumerate(zip(BENCH_PROFILES, templates)):
         prof = PROFILES[name]
-        torch.manual_seed(paper.seed)
-        template = Surrogate.from_table2(BENCH_MODEL, width=prof.width, head=prof.head).to(device)
-        _reset_peak_rss()
-        infer_s[i], infer_cuda[i] = _bench_inference(template, x[:n_time], plan, device)
-        infer_rss[i] = io.peak_rss_bytes()
         for j, option in enumerate(plan.train_options):
             _reset_peak_rss()
             r = _bench_train(template, loss_fn, data, paper.batch_size, prof.lr, option, plan,
@@ -636,9 +668,9 @@ def bench_all(device=None, quick=False, stage=None):
             for key in ("s_per_step", "other_s", "val_s_per_sample", "cuda_peak"):
                 train[key][i, j] = r[key]
             train_error[i, j] = r["error"]
-        del template
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+    del templates
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
 
     # 3. ratios and 5. Eq. 4 (M = all solves made for the data, as the preprint counts them)
     eps_b1 = np.nanmin(infer_s[:, :, 0], axis=1)
@@ -684,10 +716,10 @@ def bench_all(device=None, quick=False, stage=None):
                         {"units": "s", "long_name": "epsilon: surrogate wall time per sample"}),
             "infer_cuda_peak": (("profile", "precision", "batch"),
                                 infer_cuda,
-                                {**bytes_, "long_name": "torch.cuda.max_memory_allocated over "
-                                 "the precision's batches (NaN off CUDA)"}),
+                                {**bytes_, "long_name": "torch.cuda.max_memory_allocated in "
+                                 "one call at the largest batch (NaN off CUDA)"}),
             "infer_peak_rss": (P, infer_rss, {**bytes_, "long_name": "peak RSS of the process "
-                                              "during the inference measurements"}),
+                                              "during one call at the largest batch"}),
             "eps_batch1_s": (P, eps_b1, {"units": "s", "long_name": "epsilon at batch 1 "
                                          "(fastest precision)"}),
             "eps_best_s": (P, eps_best, {"units": "s", "long_name": "epsilon at the best batch "
@@ -731,11 +763,14 @@ def bench_all(device=None, quick=False, stage=None):
             device_name=device_name(device), torch_threads=threads, cpu_count=os.cpu_count(),
             quick=bool(quick), model=BENCH_MODEL, solver_mode=paper.mode,
             placement=paper.placement, input_seed=paper.data_seed + 1,
-            timing=(f"every solver and the surrogate by time_per_sample: float64 numpy batch "
-                    f"on the host in, numpy result on the host out; {plan.warmup} untimed "
-                    f"call(s), then the fastest of at least {plan.min_calls} calls, more "
-                    f"until they add up to {plan.min_s} s (at most {plan.max_calls}); loops over samples timed up to batch "
-                    f"{plan.max_batch}"),
+            timing=(f"every solver and the surrogate by time_interleaved, in {plan.rounds} "
+                    f"rounds that each visit every solver, network and batch in turn: "
+                    f"float64 numpy batch on the host in, numpy result on the host out; "
+                    f"{plan.warmup} untimed call(s), then the fastest of at least "
+                    f"{plan.min_calls} calls, more until they add up to {plan.min_s} s (at "
+                    f"most {plan.max_calls}), shared among the rounds; loops over samples "
+                    f"timed up to batch {plan.max_batch}"),
+            timing_rounds=plan.rounds,
             n_check=plan.n_check, exact_tol=EXACT_TOL, reference_bound=float(bound.max()),
             reference=("conjugate gradients on a matrix-free 5-point operator (diffsurr.bench."
                        "reference_solve), with iterative refinement; bound = ||r||_2 / "

@@ -185,6 +185,21 @@ def test_time_per_sample_is_one_rule_for_every_method():
     assert np.isfinite(per[:2]).all() and np.isnan(per[2])
 
 
+def test_interleaved_timing_visits_every_variant_in_each_round():
+    """Variants timed one after another meet different loads on a shared machine; in rounds,
+    a load change meets them alike (issue 20: every variant interleaved in one run)."""
+    plan = dataclasses.replace(bench._plan("cpu", quick=True), batches=(1, 4), warmup=1,
+                               min_s=0.0, min_calls=2)
+    seen = []
+    per = bench.time_interleaved([(lambda b: seen.append(("a", len(b))), None),
+                                  (lambda b: seen.append(("b", len(b))), 1)],
+                                 np.zeros((4, 2, 2)), plan, rounds=2)
+    # round 1: warm-up + 1 timed call each; round 2: 1 timed call each; b never above batch 1
+    assert seen == [("a", 1), ("a", 1), ("b", 1), ("b", 1), ("a", 4), ("a", 4),
+                    ("a", 1), ("b", 1), ("a", 4)]
+    assert np.isfinite(per[0]).all() and np.isfinite(per[1, 0]) and np.isnan(per[1, 1])
+
+
 def _tiny():
     torch.manual_seed(0)
     x = torch.rand(10, 1, 12, 12)
@@ -250,9 +265,12 @@ def test_gpu_plan_and_bf16_inference_on_a_tiny_model():
     plan = dataclasses.replace(bench._plan("cuda", quick=True), batches=(1, 4), warmup=1,
                                min_s=0.0)
     model, x, _ = _tiny()
-    per_sample, cuda_peak = bench._bench_inference(model, x[:, 0].double().numpy(), plan,
-                                                   torch.device("cpu"))
+    cpu, xs = torch.device("cpu"), x[:, 0].double().numpy()
+    per_sample = bench.time_interleaved([(bench.surrogate_call(model, cpu, p), None)
+                                         for p in plan.precisions], xs, plan, plan.rounds)
+    cuda_peak, rss = bench._inference_memory(model, xs, plan, cpu)
     assert per_sample.shape == (2, 2) and (per_sample > 0).all() and np.isnan(cuda_peak).all()
+    assert rss > 0
     assert [bench._option_name(*o) for o in plan.train_options] == [
         "fp32", "bf16", "fp32+channels_last", "bf16+channels_last"]
     assert not any(o[2] for o in plan.train_options)  # quick on CUDA skips torch.compile
