@@ -46,6 +46,7 @@ class Profile:
     head: str                       # NN2 output head: "table1" or "relu"
     nn1_head: str = "table1"        # NN1's last layers: "table1", "d2-first" or "relu" (nets)
     nn1_lr_scale: float = 1.0       # NN1's Adam learning rate as a multiple of lr (1: one lr)
+    nn1_warmup: int = 0             # first epochs of an NN1 + NN2 model with NN1 alone trained
     arch: str = "table1"            # "table1" (NN1, NN2) or a baseline: "unet", "fno"
     rollback: str = "preprint"      # roll-back rule: "preprint", "code" or "none"
     C: float = 5.0                  # Eq. 3
@@ -128,7 +129,7 @@ RANGES = {
                      "nn1_lr_scale"),
                     _POSITIVE),
     **dict.fromkeys(("data_seed", "split_seed", "seed"), (lambda v: 0 <= v < SEED_END, _SEEDS)),
-    "plateau": (lambda v: v >= 0, ">= 0"),
+    **dict.fromkeys(("plateau", "nn1_warmup"), (lambda v: v >= 0, ">= 0")),
     "extra_seeds": (lambda v: all(0 <= s < SEED_END for s in v), f"each {_SEEDS}"),
     "models": (lambda v: set(v) <= set(range(1, 15)), "Table 2 model numbers (1-14)"),
     **dict.fromkeys(("test_fraction", "val_fraction"), (lambda v: 0 < v < 1, "in (0, 1)")),

@@ -47,6 +47,7 @@ class TrainConfig:
     batch_size: int = 25
     lr: float = 5e-6
     nn1_lr_scale: float = 1.0     # NN1's learning rate is lr * nn1_lr_scale (a departure if != 1)
+    nn1_warmup: int = 0           # first accepted epochs with NN1 alone (a departure if > 0)
     seed: int = 0
     rollback: RollbackRule = field(default_factory=RollbackRule)
     max_rollbacks: int = 200
@@ -73,8 +74,13 @@ class TrainConfig:
         for name in ("lr", "nn1_lr_scale"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not (isinstance(self.plateau, int) and self.plateau >= 0):
-            raise ValueError(f"plateau must be an integer >= 0, got {self.plateau!r}")
+        for name in ("plateau", "nn1_warmup"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 0):
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.nn1_warmup >= self.epochs:
+            raise ValueError(f"nn1_warmup ({self.nn1_warmup}) must be fewer than the "
+                             f"{self.epochs} epochs")
         if not all(isinstance(e, int) and 1 <= e <= self.epochs for e in self.milestones):
             raise ValueError(f"milestones must be epochs in 1..{self.epochs}, got "
                              f"{self.milestones!r}")
@@ -91,6 +97,8 @@ class TrainConfig:
         for key in ("checkpoint_every", "milestones", "device", "compile", "channels_last",
                     "fused_adam", "val_batch_size"):
             d.pop(key)
+        if not d["nn1_warmup"]:
+            d.pop("nn1_warmup")         # so checkpoints written before it existed still resume
         return d
 
 
@@ -106,6 +114,18 @@ def _to_cpu(obj):
     if isinstance(obj, (list, tuple)):
         return type(obj)(_to_cpu(v) for v in obj)
     return obj
+
+
+class NN1Alone(torch.nn.Module):
+    """An NN1 + NN2 Surrogate with NN2 switched off (p1·NN1(x)): what the warm-up epochs
+    (``TrainConfig.nn1_warmup``) train and validate; NN2 gets no gradient meanwhile."""
+
+    def __init__(self, surrogate: torch.nn.Module):
+        super().__init__()
+        self.surrogate = surrogate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.surrogate.combine(self.surrogate.nn1(x), None)
 
 
 def evaluate_loss(model, loss_fn, x, y, batch_size: int = 256, amp: bool = False) -> float:
@@ -132,6 +152,8 @@ def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: 
     ``on_milestone(epoch, best)`` gets, for each of ``cfg.milestones``, the best state so far
     when that many epochs are accepted (before the checkpoint), and the final best state for
     the milestones a plateau stop (``cfg.plateau``, :mod:`diffsurr.plateau`) skipped.
+    In the first ``cfg.nn1_warmup`` accepted epochs only NN1 is trained and validated
+    (:class:`NN1Alone`); the best model is chosen from the epochs after them.
     """
     return _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, identity,
                   progress, on_epoch_end, on_milestone)
@@ -166,6 +188,10 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
     x_train, y_train, x_val, y_val = (t.to(device) for t in (x_train, y_train, x_val, y_val))
     opt = make_optimizer(model, cfg)
     step_model = torch.compile(model) if cfg.compile else model
+    if cfg.nn1_warmup and (getattr(model, "nn1", None) is None
+                           or getattr(model, "nn2", None) is None):
+        raise ValueError("nn1_warmup is for models with both NN1 and NN2")
+    nn1_alone = NN1Alone(model) if cfg.nn1_warmup else None
     gen = torch.Generator(device="cpu")
     gen.manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -198,19 +224,22 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
     bar = tqdm(total=cfg.epochs, initial=len(accepted), desc="epochs", disable=not progress)
     stopped = _on_plateau(hist, cfg)
     while len(accepted) < cfg.epochs and not stopped:
+        warm = len(accepted) < cfg.nn1_warmup
+        fit = nn1_alone if warm else step_model
         model.train()
         total = torch.zeros((), device=device, dtype=torch.float64)
         # one host-to-device copy of the shuffle per epoch; no host sync inside the loop
         for idx in torch.randperm(n_train, generator=gen).to(device).split(cfg.batch_size):
             xb, yb = x_train[idx], y_train[idx]
             with torch.autocast(device.type, torch.bfloat16, enabled=cfg.amp):
-                loss = loss_fn(step_model(xb).float(), yb)
+                loss = loss_fn(fit(xb).float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total += loss.detach().double() * len(idx)
         train_loss = float(total) / n_train
-        val_loss = evaluate_loss(model, loss_fn, x_val, y_val, cfg.val_batch_size, cfg.amp)
+        val_loss = evaluate_loss(nn1_alone if warm else model, loss_fn, x_val, y_val,
+                                 cfg.val_batch_size, cfg.amp)
         alive = alive_fraction(model, x_val[:64])
         n = len(accepted)
         finite = bool(np.isfinite(train_loss))
@@ -244,7 +273,7 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
             kept[n + 1] = _state(model, opt)
             keep = set(cfg.rollback.needed_states(n + 1))
             kept = {k: v for k, v in kept.items() if k in keep}
-            if val_loss < best["val"]:
+            if val_loss < best["val"] and not warm:
                 best = {"val": val_loss, "epoch": n + 1,
                         "state": copy.deepcopy(model.state_dict())}
             if on_milestone is not None and n + 1 in cfg.milestones:

@@ -142,10 +142,13 @@ def training_estimate(profile: Profile, model: int) -> tuple[float, str]:
 
 def train_config(profile: Profile, model: int | None = None) -> TrainConfig:
     """The training settings of ``profile``; NN1's learning-rate scale only where ``model``
-    has NN1 (so a model without NN1 trains the same whatever the scale)."""
-    scale = profile.nn1_lr_scale if model is None or spec(model).p1 != 0 else 1.0
+    has NN1, its warm-up only where it has both networks (so other models train the same
+    whatever these values)."""
+    s = spec(model) if model is not None else None
+    scale = profile.nn1_lr_scale if s is None or s.p1 != 0 else 1.0
+    warmup = profile.nn1_warmup if s is None or (s.p1 != 0 and s.p2 != 0) else 0
     return TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, lr=profile.lr,
-                       nn1_lr_scale=scale, seed=profile.seed,
+                       nn1_lr_scale=scale, nn1_warmup=warmup, seed=profile.seed,
                        checkpoint_every=profile.checkpoint_every, plateau=profile.plateau,
                        milestones=tuple(profile.milestones),
                        rollback=RollbackRule(profile.rollback, profile.C, profile.m, profile.s),
