@@ -30,6 +30,8 @@ from .ties import recorded_model, tie_problem
 
 FILENAME = "manifest.json"
 RUN_FILES = ("model.pt", "history.nc", "eval.nc", "generalise.nc")
+MILESTONE_FILES = ("eval-[0-9][0-9][0-9].nc", "history-[0-9][0-9][0-9].nc")
+"""A milestone's evaluation and the history up to it (a profile with ``milestones``)."""
 PROFILE_FILES = ("baselines.nc",)
 STAGE_START = "the commit the stage started on"
 ADOPTED = "the file's last git commit (adopted: the stage's own commit was not recorded)"
@@ -114,6 +116,7 @@ def result_files(profile: str) -> list[Path]:
     for folder in sorted(root.iterdir()) if root.is_dir() else ():
         if folder.is_dir() and _is_run(profile, folder.name):
             found += [folder / name for name in RUN_FILES if (folder / name).is_file()]
+            found += sorted(p for pattern in MILESTONE_FILES for p in folder.glob(pattern))
     return found
 
 

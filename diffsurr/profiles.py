@@ -47,6 +47,7 @@ class Profile:
     nn1_head: str = "table1"        # NN1's last layers: "table1", "d2-first" or "relu" (nets)
     nn1_lr_scale: float = 1.0       # NN1's Adam learning rate as a multiple of lr (1: one lr)
     nn1_warmup: int = 0             # first epochs of an NN1 + NN2 model with NN1 alone trained
+    train_fraction: float = 1.0     # share of the training part trained on (val and test as they are)
     arch: str = "table1"            # "table1" (NN1, NN2) or a baseline: "unet", "fno"
     rollback: str = "preprint"      # roll-back rule: "preprint", "code" or "none"
     C: float = 5.0                  # Eq. 3
@@ -63,6 +64,7 @@ class Profile:
     seed_models: tuple = ()         # models trained with every seed (error bars over seeds)
     head_variant: bool = True       # also train model 12 with the other NN2 head
     nn1_variant_models: tuple = ()  # also trained with NN1's "d2-first" head (pathological outputs)
+    train_divisors: tuple = ()      # models also trained on 1/d of the training part, each d
     baselines: str = ""             # baseline archs also trained, e.g. "unet,fno" (diffsurr.baselines)
     mode: str = "clamped"           # source model: "clamped" (preprint) or "production" (code)
     placement: str = "preprint"     # "preprint" or "code" (see diffsurr.data)
@@ -133,6 +135,8 @@ RANGES = {
     "extra_seeds": (lambda v: all(0 <= s < SEED_END for s in v), f"each {_SEEDS}"),
     "models": (lambda v: set(v) <= set(range(1, 15)), "Table 2 model numbers (1-14)"),
     **dict.fromkeys(("test_fraction", "val_fraction"), (lambda v: 0 < v < 1, "in (0, 1)")),
+    "train_fraction": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "train_divisors": (lambda v: all(d >= 2 for d in v), "each >= 2"),
     **{name: (lambda v, valid=valid: v in valid, f"one of {valid}")
        for name, valid in CHOICES.items()},
     "baselines": (_archs_ok, f"comma-separated names from {ARCHS[1:]}, each once"),
@@ -259,8 +263,9 @@ PROFILES = {
     "probe": dataclasses.replace(
         _REFERENCE, name="probe",
         description="the reference data and settings for 3 epochs, models 9 and 11 only, "
-                    "with NN1's learning rate scaled down, to find the smallest change that "
-                    "keeps NN1's output alive in NN1 + NN2 models; not the preprint's scale",
+                    "each with one change to NN1 (its learning rate, its last activation or a "
+                    "warm-up alone), to find the smallest change that keeps NN1's output "
+                    "alive in NN1 + NN2 models; not the preprint's scale",
         epochs=3, extra_seeds=(), seed_models=(), baselines="", n_generalise=200),
     "convergence": dataclasses.replace(
         _REFERENCE, name="convergence",
@@ -272,6 +277,15 @@ PROFILES = {
                     "preprint's 800 epochs at lr 5e-6",
         epochs=32, plateau=8, milestones=(8, 16, 32), models=(4, 5, 6, 9, 11, 12),
         extra_seeds=(1,), seed_models=(9, 11, 12), baselines="", n_generalise=200),
+    "datasize": dataclasses.replace(
+        _REFERENCE, name="datasize",
+        description="the reference data and settings, model 12 trained on all, 1/2, 1/4 and "
+                    "1/8 of the training part (the same validation and test sets), each for 8 "
+                    "epochs and, the smaller shares, also for as many optimiser steps as on "
+                    "all of it (16, 32 and 64 epochs): does data or training limit the "
+                    "surrogate? Not the preprint's scale",
+        models=(12,), train_divisors=(2, 4, 8), extra_seeds=(), seed_models=(),
+        baselines="", n_generalise=200),
     "smoke": Profile(
         name="smoke",
         description="a few seconds per stage, for tests and for developing the book; its "

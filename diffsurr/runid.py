@@ -30,7 +30,7 @@ from .registry import spec
 EXECUTION = ("device", "checkpoint_every", "channels_last", "compile")
 """How a run executes, not what it computes: never part of its identity."""
 STUDY = ("extra_seeds", "seed_models", "head_variant", "nn1_variant_models", "baselines",
-         "n_generalise", "milestones", "models")
+         "n_generalise", "milestones", "models", "train_divisors")
 """Which runs a study holds (and the generalisation stage's size): not a run's identity."""
 IDENTITY_KEYS = tuple(k for k in VALUE_NAMES if k not in (*EXECUTION, *STUDY, "seed"))
 """Profile values that name a run's folder when overridden."""

@@ -149,9 +149,10 @@ def train(model: torch.nn.Module, loss_fn, x_train, y_train, x_val, y_val, cfg: 
     Tensors are (n, 1, N, N). ``identity`` (for example the model's Table 2 configuration)
     is stored in the checkpoint and must match on resume. ``on_epoch_end(n_accepted)`` is
     called after each accepted epoch and its checkpoint (tests use it to simulate a kill).
-    ``on_milestone(epoch, best)`` gets, for each of ``cfg.milestones``, the best state so far
-    when that many epochs are accepted (before the checkpoint), and the final best state for
-    the milestones a plateau stop (``cfg.plateau``, :mod:`diffsurr.plateau`) skipped.
+    ``on_milestone(epoch, best, history)`` gets, for each of ``cfg.milestones``, the best
+    state so far and the history so far when that many epochs are accepted (before the
+    checkpoint), and the final ones for the milestones a plateau stop (``cfg.plateau``,
+    :mod:`diffsurr.plateau`) skipped.
     In the first ``cfg.nn1_warmup`` accepted epochs only NN1 is trained and validated
     (:class:`NN1Alone`); the best model is chosen from the epochs after them.
     """
@@ -276,13 +277,14 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
             if val_loss < best["val"] and not warm:
                 best = {"val": val_loss, "epoch": n + 1,
                         "state": copy.deepcopy(model.state_dict())}
-            if on_milestone is not None and n + 1 in cfg.milestones:
-                on_milestone(n + 1, best)
             bar.update(1)
         for key, value in zip(HISTORY_VARS, (n + 1, train_loss, val_loss, not jump, not jump, back,
                                              time.perf_counter() - t0, alive.get("nn1", np.nan),
                                              alive.get("nn2", np.nan))):
             hist[key].append(value)
+        if not jump and on_milestone is not None and n + 1 in cfg.milestones:
+            on_milestone(n + 1, best, _history(hist, n_rollbacks, best, t0, cfg, len(accepted),
+                                               "running"))
         bar.set_postfix(loss=f"{train_loss:.3g}", val=f"{val_loss:.3g}", rb=n_rollbacks)
         stopped = not jump and _on_plateau(hist, cfg)
         if not jump and ckpt and ((n + 1) % cfg.checkpoint_every == 0 or n + 1 == cfg.epochs
@@ -298,18 +300,26 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
         if not jump and on_epoch_end is not None:
             on_epoch_end(n + 1)
     bar.close()
+    history = _history(hist, n_rollbacks, best, t0, cfg, len(accepted),
+                       "plateau" if stopped else "epochs")
     if on_milestone is not None:
         for epoch in sorted(e for e in cfg.milestones if e > len(accepted)):
-            on_milestone(epoch, best)
-    history = xr.Dataset(
+            on_milestone(epoch, best, history)
+    return best["state"], history
+
+
+def _history(hist: dict, n_rollbacks: int, best: dict, t0: float, cfg: TrainConfig,
+             n_epochs: int, stopped: str) -> xr.Dataset:
+    """The history so far as a Dataset: one step per attempted epoch; ``stopped``: "plateau",
+    "epochs" or (a milestone's) "running"."""
+    return xr.Dataset(
         {k: ("step", np.asarray(hist[k], dtype=np.int8 if k in ("accepted", "kept") else None))
          for k in HISTORY_VARS if k != "epoch"},
         coords={"step": np.arange(len(hist["epoch"])), "epoch": ("step", np.asarray(hist["epoch"]))},
         attrs={"n_rollbacks": n_rollbacks, "best_epoch": int(best["epoch"]),
                "best_val_loss": float(best["val"]), "wall_time_s": time.perf_counter() - t0,
-               "rollback_rule": cfg.rollback.kind, "n_epochs": len(accepted),
-               "stopped": "plateau" if stopped else "epochs"})
-    return best["state"], history
+               "rollback_rule": cfg.rollback.kind, "n_epochs": n_epochs,
+               "stopped": stopped})
 
 
 def _on_plateau(hist: dict, cfg: TrainConfig) -> bool:

@@ -66,3 +66,15 @@ def test_an_empty_study_renders_as_not_in_yet(tmp_path, monkeypatch):
     assert chapter.probe_assessed() == {} and chapter.probe_table({}).empty
     assert chapter.probe_text({}).startswith("No NN1")
     chapter.figure()
+
+
+def test_a_run_still_training_shows_its_history_up_to_its_latest_milestone(tmp_results):
+    from diffsurr.stages.train import study_runs
+    run = study_runs(chapter.PROFILE)[0]
+    run.dir.mkdir(parents=True)
+    for epochs in (8, 16):
+        _history(np.ones(epochs)).assign_attrs(n_epochs=epochs).to_netcdf(
+            run.dir / f"history-{epochs:03d}.nc")
+    assert chapter.histories()[run.name].attrs["n_epochs"] == 16
+    _history(np.ones(20)).assign_attrs(n_epochs=20).to_netcdf(run.dir / "history.nc")
+    assert chapter.histories()[run.name].attrs["n_epochs"] == 20

@@ -10,7 +10,7 @@ from diffsurr.stages.train import study_runs
 
 # A valid value other than each profile's own, for every identity value.
 OTHER = {"n_samples": 500, "test_fraction": 0.25, "val_fraction": 0.15, "epochs": 12,
-         "batch_size": 16, "lr": 1e-05, "width": 0.5, "head": "table1", "nn1_head": "d2-first", "nn1_lr_scale": 0.1, "nn1_warmup": 2, "plateau": 6,
+         "batch_size": 16, "lr": 1e-05, "width": 0.5, "head": "table1", "nn1_head": "d2-first", "nn1_lr_scale": 0.1, "nn1_warmup": 2, "train_fraction": 0.5, "plateau": 6,
          "arch": "unet",
          "rollback": "none",
          "C": 4.5, "m": 7, "s": 3, "data_seed": 3, "split_seed": 2, "mode": "production",

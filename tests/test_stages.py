@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 import xarray as xr
 
 from diffsurr import io
@@ -207,6 +208,38 @@ def test_milestones_are_written_and_evaluated_each_from_its_own_weights(results,
         evaluate.evaluate_stage(run, milestone=3)
 
 
+def test_a_milestone_is_kept_while_its_run_trains_on(results, monkeypatch):
+    """Each milestone's history so far is written, in the manifest, as the run reaches it,
+    and the milestone can be evaluated while the run still trains (no run lock); the
+    finished training keeps that evaluation, drops one of an earlier training's milestone
+    and the milestone histories (history.nc holds them)."""
+    from diffsurr import manifest
+    from diffsurr.profiles import PROFILES
+    monkeypatch.setitem(PROFILES, "smoke", PROFILES["smoke"].replace(milestones=(1, 2)))
+    run = _trained(epochs=2)
+    evaluate.evaluate_stage(run, milestone=2)           # of the first training's weights
+    seen, record = {}, manifest.record
+
+    def spy(profile, path, *args, **kwargs):
+        record(profile, path, *args, **kwargs)
+        if path.name == "history-001.nc":               # the retrain is at its milestone 1
+            seen["history"] = io.read_netcdf(path)
+            seen["listed"] = str(manifest.result_files(profile))
+            seen["eval"] = evaluate.evaluate_stage(run, milestone=1)   # the lock is held
+    monkeypatch.setattr(manifest, "record", spy)
+    stage_train.train_stage(run, retrain=True, progress=False)
+    early = seen["history"]
+    assert early.attrs["n_epochs"] == 1 and early.attrs["stopped"] == "running"
+    assert "history-001.nc" in seen["listed"]
+    assert early.attrs["model_sha256"] == seen["eval"].attrs["model_sha256"] == io.sha256_file(
+        run.dir / "milestone-001.pt")
+    assert (run.dir / "eval-001.nc").exists() and not (run.dir / "eval-002.nc").exists()
+    assert not list(run.dir.glob("history-*.nc"))
+    monkeypatch.undo()
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(results))
+    manifest.verify("smoke")
+
+
 def test_a_training_without_its_data_makes_it_first_as_the_data_stage(results, monkeypatch,
                                                                       capsys, tmp_path_factory):
     """It trains nothing here: training is stopped where it would begin."""
@@ -253,3 +286,16 @@ def test_a_learning_rate_that_gives_nan_fails_within_a_minute_with_advice(result
         stage_train.train_stage(run, progress=False)
     assert time.perf_counter() - t0 < 60
     assert not (run.dir / "model.pt").exists()
+
+
+def test_a_share_of_the_training_part_is_nested_and_leaves_val_and_test_alone(tmp_results):
+    """train_fraction (the datasize profile): the first share of the drawn training part."""
+    profile = RunId.make("smoke", 12, n_samples=60).config()
+    stage_data.data_stage(profile)
+    whole, _ = stage_data.load_split(profile)
+    for f in (0.5, 0.25):
+        part, _ = stage_data.load_split(profile.replace(train_fraction=f))
+        n = int(np.ceil(f * len(whole["train"][0])))
+        assert len(part["train"][0]) == n
+        assert torch.equal(part["train"][0], whole["train"][0][:n])
+        assert all(torch.equal(part[s][0], whole[s][0]) for s in ("val", "test"))

@@ -166,14 +166,18 @@ def test_milestones_get_the_best_state_so_far_and_a_plateau_stops_early():
     data = _problem()
     seen = {}
 
-    def keep(epoch, best):
-        seen[epoch] = (best["epoch"], {k: v.clone() for k, v in best["state"].items()})
+    def keep(epoch, best, history):
+        seen[epoch] = (best["epoch"], {k: v.clone() for k, v in best["state"].items()},
+                       history)
 
     cfg = TrainConfig(epochs=6, batch_size=10, lr=1e-3, milestones=(2, 6),
                       rollback=RollbackRule("none"))
     final, hist = train(_model(), ExpWeightedLoss(1.0, 1), *data, cfg, progress=False,
                         on_milestone=keep)
     assert sorted(seen) == [2, 6] and seen[2][0] <= 2
+    # the history so far goes with each milestone (committed while the run goes on)
+    assert seen[2][2].attrs["n_epochs"] == 2 and seen[2][2].attrs["stopped"] == "running"
+    assert np.array_equal(seen[2][2].val_loss, hist.val_loss[:2])
     assert seen[6][0] == hist.attrs["best_epoch"] and hist.attrs["stopped"] == "epochs"
     assert all(torch.equal(final[k], seen[6][1][k]) for k in final)
     # a learning rate of ~0 is a plateau: the run stops after 2·window epochs, and the

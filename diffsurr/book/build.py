@@ -85,9 +85,10 @@ def config_file(repository: str | None, folder: Path) -> Path:
     return folder / "_config.yml"
 
 
-ALSO_READ = ("pilot", "probe", "convergence")
+ALSO_READ = ("pilot", "probe", "convergence", "datasize")
 """Profiles whose committed results the pages read besides the book's own (the reference
-page's pilot, the convergence chapter's probe and runs): verified the same way."""
+page's pilot, the convergence chapter's probe, runs and data-size runs): verified the
+same way."""
 
 
 def build(name: str, out: Path | None = None, repository: str | None = None) -> Path:

@@ -24,7 +24,7 @@ from ..profiles import PROFILES, Profile
 from ..registry import table2_frame
 from ..report import load_seed_evals, fmt
 from ..runid import RunId
-from ..stages.train import eval_name, study_runs
+from ..stages.train import eval_name, history_name, study_runs
 from . import claims
 from .reference import read_optional
 
@@ -64,9 +64,16 @@ def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:
 
 
 def histories(profile: Profile = PROFILE) -> dict[str, xr.Dataset]:
-    """The history.nc of every run trained so far, by run name."""
-    return {run.name: h for run in study_runs(profile)
-            if (h := read_optional(run.dir / "history.nc")) is not None}
+    """The history of every run by run name: its history.nc, or for a run still training the
+    history up to its latest milestone (history-EEE.nc)."""
+    out = {}
+    for run in study_runs(profile):
+        names = ["history.nc"] + [history_name(e) for e in sorted(profile.milestones,
+                                                                  reverse=True)]
+        found = (read_optional(run.dir / name) for name in names)
+        if (h := next((h for h in found if h is not None), None)) is not None:
+            out[run.name] = h
+    return out
 
 
 def missing(profile: Profile = PROFILE) -> list[str]:
@@ -261,10 +268,11 @@ def figure(profile: Profile = PROFILE):
     """a) test mean residual at each evaluated epoch per run (log–log) with the projection to
     800 epochs and its interval, the preprint's value at 800; b) training loss per attempted
     epoch with roll-backs marked."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     table, hists, proj = milestone_table(profile), histories(profile), projections(profile)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    a, b = fig.subplots(1, 2)
     for i, (run, g) in enumerate(table.groupby("run", sort=False)):
         colour = f"C{i % 10}"
         a.plot(g["epoch"], g["mean_res"] / 1e-3, "o-", color=colour, label=run)

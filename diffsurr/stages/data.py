@@ -3,6 +3,8 @@ load it back checked against the values and checksum a run expects (:func:`load_
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +96,9 @@ def _same(stored, expected) -> bool:
 
 def load_split(profile: Profile) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], str]:
     """Inputs and targets of each split as (n, 1, N, N) float32 tensors, and the data's
-    checksum; the file's stored data values and contents are checked first."""
+    checksum; the file's stored data values and contents are checked first. The training
+    part is its first ``profile.train_fraction`` (rounded up; the split is drawn at random, so
+    this is a random subset, and a smaller share is part of every larger one)."""
     path = data_path(profile)
     ds = io.read_netcdf(path, require=("input", "target", "split"))
     check_data(profile, ds, path)
@@ -105,4 +109,6 @@ def load_split(profile: Profile) -> tuple[dict[str, tuple[torch.Tensor, torch.Te
             raise ValueError(f"{path}: the {name!r} split is empty")
         out[name] = tuple(torch.from_numpy(ds[v].values[sel]).unsqueeze(1)
                           for v in ("input", "target"))
+    n_train = math.ceil(profile.train_fraction * len(out["train"][0]))
+    out["train"] = tuple(t[:n_train] for t in out["train"])
     return out, checksum(ds)

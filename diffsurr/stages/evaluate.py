@@ -3,6 +3,8 @@ Table 2, Supplement A) and the metrics beyond the preprint, in one ``eval.nc``."
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import time
 
 import numpy as np
@@ -56,7 +58,9 @@ def evaluate_stage(run: RunId, milestone: int | None = None, **execution) -> xr.
     epochs) on the test set and on (part of) the training set; write its eval.nc
     (eval-EEE.nc), which records the SHA-256 of the weights as loaded. Refused if they belong
     to another run, were trained on other data or (model.pt) are not the model its history.nc
-    records; the run folder is locked (:mod:`diffsurr.runlock`) throughout."""
+    records. The run folder is locked (:mod:`diffsurr.runlock`) throughout, except for a
+    milestone: its file is written once by the training, which may go on meanwhile, and
+    nothing is written where it changed during the evaluation."""
     t0, start = time.perf_counter(), io.stage_start()
     profile = run.config(**execution)
     if milestone is not None and int(milestone) not in profile.milestones:
@@ -65,7 +69,7 @@ def evaluate_stage(run: RunId, milestone: int | None = None, **execution) -> xr.
     name = eval_name(milestone)
     weights = "model.pt" if milestone is None else milestone_file(int(milestone))
     out = io.prepare_output_dir(run.dir, (name,))
-    with run_lock(out, "evaluate", str(run)):
+    with run_lock(out, "evaluate", str(run)) if milestone is None else nullcontext():
         ds = _evaluate(run, profile, execution, t0, start, milestone)
         if io.sha256_file(out / weights) != ds.attrs["model_sha256"]:
             raise RuntimeError(f"{out / weights} changed while {run} was evaluated; "

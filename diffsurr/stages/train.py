@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+import xarray as xr
 
 from .. import io, manifest
 from ..loss import ExpWeightedLoss
@@ -36,7 +37,7 @@ from ..registry import MODELS, spec
 from ..rollback import RollbackRule
 from ..runid import RunId, data_path, identity_diff
 from ..runlock import run_lock
-from ..ties import check_tie
+from ..ties import check_tie, recorded_model
 from ..train import TrainConfig, train
 from .data import ensure_data, load_split
 
@@ -52,11 +53,15 @@ def study_runs(profile: Profile, models=None) -> list[RunId]:
     (production), models 5, 9 and 12 with the preprint's text (clamped sources, preprint
     placement); and the profile's ``baselines`` with model 12's loss (the first one with every
     extra seed too, for its spread). A profile that names its ``models`` trains only those,
-    with their extra seeds."""
+    with their extra seeds and, for each of its ``train_divisors``, on that share of the
+    training data (:func:`data_size_values`)."""
     if profile.models:
+        models = models or profile.models
         return list(dict.fromkeys(
-            [RunId.of(profile, m) for m in (models or profile.models)]
-            + [RunId.of(profile, m, s) for m in profile.seed_models for s in profile.extra_seeds]))
+            [RunId.of(profile, m) for m in models]
+            + [RunId.of(profile, m, s) for m in profile.seed_models for s in profile.extra_seeds]
+            + [RunId.of(profile.replace(**values), m) for values in data_size_values(profile)
+               for m in models]))
     models = models if models is not None else MODELS
     no_nn1 = [m for m in profile.nn1_variant_models if spec(m).p1 == 0]
     if no_nn1:
@@ -74,6 +79,15 @@ def study_runs(profile: Profile, models=None) -> list[RunId]:
     runs += [RunId.of(profile.replace(**values), m) for m, values in variants]
     runs += baseline_runs(profile)
     return list(dict.fromkeys(runs))
+
+
+def data_size_values(profile: Profile) -> list[dict]:
+    """The profile values of its data-size runs: for each of ``train_divisors`` d, 1/d of the
+    training part at the profile's epochs (equal epochs) and at d times as many (equal
+    optimiser steps)."""
+    return [values for d in profile.train_divisors
+            for values in ({"train_fraction": 1 / d},
+                           {"train_fraction": 1 / d, "epochs": profile.epochs * d})]
 
 
 def baseline_runs(profile: Profile) -> list[RunId]:
@@ -120,7 +134,7 @@ def training_estimate(profile: Profile, model: int) -> tuple[float, str]:
     """Rough seconds to train ``model`` with ``profile`` on its device (epochs × training and
     validation samples × :data:`CPU_MS` or :data:`CUDA_MS`), and a sentence that says so."""
     device = profile.resolved_device()
-    samples = round(profile.n_samples * (1 - profile.test_fraction))
+    samples = round(profile.n_samples * (1 - profile.test_fraction) * profile.train_fraction)
     if device.startswith("cuda"):
         ms, basis = CUDA_MS, "the preprint's time per sample on its GPU"
     else:
@@ -225,20 +239,30 @@ def _train_locked(run, out, retrain, progress, start, profile, cfg) -> Path:
     loss_fn = ExpWeightedLoss.from_spec(spec(run.model))
     t0 = time.perf_counter()
 
-    def on_milestone(epoch: int, best: dict) -> None:
-        io.save_checkpoint({"state": best["state"], "config": net.config, "identity": identity,
-                            "epoch": epoch, "best_epoch": best["epoch"]},
-                           out / milestone_file(epoch))
+    def provenance(history: xr.Dataset) -> None:
+        history.attrs.update(io.provenance(start, **{
+            **profile.as_attrs(), **net.config, **run.attrs(), "device": cfg.device,
+            "data_sha256": data_sha, "n_train": len(split["train"][0]),
+            "n_val": len(split["val"][0]), "stage_wall_time_s": time.perf_counter() - t0,
+            "peak_rss_bytes": io.peak_rss_bytes(), "torch_threads": torch.get_num_threads(),
+            **_cuda_peak(cfg.device)}))
+
+    def on_milestone(epoch: int, best: dict, history: xr.Dataset) -> None:
+        """The best model after ``epoch`` epochs and the history so far (history-EEE.nc,
+        committed while the run goes on: a lost machine loses at most one milestone)."""
+        sha = io.save_checkpoint({"state": best["state"], "config": net.config,
+                                  "identity": identity, "epoch": epoch,
+                                  "best_epoch": best["epoch"]}, out / milestone_file(epoch))
+        provenance(history)
+        history.attrs["model_sha256"] = sha
+        io.write_netcdf(history, out / history_name(epoch))
+        manifest.record(run.profile, out / history_name(epoch), start["git_commit"], run,
+                        model_sha256=sha, data_sha256=data_sha)
 
     best, history = train(net, loss_fn, *split["train"], *split["val"], cfg,
                           checkpoint=ckpt, identity=identity, progress=progress,
                           on_milestone=on_milestone)
-    history.attrs.update(io.provenance(start, **{
-        **profile.as_attrs(), **net.config, **run.attrs(), "device": cfg.device,
-        "data_sha256": data_sha, "n_train": len(split["train"][0]),
-        "n_val": len(split["val"][0]), "stage_wall_time_s": time.perf_counter() - t0,
-        "peak_rss_bytes": io.peak_rss_bytes(), "torch_threads": torch.get_num_threads(),
-        **_cuda_peak(cfg.device)}))
+    provenance(history)
     _commit(run, out, start["git_commit"], history,
             {"state": best, "config": net.config, "identity": identity}, data_sha)
     ckpt.unlink(missing_ok=True)
@@ -253,11 +277,23 @@ def milestone_file(epoch: int) -> str:
     return f"milestone-{epoch:03d}.pt"
 
 
+def history_name(milestone: int) -> str:
+    """The history so far when milestone ``milestone`` was reached."""
+    return f"history-{int(milestone):03d}.nc"
+
+
 def _commit(run: RunId, out: Path, commit: str, history, model: dict, data_sha: str) -> None:
-    """Replace the run's model: its evaluations (of the old one) removed, model.pt, then
-    history.nc naming the model's SHA-256, the write that marks the run trained; each in the
-    manifest."""
-    for name in ("eval.nc", *(eval_name(e) for e in run.config().milestones)):
+    """Replace the run's model: its evaluations (of the old one) and the milestones'
+    histories (history.nc holds them) removed, a milestone's evaluation only where it
+    describes another model than its milestone file; model.pt, then history.nc naming the
+    model's SHA-256, the write that marks the run trained; each in the manifest."""
+    stale = ["eval.nc"] + [history_name(e) for e in run.config().milestones]
+    for e in run.config().milestones:
+        weights, ev = out / milestone_file(e), out / eval_name(e)
+        if not (weights.is_file() and ev.is_file()
+                and recorded_model(ev) == io.sha256_file(weights)):
+            stale.append(eval_name(e))
+    for name in stale:
         (out / name).unlink(missing_ok=True)
         manifest.forget(run.profile, out / name)
     model_sha = io.save_checkpoint(model, out / "model.pt")
