@@ -18,9 +18,9 @@ placement and source model, N = 100; :func:`diffsurr.data.draw_inputs`):
   freshly initialised: the cost of a forward pass does not depend on the weights.
 
 The surrogates' errors are not measured here: they are their runs' test mean residuals
-(``eval.nc``, :func:`surrogates`). :func:`pareto`, :func:`fit_cost` and :func:`matched_cost`
-read the classical cost off at a given error, :func:`matched_break_even` is Eq. 4 against that
-opponent. A full run writes ``results/benchmarks/matched-<device-slug>.nc`` (committed);
+(``eval.nc``, :func:`surrogates`). :func:`pareto` finds the cost-error front, :func:`fit_cost`
+fits a power law over it (a summary), :func:`matched_cost` reads the classical cost off the
+front at a given error, :func:`matched_break_even` is Eq. 4 against that opponent. A full run writes ``results/benchmarks/matched-<device-slug>.nc`` (committed);
 ``--quick`` (tests, CI) writes ``results/<profile>/matched-<device-slug>.nc`` (git-ignored).
 Not in the preprint: see the book's differences page.
 """
@@ -210,18 +210,24 @@ def fit_cost(cost: np.ndarray, error: np.ndarray) -> dict | None:
             "hi": float(10 ** le.max()), "front": front}
 
 
-def matched_cost(fit: dict | None, error: float, exact_cost: float) -> tuple[float, str]:
-    """(cost of a classical solve with mean residual ``error``, how it was read): the fit at
-    ``error`` ("fit"), at the nearer end of the front where ``error`` lies outside it
-    ("clamped": not extrapolated), never above the exact solve's cost ("exact": the exact
-    solve is the cheaper opponent there); the exact cost where there is no fit ("no fit")."""
-    if fit is None:
-        return float(exact_cost), "no fit"
-    e = min(max(float(error), fit["lo"]), fit["hi"])
-    cost = 10 ** (fit["a"] + fit["b"] * np.log10(e))
-    if cost >= exact_cost:
+def matched_cost(cost: np.ndarray, error: np.ndarray, target: float,
+                 exact_cost: float) -> tuple[float, str]:
+    """(cost of a classical solve with mean residual ``target``, how it was read): read off
+    the front (:func:`pareto`) by straight lines in log cost against log error between its
+    neighbouring points ("front"); at the nearer end where ``target`` lies outside it
+    ("clamped": not extrapolated); never above the exact solve's cost ("exact": the exact
+    solve is the cheaper opponent there); the exact cost where the front has no point
+    ("no front")."""
+    cost, error = np.asarray(cost, float), np.asarray(error, float)
+    front = pareto(cost, error)
+    if not len(front):
+        return float(exact_cost), "no front"
+    le, lc = np.log10(error[front]), np.log10(cost[front])
+    t = float(np.log10(target)) if target > 0 else -np.inf
+    read = float(10 ** np.interp(t, le, lc))
+    if read >= exact_cost:
         return float(exact_cost), "exact"
-    return float(cost), "fit" if e == error else "clamped"
+    return read, "front" if le[0] <= t <= le[-1] else "clamped"
 
 
 def as_accurate(cost: np.ndarray, error: np.ndarray, target: float) -> int | None:
@@ -385,7 +391,6 @@ def compare(ds: xr.Dataset, found: dict[str, dict] | None = None) -> "pd.DataFra
     found = surrogates(ds.run.values) if found is None else found
     cost = ds.cost_s.values
     err = ds.residual.sel(stat="mean_res").values
-    fit = fit_cost(cost, err)
     d_exact = float(ds.cost_s.sel(variant="exact float64"))
     M = float(ds.attrs["eq4_M"])
     rows = {}
@@ -393,7 +398,7 @@ def compare(ds: xr.Dataset, found: dict[str, dict] | None = None) -> "pd.DataFra
         if name not in ds.run.values:
             continue
         eps = float(ds.eps_s.sel(run=name))
-        d_m, how = matched_cost(fit, s["mean_res"], d_exact)
+        d_m, how = matched_cost(cost, err, s["mean_res"], d_exact)
         k = as_accurate(cost, err, s["mean_res"])
         rows[name] = {"model": s["model"], "arch": s["arch"], "mean_res": s["mean_res"],
                       "eps_s": eps, "delta_exact_s": d_exact, "delta_matched_s": d_m,

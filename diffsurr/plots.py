@@ -828,35 +828,36 @@ def payoff_map(panels: Sequence[tuple[str, xr.DataArray]], ncols: int = 2) -> Fi
 
 MATCHED_MARKERS = {"exact": "s", "float32": "D", "coarse float64": "o", "coarse float32": "^",
                    "CG": "v"}
+SURROGATE_MARKERS = ("*", "P", "X", "p", "h")
 
 
-def matched_cost(variants, fit: dict | None, exact_cost: float, points) -> Figure:
+def matched_cost(variants, front, exact_cost: float, points) -> Figure:
     """Cost per solve against mean residual, log-log: the classical variants (``variants``:
-    DataFrame with columns family, error, cost in s; error > 0 only), the line fitted over
-    their front (``fit``: a, b, lo, hi of log10 cost = a + b log10 error), the exact solve's
-    cost as a horizontal line, and each surrogate as a labelled star (``points``: DataFrame
-    with columns label, error, cost)."""
+    DataFrame with columns family, error, cost in s; error > 0 only), their cost-error front
+    as a line (``front``: the front's variants, most accurate first), the exact solve's cost
+    as a horizontal line, and the surrogates (``points``: DataFrame with columns group,
+    error, cost), one marker per group; no per-point labels, so none overlap."""
     fig = Figure(figsize=(PAGE_FIGURE_IN, 5.2), layout="constrained")
     ax = fig.subplots()
     for family, rows in variants.groupby("family", sort=False):
         ax.scatter(rows["error"], rows["cost"] * 1e3, marker=MATCHED_MARKERS.get(family, "o"),
                    s=36, label=str(family), alpha=0.85)
-    if fit is not None:
-        e = np.geomspace(fit["lo"], fit["hi"], 50)
-        ax.plot(e, 10 ** (fit["a"] + fit["b"] * np.log10(e)) * 1e3, "k--", lw=1.2,
-                label=f"fit over the front: cost ∝ error^{fit['b']:.2f}")
-    ax.axhline(exact_cost * 1e3, color="0.4", ls=":", lw=1.2, label="exact float64 solve")
-    if len(points):
-        ax.scatter(points["error"], points["cost"] * 1e3, marker="*", s=120, color="crimson",
-                   edgecolor="k", lw=0.5, zorder=5, label="surrogates (forward pass)")
-        for _, p in points.iterrows():
-            ax.annotate(str(p["label"]), (p["error"], p["cost"] * 1e3), xytext=(4, 3),
-                        textcoords="offset points", fontsize=PAGE_FONT_PT - 1)
+    if len(front):
+        ax.plot(front["error"], front["cost"] * 1e3, "k--", lw=1.2,
+                label="front (read-off line)")
+    if np.isfinite(exact_cost):
+        ax.axhline(exact_cost * 1e3, color="0.4", ls=":", lw=1.2, label="exact float64 solve")
+    for k, (group, rows) in enumerate(points.groupby("group", sort=False)):
+        ax.scatter(rows["error"], rows["cost"] * 1e3, s=110, zorder=5, edgecolor="k", lw=0.5,
+                   marker=SURROGATE_MARKERS[k % len(SURROGATE_MARKERS)], color=f"C{k + 5}",
+                   label=f"{group} (forward pass)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("mean residual against the exact field", fontsize=PAGE_FONT_PT)
     ax.set_ylabel("time per solve or call (ms)", fontsize=PAGE_FONT_PT)
     ax.tick_params(labelsize=PAGE_FONT_PT)
-    fig.legend(fontsize=PAGE_FONT_PT - 1, loc="outside lower center", ncols=2, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        fig.legend(fontsize=PAGE_FONT_PT - 1, loc="outside lower center", ncols=2,
+                   frameon=False)
     ax.grid(True, which="major", alpha=0.3)
     return fig

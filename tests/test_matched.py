@@ -75,20 +75,30 @@ def test_pareto_keeps_only_the_cheapest_at_each_accuracy():
     assert list(front) == [1, 2, 6, 4, 5]       # 3 is dearer than the more accurate 2; 0 exact
 
 
-def test_fit_and_read_off_on_a_known_power_law():
+def test_fit_on_a_known_power_law():
     error = np.array([1e-4, 1e-3, 1e-2, 1e-1])
     cost = 2e-3 * error ** -0.5                 # cost falls as error^-1/2
     fit = matched.fit_cost(cost, error)
     assert fit["b"] == pytest.approx(-0.5) and 10 ** fit["a"] == pytest.approx(2e-3)
     assert fit["rms"] < 1e-12 and (fit["lo"], fit["hi"]) == pytest.approx((1e-4, 1e-1))
-    c, how = matched.matched_cost(fit, 4e-3, exact_cost=1.0)
-    assert how == "fit" and c == pytest.approx(2e-3 / math.sqrt(4e-3))
-    c, how = matched.matched_cost(fit, 0.5, exact_cost=1.0)      # beyond the front
-    assert how == "clamped" and c == pytest.approx(2e-3 / math.sqrt(0.1))
-    c, how = matched.matched_cost(fit, 1e-4, exact_cost=0.1)    # the exact solve is cheaper
-    assert how == "exact" and c == 0.1
     assert matched.fit_cost(cost[:1], error[:1]) is None
-    assert matched.matched_cost(None, 1e-3, 0.3) == (0.3, "no fit")
+
+
+def test_read_off_follows_the_front_and_never_extrapolates():
+    error = np.array([0.0, 1e-4, 1e-3, 1e-2, 1e-1, 5e-3])
+    cost = np.array([1.0, 2e-3 / 1e-2, 2e-3 / np.sqrt(1e-3), 2e-3 / 1e-1, 2e-3 / np.sqrt(0.1),
+                     0.5])                      # the last one is off the front
+    c, how = matched.matched_cost(cost, error, 4e-3, exact_cost=1.0)
+    assert how == "front" and c == pytest.approx(2e-3 / np.sqrt(4e-3))   # on the power law
+    c, how = matched.matched_cost(cost, error, 1e-3, exact_cost=1.0)
+    assert how == "front" and c == pytest.approx(cost[2])                # a measured point
+    c, how = matched.matched_cost(cost, error, 0.5, exact_cost=1.0)      # beyond the front
+    assert how == "clamped" and c == pytest.approx(cost[4])
+    c, how = matched.matched_cost(cost, error, 1e-5, exact_cost=1.0)     # below it
+    assert how == "clamped" and c == pytest.approx(cost[1])
+    c, how = matched.matched_cost(cost, error, 1e-3, exact_cost=0.01)    # exact is cheaper
+    assert how == "exact" and c == 0.01
+    assert matched.matched_cost(cost[:1], error[:1], 1e-3, 0.3) == (0.3, "no front")
 
 
 def test_as_accurate_is_the_cheapest_measured_variant_at_least_as_accurate():
@@ -146,7 +156,7 @@ def test_compare_reads_off_each_surrogate(quick):
     assert list(table.index) == ["model_06", "model_09"]      # model_12 was not timed
     six = table.loc["model_06"]
     assert six["read"] == "clamped" and six["delta_matched_s"] < six["delta_exact_s"]
-    assert table.loc["model_09", "read"] in ("exact", "clamped")
+    assert table.loc["model_09", "read"] in ("exact", "clamped")   # more accurate than all
     d = float(quick.cost_s.sel(variant="exact float64"))
     assert six["n_min_exact"] == break_even(d, six["eps_s"], 20_000, 100.0)
 

@@ -19,6 +19,7 @@ import xarray as xr
 
 from .. import io, matched
 from ..baselines import ARCH_NAMES
+from ..registry import spec
 from . import payoff as po
 
 NO_FILE = ("*No error-matched measurement has been made yet: run `python -m diffsurr.matched` "
@@ -43,6 +44,13 @@ def label(name: str, model: int, arch: str) -> str:
     return f"model {model}" if arch == "table1" else ARCH_NAMES.get(arch, arch)
 
 
+def group(model: int, arch: str) -> str:
+    """The figure's marker group: Table 2 with NN2 or NN1 alone, or the baseline."""
+    if arch != "table1":
+        return ARCH_NAMES.get(arch, arch)
+    return "Table 2, NN1 alone" if spec(model).p2 == 0 else "Table 2, with NN2"
+
+
 # ---------------------------------------------------------------- numbers
 def classical(ds: xr.Dataset) -> pd.DataFrame:
     """The classical variants: family, mean residual, cost (s), on the front or not."""
@@ -61,24 +69,30 @@ def comparison(ds: xr.Dataset, found: dict | None = None) -> pd.DataFrame:
     if table.empty:
         return table
     table["label"] = [label(n, int(r["model"]), str(r["arch"])) for n, r in table.iterrows()]
+    table["group"] = [group(int(r["model"]), str(r["arch"])) for _, r in table.iterrows()]
     return table.sort_values("mean_res")
 
 
 def shown(table: pd.DataFrame) -> pd.DataFrame:
-    """The comparison as the page's table: times in ms, ratios, N_min or "never"."""
+    """The comparison as the page's table, as text with three significant digits: times in
+    ms, the cost ratios, N_min or "never" (δ of the exact solve is one number, in the text)."""
     out = pd.DataFrame({
-        "⟨res⟩ (10⁻³)": table["mean_res"] * 1e3,
-        "ε, ms": table["eps_s"] * 1e3,
-        "δ exact, ms": table["delta_exact_s"] * 1e3,
-        "δ matched, ms": table["delta_matched_s"] * 1e3,
+        "⟨res⟩ (10⁻³)": (table["mean_res"] * 1e3).map(_sig),
+        "ε, ms": (table["eps_s"] * 1e3).map(_sig),
+        "δ matched, ms": (table["delta_matched_s"] * 1e3).map(_sig),
         "read": table["read"],
-        "δ exact / δ matched": 1 / table["matched_over_exact"],
-        "ε / δ matched": table["eps_over_matched"],
+        "δ exact / δ matched": (1 / table["matched_over_exact"]).map(_sig),
+        "ε / δ matched": table["eps_over_matched"].map(_sig),
         "N_min vs exact": table["n_min_exact"].map(_n),
         "N_min vs matched": table["n_min_matched"].map(_n)})
     out.index = table["label"].values
     out.index.name = "surrogate"
     return out
+
+
+def _sig(v: float) -> str:
+    """Three significant digits, without exponent up to 10⁶ (1,060, 6.74, 0.0378)."""
+    return f"{float(f'{v:.3g}'):,.{max(0, 2 - int(np.floor(np.log10(abs(v)))))}f}" if v else "0"
 
 
 def _n(v: float) -> str:
@@ -94,27 +108,29 @@ def _x(r: float) -> str:
 
 
 def curve_sentence(ds: xr.Dataset) -> str:
-    """The classical curve: which variants form the front, the fit, and the range."""
+    """The classical curve: which variants form the front, how the cost is read off it, the
+    power law fitted over it, and the families that are off it."""
     df = classical(ds)
     fit = matched.fit_cost(df["cost"].values, df["error"].values)
     exact = float(ds.cost_s.sel(variant="exact float64"))
-    front = df[df["front"]]
+    front = df[df["front"]].sort_values("error")
     text = (f"The exact float64 solve takes {_ms(exact)} per solve (best batch). Of "
             f"{len(df) - 1} lower-fidelity solves, {len(front)} are on the cost-error front "
-            f"(cheaper than every more accurate one): " + ", ".join(f"*{v}*" for v in front.index)
-            + ".")
-    if fit is None:
-        return text + " Fewer than two points: no curve is fitted."
-    return text + (f" Over them, cost ∝ (mean residual)^{fit['b']:.2f} (log-log least squares, "
-                   f"rms {fit['rms']:.2f} decades), for mean residuals from {fit['lo']:.1e} to "
-                   f"{fit['hi']:.1e}. CG stopped at a tolerance is off the front on this grid: "
-                   f"at its loosest tolerance it costs {_ms(_cg_min(df))}, "
-                   f"{_x(_cg_min(df) / exact)} times the exact solve."
-                   if (df["family"] == "CG").any() else "")
-
-
-def _cg_min(df: pd.DataFrame) -> float:
-    return float(df.loc[df["family"] == "CG", "cost"].min())
+            "(each cheaper than every more accurate one): "
+            + ", ".join(f"*{v}*" for v in front.index) + ". A surrogate's error-matched cost "
+            "is read off this front, by straight lines in log cost against log error between "
+            "its measured points, never extrapolated beyond its ends.")
+    if fit is not None:
+        text += (f" A power law fitted over the front, cost ∝ (mean residual)^{fit['b']:.2f}, "
+                 f"misses its points by {fit['rms']:.2f} decades (rms), over mean residuals "
+                 f"from {fit['lo']:.1e} to {fit['hi']:.1e}.")
+    off = [f for f in df["family"].unique() if f != "exact"
+           and not df.loc[df["family"] == f, "front"].any()]
+    for f in off:
+        cheapest = float(df.loc[df["family"] == f, "cost"].min())
+        text += (f" *{f}* is off the front on this grid: at its cheapest it takes "
+                 f"{_ms(cheapest)}, {_x(cheapest / exact)} times the exact solve.")
+    return text
 
 
 def verdict(table: pd.DataFrame, faster: float | None = None) -> str:
@@ -194,14 +210,15 @@ def map_sentence(maps: dict[str, xr.Dataset], table: pd.DataFrame,
 
 # ---------------------------------------------------------------- figure
 def figure(ds: xr.Dataset, table: pd.DataFrame):
-    """plots.matched_cost of the file's variants (error > 0) and the compared surrogates."""
+    """plots.matched_cost of the file's variants (error > 0), their front and the compared
+    surrogates, one marker per :func:`group`."""
     from .. import plots
 
     df = classical(ds)
-    fit = matched.fit_cost(df["cost"].values, df["error"].values)
-    points = pd.DataFrame({"label": [t.replace("model ", "") for t in table.get("label", [])],
-                           "error": table.get("mean_res", []), "cost": table.get("eps_s", [])})
-    return plots.matched_cost(df[df["error"] > 0], fit,
+    front = df[df["front"]].sort_values("error")
+    points = pd.DataFrame({"group": table.get("group", []), "error": table.get("mean_res", []),
+                           "cost": table.get("eps_s", [])})
+    return plots.matched_cost(df[df["error"] > 0], front,
                               float(ds.cost_s.sel(variant="exact float64")), points)
 
 
@@ -210,9 +227,10 @@ def caption(name: str, ds: xr.Dataset) -> str:
     return ("**Figure P.2.** Time per solve against mean residual on the study's problem "
             f"(N = 100, two disks, {ds.attrs['mode']} sources, {ds.attrs['n_score']} fresh "
             "samples scored against the exact field): coarser grids interpolated back, float32 "
-            "and CG stopped at a tolerance, the line fitted over their front, the exact "
-            "solve's time dotted; stars: each surrogate's forward pass per sample at its test "
-            "mean residual, numbered by Table 2 model. All times from one run on "
+            "and CG stopped at a tolerance; dashed: their cost-error front, off which the "
+            "error-matched cost is read; dotted: the exact solve's time; large marks: each "
+            "surrogate's forward pass per sample at its test mean residual (the table below "
+            "names them). All times from one run on "
             f"{po.device(ds)} (`{name}`). {po.load_sentence(ds)}")
 
 
@@ -244,20 +262,20 @@ def section(profile, maps: dict[str, xr.Dataset], folder=None, root=None,
 
     files, kind = load(profile, folder, root)
     if not files:
-        empty = plots.matched_cost(pd.DataFrame(columns=["family", "error", "cost"]), None,
-                                   np.nan, pd.DataFrame(columns=["label", "error", "cost"]))
+        none = pd.DataFrame(columns=["family", "group", "error", "cost"])
+        empty = plots.matched_cost(none, none, np.nan, none)
         return {"source": NO_FILE, "figure": empty, "caption": "**Figure P.2.** " + NO_FILE,
                 "text": "", "table": _markdown(NO_FILE)}
     name, ds = next(iter(files.items()))
     table = comparison(ds, found)
     text = "\n\n".join([curve_sentence(ds), verdict(table), map_sentence(maps, table)])
     shown_table = (compact_table(shown(table)).set_caption(
-        f"`{name}`: each surrogate's test mean residual (`eval.nc`), its forward time ε and "
-        "the classical solve of the same mean residual (δ matched: read off the fitted line; "
-        "*clamped*: beyond the front, the front's end; *exact*: the exact solve is cheaper "
-        "there). N_min: Eq. 4 with M = "
+        f"{name}: each surrogate's test mean residual (its eval.nc), its forward time ε and "
+        "the classical solve of the same mean residual (δ matched, read: front = read off "
+        "the front between its measured points; clamped = beyond the front, its end; exact = "
+        "the exact solve is cheaper there). N_min: Eq. 4 with M = "
         f"{int(ds.attrs['eq4_M']):,} exact solves for the data and E the run's own training "
-        "time (`history.nc`).") if not table.empty else _markdown(NO_SURROGATE))
+        "time (its history.nc).") if not table.empty else _markdown(NO_SURROGATE))
     return {"source": source_sentence(files, kind), "figure": figure(ds, table),
             "caption": caption(name, ds), "text": text, "table": shown_table}
 
