@@ -22,7 +22,7 @@ The surrogates' errors are not measured here: they are their runs' test mean res
 fits a power law over it (a summary), :func:`matched_cost` reads the classical cost off the
 front at a given error, :func:`matched_break_even` is Eq. 4 against that opponent. A full run writes ``results/benchmarks/matched-<device-slug>.nc`` (committed);
 ``--quick`` (tests, CI) writes ``results/<profile>/matched-<device-slug>.nc`` (git-ignored).
-Not in the preprint: see the book's differences page.
+Not in the preprint; the book's pay-off page shows it.
 """
 
 from __future__ import annotations

@@ -77,6 +77,7 @@ def test_verdict_never_when_every_call_is_slower_than_the_exact_solve():
     text = bm.verdict(bm.comparison(fake(), FOUND))
     assert "No surrogate pays off against either opponent" in text
     assert "At the 2 surrogates' own test mean residuals (4.0e-03 to 7.0e-02)" in text
+    assert "(model 6 lies outside the measured front: the cost at its nearer end" in text
     table = bm.comparison(fake(), FOUND)
     assert (f"would have to be {table['eps_over_exact'].min():.2g} times faster relative to the "
             "exact solve") in text

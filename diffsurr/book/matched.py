@@ -147,7 +147,7 @@ def verdict(table: pd.DataFrame, faster: float | None = None) -> str:
     text = (f"At the {n} surrogates' own test mean residuals "
             f"({table['mean_res'].min():.1e} to {table['mean_res'].max():.1e}), a classical "
             f"solve of the same accuracy costs {_x(ratio.min())} to {_x(ratio.max())} times less "
-            "than the exact solve. ")
+            "than the exact solve" + _clamped(table) + ". ")
     if not pays_exact.any() and not pays_matched.any():
         text += (f"**No surrogate pays off against either opponent on this machine**: every "
                  f"forward pass is slower than the exact solve already (ε/δ from "
@@ -174,6 +174,15 @@ def verdict(table: pd.DataFrame, faster: float | None = None) -> str:
     return text + (f" The cheapest call relative to its opponent is {best['label']}'s: ε = "
                    f"{_ms(best['eps_s'])} against {_ms(best['delta_matched_s'])} for the "
                    "classical solve of its accuracy.")
+
+
+def _clamped(table: pd.DataFrame) -> str:
+    """Which surrogates' errors lie outside the measured front (their cost: its nearer end)."""
+    out = table.loc[table["read"] == "clamped", "label"]
+    if out.empty:
+        return ""
+    return (" (" + ", ".join(out) + (" lies" if len(out) == 1 else " lie") + " outside the "
+            "measured front: the cost at its nearer end is taken, not extrapolated)")
 
 
 def map_sentence(maps: dict[str, xr.Dataset], table: pd.DataFrame,
