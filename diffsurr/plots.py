@@ -15,7 +15,8 @@ Fig. 10 (:func:`fig10_slice_summary`), Fig. 11 (:func:`fig11_field_pdfs`), Figs.
 :func:`solver_agreement`, :func:`timestep_convergence`, :func:`single_disk`,
 :func:`rollback_counts`, :func:`alive_fractions`, :func:`seed_spread` (error bars over training
 seeds), :func:`generalisation_examples`, :func:`generalisation_ratios` (other source
-layouts), :func:`metrics_overview` (metrics beyond the preprint).
+layouts), :func:`metrics_overview` (metrics beyond the preprint), :func:`payoff_map` and
+:func:`matched_cost` (the pay-off chapter).
 
 :func:`panels` lists a figure's axes without its colour bars (what tests count).
 """
@@ -769,14 +770,35 @@ def speed_bars(benches: Mapping[str, xr.Dataset], preprint_delta: float = 1.16,
     return fig
 
 
+PAGE_FONT_PT = 10
+"""Font size of the pay-off figures' text, in pt at their own size; they are drawn at most
+:data:`PAGE_FIGURE_IN` inches wide, so that on the book's page (about 660 px of column at a
+1280 px window, the PNG at 110 dpi scaled to it) text stays above 9 pt."""
+PAGE_FIGURE_IN = 6.6
+
+
+def count_label(v: float) -> str:
+    """A count to two significant digits in at most three characters and a suffix: 950, 12k,
+    880k, 2.1M, 84M, 1.2G; "never" for inf, "–" for NaN (the pay-off map's cells)."""
+    if np.isinf(v):
+        return "never"
+    if np.isnan(v):
+        return "–"
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div * 0.995:
+            return f"{float(f'{v / div:.2g}'):g}{suffix}"
+    return f"{float(f'{v:.2g}'):g}"
+
+
 def payoff_map(panels: Sequence[tuple[str, xr.DataArray]], ncols: int = 2) -> Figure:
     """Eq. 4's N_min over grid N (rows) × number of sources k (columns), one panel per
     (title, DataArray with dims grid, sources): log colour shared by all panels; cells where
-    N_min is infinite (the solver is faster than the network) grey and marked "never"."""
+    N_min is infinite (the solver is faster than the network) grey and marked "never"; cell
+    labels short (:func:`count_label`) and :data:`PAGE_FONT_PT` at a page-wide figure."""
     finite = np.concatenate([p.values[np.isfinite(p.values)] for _, p in panels] + [[]])
     norm = LogNorm(finite.min(), max(finite.max(), finite.min() * 10)) if finite.size else None
     nrows = max(1, -(-len(panels) // ncols))
-    fig = Figure(figsize=(4.2 * ncols + 1.2, 3.4 * nrows), layout="constrained")
+    fig = Figure(figsize=(PAGE_FIGURE_IN, 2.9 * nrows + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     cmap = matplotlib.colormaps["viridis_r"].with_extremes(bad="0.85")
     image = None
@@ -785,17 +807,57 @@ def payoff_map(panels: Sequence[tuple[str, xr.DataArray]], ncols: int = 2) -> Fi
         shown = np.ma.masked_invalid(np.where(np.isfinite(values), values, np.nan))
         image = ax.imshow(shown, cmap=cmap, norm=norm, origin="lower", aspect="auto")
         for (i, j), v in np.ndenumerate(values):
-            text = "never" if np.isinf(v) else ("–" if np.isnan(v) else f"{v:.1e}")
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    bbox=dict(facecolor="white", alpha=0.6, edgecolor="none", pad=1))
-        ax.set_xticks(range(da.sizes["sources"]), [str(int(k)) for k in da.sources.values])
-        ax.set_yticks(range(da.sizes["grid"]), [str(int(n)) for n in da.grid.values])
-        ax.set_xlabel("number of sources k")
-        ax.set_ylabel("grid N (N × N)")
-        ax.set_title(title, fontsize=9)
+            ax.text(j, i, count_label(v), ha="center", va="center", fontsize=PAGE_FONT_PT,
+                    bbox=dict(facecolor="white", alpha=0.6, edgecolor="none", pad=0.5))
+        ax.set_xticks(range(da.sizes["sources"]), [str(int(k)) for k in da.sources.values],
+                      fontsize=PAGE_FONT_PT)
+        ax.set_yticks(range(da.sizes["grid"]), [str(int(n)) for n in da.grid.values],
+                      fontsize=PAGE_FONT_PT)
+        ax.set_xlabel("sources k", fontsize=PAGE_FONT_PT)
+        ax.set_ylabel("grid N", fontsize=PAGE_FONT_PT)
+        ax.set_title(title, fontsize=PAGE_FONT_PT)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     if image is not None and norm is not None:
-        fig.colorbar(image, ax=list(axes[:len(panels)]), label="N_min (uses, log scale)",
-                     shrink=0.9)
+        bar = fig.colorbar(image, ax=list(axes[:len(panels)]), location="bottom",
+                           shrink=0.7, aspect=40)
+        bar.set_label("N_min, uses (log scale)", fontsize=PAGE_FONT_PT)
+        bar.ax.tick_params(labelsize=PAGE_FONT_PT)
+    return fig
+
+
+MATCHED_MARKERS = {"exact": "s", "float32": "D", "coarse float64": "o", "coarse float32": "^",
+                   "CG": "v"}
+SURROGATE_MARKERS = ("*", "P", "X", "p", "h")
+
+
+def matched_cost(variants, front, exact_cost: float, points) -> Figure:
+    """Cost per solve against mean residual, log-log: the classical variants (``variants``:
+    DataFrame with columns family, error, cost in s; error > 0 only), their cost-error front
+    as a line (``front``: the front's variants, most accurate first), the exact solve's cost
+    as a horizontal line, and the surrogates (``points``: DataFrame with columns group,
+    error, cost), one marker per group; no per-point labels, so none overlap."""
+    fig = Figure(figsize=(PAGE_FIGURE_IN, 5.2), layout="constrained")
+    ax = fig.subplots()
+    for family, rows in variants.groupby("family", sort=False):
+        ax.scatter(rows["error"], rows["cost"] * 1e3, marker=MATCHED_MARKERS.get(family, "o"),
+                   s=36, label=str(family), alpha=0.85)
+    if len(front):
+        ax.plot(front["error"], front["cost"] * 1e3, "k--", lw=1.2,
+                label="front (read-off line)")
+    if np.isfinite(exact_cost):
+        ax.axhline(exact_cost * 1e3, color="0.4", ls=":", lw=1.2, label="exact float64 solve")
+    for k, (group, rows) in enumerate(points.groupby("group", sort=False)):
+        ax.scatter(rows["error"], rows["cost"] * 1e3, s=110, zorder=5, edgecolor="k", lw=0.5,
+                   marker=SURROGATE_MARKERS[k % len(SURROGATE_MARKERS)], color=f"C{k + 5}",
+                   label=f"{group} (forward pass)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("mean residual against the exact field", fontsize=PAGE_FONT_PT)
+    ax.set_ylabel("time per solve or call (ms)", fontsize=PAGE_FONT_PT)
+    ax.tick_params(labelsize=PAGE_FONT_PT)
+    if ax.get_legend_handles_labels()[0]:
+        fig.legend(fontsize=PAGE_FONT_PT - 1, loc="outside lower center", ncols=2,
+                   frameon=False)
+    ax.grid(True, which="major", alpha=0.3)
     return fig

@@ -337,8 +337,8 @@ def test_new_train_defaults_are_the_fast_exact_ones():
     assert "fused_adam" not in cfg.signature() and "val_batch_size" not in cfg.signature()
 
 
-def test_benchmark_files_leave_out_train_speed_and_payoff_files(tmp_path):
+def test_benchmark_files_leave_out_train_speed_payoff_and_matched_files(tmp_path):
     for name in ("cpu-x.nc", "cpu-x-quick.nc", "train-speed-cpu-x.nc", "payoff-cpu-x.nc",
-                 "notes.txt"):
+                 "matched-cpu-x.nc", "notes.txt"):
         (tmp_path / name).write_text("")
     assert [f.name for f in bench.benchmark_files(tmp_path)] == ["cpu-x-quick.nc", "cpu-x.nc"]
