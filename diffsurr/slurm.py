@@ -109,6 +109,8 @@ def local_profile(cluster: dict, cpus: int = CPUS, mem_mb: int = MEM_MB,
         return res
 
     out = {k: v for k, v in cluster.items() if k not in ("default-resources", "set-resources")}
+    if "cores" in out:
+        out["cores"] = min(int(out["cores"]), cpus)
     out["default-resources"] = fit(cluster.get("default-resources", {}), default_cpus=1)
     out["set-resources"] = {rule: fit(res, None)
                             for rule, res in cluster.get("set-resources", {}).items()}
@@ -226,7 +228,7 @@ def evidence(log_text: str, jobcomp_text: str, squeue_rows: dict, wall_s: float,
     for job in submitted_jobs(log_text):
         jid = job["slurm_job"]
         s, c = squeue_rows.get(jid, {}), comp.get(jid, {})
-        jobs.append(job | {"state": s.get("State") or c.get("JobState"),
+        jobs.append(job | {"state": s.get("State"),
                            "jobcomp_state": c.get("JobState"), "exit_code": c.get("ExitCode"),
                            "partition": s.get("Partition") or c.get("Partition"),
                            "node": s.get("NodeList") or c.get("NodeList"),

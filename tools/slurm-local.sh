@@ -21,6 +21,7 @@ SLURM_RESULTS=${SLURM_RESULTS:-$STATE/results}
 LOCAL_RESULTS=${LOCAL_RESULTS:-$STATE/local-results}
 EVIDENCE=${EVIDENCE:-results/slurm/$PROFILE-run.json}
 export SLURM_CONF=$STATE/slurm.conf
+ETC_CONF=/etc/slurm/slurm.conf
 export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
 export OMP_NUM_THREADS=1
 
@@ -43,6 +44,13 @@ start() {
         touch "$STATE/munged.started"          # ours to stop
     fi
     $PY -m diffsurr.slurm conf "$STATE"
+    # srun inside a job (the executor's job step) drops SLURM_CONF and reads the default
+    # place: link it there, unless a slurm.conf of this machine's own is there
+    if [ -e "$ETC_CONF" ] && [ "$(readlink "$ETC_CONF")" != "$SLURM_CONF" ]; then
+        echo "$ETC_CONF exists and is not ours: this machine has a Slurm of its own" >&2
+        exit 1
+    fi
+    ln -sfn "$SLURM_CONF" "$ETC_CONF"
     slurmctld -f "$SLURM_CONF"
     slurmd -f "$SLURM_CONF"
     for _ in $(seq 60); do                     # the node up and idle: jobs can start
@@ -62,6 +70,7 @@ stop() {
             rm -f "$STATE/$f.pid"
         fi
     done
+    [ "$(readlink "$ETC_CONF")" = "$SLURM_CONF" ] && rm -f "$ETC_CONF"
     if [ -e "$STATE/munged.started" ]; then
         munged --stop || true
         rm -f "$STATE/munged.started"
