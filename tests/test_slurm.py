@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import xarray as xr
 import yaml
 
@@ -133,7 +134,11 @@ def test_results_are_compared_exactly_timings_left_out(tmp_path):
     c = _root(tmp_path / "c", np.array([1.0, 2.0 + 1e-7, np.nan]), 1.0, b"v")
     out = slurm.compare_roots(a, c)
     assert not out["all_equal"] and not out["files"]["model_01/model.pt"]["equal"]
+    assert out["files"]["model_01/model.pt"]["differ"] == {"state": "bytes differ"}
     assert out["files"]["model_01/eval.nc"]["differ"]["mean_res"] == pytest.approx(1e-7)
+    torch.save({"state": {"w": torch.zeros(2)}}, a / "model_01" / "model.pt")
+    torch.save({"state": {"w": torch.tensor([0.0, 0.5])}}, c / "model_01" / "model.pt")
+    assert slurm.compare_roots(a, c)["files"]["model_01/model.pt"]["differ"] == {"state": 0.5}
     (c / "model_01" / "model.pt").unlink()
     assert slurm.compare_roots(a, c)["missing"] == ["model_01/model.pt"]
 
