@@ -277,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         e.add_argument(name)
     e.add_argument("--wall-s", type=float, required=True)
     e.add_argument("--command", default="")
+    e.add_argument("--note", action="append", default=[], help="a sentence for the record")
     args = ap.parse_args(argv)
     if args.cmd == "conf":
         state = Path(args.state)
@@ -291,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = squeue(ids) if ids else {}
         comparison = compare_roots(args.slurm_root, args.local_root)
         ev = evidence(log, Path(args.jobcomp).read_text(), rows, args.wall_s, comparison,
-                      command=args.command, git_commit=io.git_commit(),
+                      command=args.command, notes=args.note, git_commit=io.git_commit(),
                       slurm_version=subprocess.run(["sbatch", "--version"], capture_output=True,
                                                    text=True).stdout.strip())
         with io.atomic_path(args.out) as tmp:
