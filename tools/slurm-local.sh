@@ -101,7 +101,8 @@ check() {
     echo "local run (nothing to do where complete): $(( $(date +%s) - t0 )) s"
     $PY -m diffsurr.slurm evidence "$log" "$STATE/jobcomp.txt" "$SLURM_RESULTS/$PROFILE" \
         "$LOCAL_RESULTS/$PROFILE" "$EVIDENCE" --wall-s "$wall" \
-        --command "make slurm-check (tools/slurm-local.sh), profile $PROFILE"
+        --command "make slurm-check (tools/slurm-local.sh), profile $PROFILE" \
+        --note "the benchmark and pay-off files of a scaled profile (timings only) are written to the repository's results/$PROFILE/ whatever DIFFSURR_RESULTS says, so neither root holds them and they are not compared"
 }
 
 case "${1:-check}" in
