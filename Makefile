@@ -6,7 +6,7 @@ CORES   ?= 2
 REPOSITORY ?=                 # the book's repository URL, for its buttons (Pages: its own)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: all test venv study book bench gpu-check clean
+.PHONY: all test venv study book bench gpu-check slurm-check clean
 
 all: venv study book          ## the pipeline (Snakemake) at PROFILE, then the published book
 
@@ -32,6 +32,9 @@ bench: venv
 
 gpu-check: venv               ## first thing on a lent GPU (about 8 min); DRY=1: the same on CPU at smoke scale
 	tools/gpu-check.sh
+
+slurm-check: venv             ## the smoke study on a one-node Slurm here (sbatch), compared with a local run
+	tools/slurm-local.sh check
 
 clean:
 	rm -rf _build .snakemake
