@@ -77,7 +77,7 @@ def definitions_text(evals: xr.Dataset) -> str:
         "its mean over the test samples. It weighs every configuration equally, whatever the "
         "size of its field.\n\n"
         f"**Boundary-ring error**: with R the pixels within {RING} of the four walls (the "
-        "absorbing boundary, where y is small and the relative residual of Fig. 6c blows up), "
+        "absorbing boundary, where y is small and the relative residual of the preprint's Fig. 6c blows up), "
         "ring RMSE = √(mean over R of all samples of (ŷ − y)²) and ring max = max over R of "
         "|ŷ − y|.\n\n"
         "**Fourier-band errors** (after PDEBench's fRMSE): with E_k the 2-D DFT of the error "
