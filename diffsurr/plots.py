@@ -734,39 +734,64 @@ def pilot_curves(curves: Mapping[str, xr.Dataset]) -> Figure:
 
 
 # ---------------------------------------------------------------- speed-up chapter
+def surrogate_label(profile: str) -> str:
+    """A benchmarked surrogate (Table 2 model 9 built with ``profile``'s NN2 width) as the
+    speed-up figure names it: "model 9, NN2 at Table 1 width (paper)", "model 9, NN2 at
+    width 0.125 (ci)"."""
+    from .profiles import PROFILES
+
+    width = PROFILES[profile].width if profile in PROFILES else None
+    at = ("Table 1 width" if width == 1 else f"width {width:g}" if width else "its width")
+    return f"model 9, NN2 at {at} ({profile})"
+
+
 def speed_bars(benches: Mapping[str, xr.Dataset], preprint_delta: float = 1.16,
                preprint_speedup: float = 1000.0) -> Figure:
     """Seconds per sample at the best batch: each solver (blue: exact, grey: not exact, i.e.
-    float32 or time stepping) and the surrogate per profile (orange), one group per benchmark
-    file; the preprint's δ (dashed) and its surrogate at δ/speed-up (dotted)."""
+    float32 or time stepping) and the surrogate per profile (orange, :func:`surrogate_label`),
+    each bar with its value; the device after each label only when the files come from more
+    than one device; the preprint's δ (dashed) and its surrogate at δ/speed-up (dotted),
+    named above the axes so that no label covers a bar."""
+    devices = {str(b.attrs.get("device_name", name)) for name, b in benches.items()}
     labels, values, colors = [], [], []
     for name, b in benches.items():
+        where = f" — {b.attrs.get('device_name', name)}" if len(devices) > 1 else ""
         for s in b.solver.values:
-            labels.append(f"{s} [{name}]")
+            labels.append(f"{s}{where}")
             values.append(float(b.delta_best_s.sel(solver=s)))
             colors.append("tab:blue" if int(b.exact.sel(solver=s)) else "0.6")
         for p in b.profile.values:
-            labels.append(f"surrogate ({p} width), best batch [{name}]")
+            labels.append(f"{surrogate_label(str(p))}{where}")
             values.append(float(b.eps_best_s.sel(profile=p)))
             colors.append("tab:orange")
-    fig = Figure(figsize=(8, 0.9 + 0.3 * len(values)))
+    fig = Figure(figsize=(7.0, 1.3 + 0.36 * len(values)), layout="constrained")
     ax = fig.subplots()
     ax.barh(range(len(values)), values, color=colors)
+    for k, v in enumerate(values):
+        ax.text(v * 1.15, k, _seconds(v), va="center", ha="left", fontsize=9)
     surrogate = preprint_delta / preprint_speedup
     ax.axvline(preprint_delta, color="k", ls="--", lw=1)
     ax.axvline(surrogate, color="grey", ls=":", lw=1)
     ax.set_xscale("log")
-    box = dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1)
-    ax.text(preprint_delta, 0.02, f"preprint's solver, {preprint_delta:g} s ", fontsize=8,
-            ha="right", va="bottom", transform=ax.get_xaxis_transform(), bbox=box)
-    ax.text(surrogate, 0.98, f" preprint's surrogate, ≈{1e3 * surrogate:.3g} ms", fontsize=8,
-            ha="left", va="top", transform=ax.get_xaxis_transform(), bbox=box)
-    ax.set_xlim(min(min(values), surrogate) / 3, max(max(values), preprint_delta) * 3)
-    ax.set_yticks(range(len(values)), labels, fontsize=8)
+    for x, text in ((preprint_delta, f"preprint's solver\n{preprint_delta:g} s"),
+                    (surrogate, f"preprint's surrogate\n≈{1e3 * surrogate:.3g} ms")):
+        ax.text(x, 1.01, text, fontsize=9, ha="center", va="bottom",
+                transform=ax.get_xaxis_transform())
+    ax.set_xlim(min(min(values), surrogate) / 3, max(max(values), preprint_delta) * 30)
+    ax.set_yticks(range(len(values)), labels, fontsize=9.5)
+    ax.tick_params(axis="x", labelsize=9.5)
     ax.invert_yaxis()
-    ax.set_xlabel("seconds per sample at the best batch (log scale)")
-    fig.tight_layout()
+    ax.set_xlabel("seconds per sample at the best batch (log scale)", fontsize=10)
     return fig
+
+
+def _seconds(v: float) -> str:
+    """A time per sample for a bar's end: "1.4 s", "72 ms", "310 µs"."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if v >= scale or unit == "µs":
+            x = v / scale
+            return f"{x:.0f} {unit}" if x >= 10 else f"{x:.2g} {unit}"
+    return f"{v:.2g} s"
 
 
 def payoff_map(panels: Sequence[tuple[str, xr.DataArray]], ncols: int = 2) -> Figure:
