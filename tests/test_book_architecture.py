@@ -35,7 +35,8 @@ def test_table1_at_two_widths():
     assert t.loc[("NN2", ""), scaled] == count_parameters(NN2(0.1, 0.1, width=0.25, head="relu"))
     last = t.loc["NN2"].iloc[-2]                       # Table 1's BatchNorm(1): not in relu
     assert last[("", "layer")] == "BatchNorm" and last[scaled] == "—"
-    assert t.loc["NN2"].iloc[0][("", "layer")] == "Conv 1→64 (1→16), 3×3, stride 1, pad 1"
+    assert t.loc["NN2"].iloc[0][("", "layer")] == "Conv 3×3, 1→64"
+    assert t.loc["NN2"].iloc[19][("", "layer")] == "ConvT 3×3, 2048→1024, stride 2, pad 0"
     assert t.loc["NN2"].iloc[0][("width 0.25", "output")] == "16 × 100 × 100"
     assert "6.3%" in A.totals_text(0.25, "relu", "reference")
 

@@ -24,12 +24,13 @@ COLOURS = {"Conv": "#4c72b0", "ConvT": "#dd8452", "meanpool": "#55a868", "input"
 
 
 def describe(module: nn.Module) -> str:
-    """A layer as Table 1 writes it: "Conv 1→4, 3×3, stride 1, pad 1", "meanpool 2", "LReLU
-    0.01", "Dropout"."""
+    """A layer as Table 1 writes it: "Conv 3×3, 1→4", "ConvT 3×3, 2048→1024, stride 2, pad 0"
+    (stride and padding only where they are not 1 and "same"), "meanpool 2", "LReLU 0.01"."""
     kind = KINDS.get(type(module), type(module).__name__)
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         k, s, p = module.kernel_size[0], module.stride[0], module.padding[0]
-        return f"{kind} {module.in_channels}→{module.out_channels}, {k}×{k}, stride {s}, pad {p}"
+        extra = "" if (s, p) == (1, (k - 1) // 2) else f", stride {s}, pad {p}"
+        return f"{kind} {k}×{k}, {module.in_channels}→{module.out_channels}{extra}"
     if isinstance(module, nn.AvgPool2d):
         return f"{kind} {module.kernel_size}"
     if isinstance(module, nn.LeakyReLU):
@@ -74,7 +75,8 @@ def table1(width: float, head: str) -> pd.DataFrame:
     """Table 1 from the networks: NN1's layers, then NN2's at Table 1's width (head "table1")
     and, side by side, at ``width`` with ``head``; the last row of each network its total
     (checked against :func:`diffsurr.nets.count_parameters`). A layer one NN2 lacks (the
-    final BatchNorm of the "table1" head) shows "—" in the other's columns."""
+    final BatchNorm of the "table1" head) shows "—" in the other's columns. The layer column
+    gives Table 1's channel counts; the output shapes give each width's."""
     nn1 = layers(NN1(0.1, 0.1))
     full, scaled = layers(NN2(0.1, 0.1)), layers(NN2(0.1, 0.1, width=width, head=head))
     for net, df in ((NN1(0.1, 0.1), nn1), (NN2(0.1, 0.1), full),
@@ -90,8 +92,7 @@ def table1(width: float, head: str) -> pd.DataFrame:
             ra = a.iloc[i] if i < len(a) else None
             rb = b.iloc[i] if i < len(b) and (ra is None or b.iloc[i]["kind"] == ra["kind"]) \
                 else None
-            rows.append([(ra if ra is not None else rb)["layer"] if name == "NN1" or rb is None
-                         else _general(ra["layer"], rb["layer"]),
+            rows.append([(ra if ra is not None else rb)["layer"],
                          shape_text(ra["output"]) if ra is not None else "—",
                          int(ra["parameters"]) if ra is not None else "—",
                          shape_text(rb["output"]) if rb is not None else "—",
@@ -103,17 +104,6 @@ def table1(width: float, head: str) -> pd.DataFrame:
     out.index = pd.MultiIndex.from_tuples(
         [(net, "" if k == len(out.loc[net]) else k) for net, k in out.index])
     return out
-
-
-def _general(full: str, scaled: str) -> str:
-    """A layer's description at Table 1's width, with the scaled channel counts after it
-    where they differ ("Conv 1→64 (1→16), 3×3, …")."""
-    if full == scaled:
-        return full
-    a, b = full.split(",", 1)[0], scaled.split(",", 1)[0]
-    rest = full[len(a):]
-    counts = b.split(" ", 1)[1] if " " in b else b
-    return f"{a} ({counts}){rest}"
 
 
 def totals(width: float, head: str) -> dict[str, int]:
@@ -137,11 +127,12 @@ def figure(width: float = 1.0, head: str = "table1"):
     N × N) and NN2 (convs and meanpools down to 1 × 1, transposed convs back up); the output
     is p1·ŷ1 + p2·ŷ2. One block per Conv, ConvT or meanpool, its height growing with the
     output's side; above a conv block its output channels, below it the output's side."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, Rectangle
 
     rows = {"NN1": layers(NN1(0.1, 0.1)), "NN2": layers(NN2(0.1, 0.1, width=width, head=head))}
-    fig, ax = plt.subplots(figsize=(7.0, 3.3))
+    fig = Figure(figsize=(7.0, 3.3))
+    ax = fig.subplots()
     fig.subplots_adjust(0.01, 0.1, 0.99, 0.99)
     mid = {"NN1": 3.2, "NN2": 0.0}
     ends = {}
