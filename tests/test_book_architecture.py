@@ -53,5 +53,6 @@ def test_small_text_is_caught():
 
     fig, ax = plt.subplots(figsize=(12, 3))
     ax.set_title("tiny", fontsize=8)
-    assert ("tiny", pytest.approx(8 * 110 / 72 * 672 / 1320 * 0.75, abs=0.01)) in bookfig.small_text(fig)
+    shown = 8 * 110 / 72 * 672 / 1320 * 0.75             # 12-inch figure scaled to the column
+    assert ("tiny", pytest.approx(shown, abs=0.01)) in bookfig.small_text(fig)
     plt.close(fig)

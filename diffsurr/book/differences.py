@@ -355,7 +355,8 @@ def rules_text(history: xr.Dataset | None, profile: Profile, kind: str = "withou
     if epochs <= profile.m:
         can += (f", and the preprint's rule waits for m = {profile.m} accepted epochs, so it "
                 "cannot either")
-    return intro + (f"Over {epochs} epochs, the preprint's rule (C = {profile.C:g}, m = {profile.m}) "
+    return intro + (f"Over {epochs} epochs, the preprint's rule (C = {profile.C:g}, "
+                    f"m = {profile.m}) "
             f"flags epochs: {shown['preprint']}; the code's rule flags: {shown['code']}. "
             f"{agree}{can}.")
 

@@ -85,7 +85,8 @@ def progress_text(st: pd.DataFrame) -> str:
     if done.all():
         return f"All {len(st)} runs of the study are trained and evaluated."
     return (f"{int(done.sum())} of {len(st)} runs are trained and evaluated; still missing: "
-            + "; ".join(run_label(PROFILE.name, r) for r in st.index[~done]) + ". They are listed here, not "
+            + "; ".join(run_label(PROFILE.name, r) for r in st.index[~done])
+            + ". They are listed here, not "
             "estimated: every number below comes from the runs that are in.")
 
 

@@ -169,7 +169,8 @@ def verdict(ds: xr.Dataset, profile: str = HEADLINE_PROFILE) -> str:
     """The preprint's "about 1000 times faster" judged against the fastest exact solver,
     measured in the same run (:func:`conclusion`)."""
     best, ratio, n_min, eps = _judged(ds, profile)
-    return (f"On {_device(ds)} the surrogate ({surrogate_label(profile)}, {_ms(eps)} per sample at batch "
+    return (f"On {_device(ds)} the surrogate ({surrogate_label(profile)}, {_ms(eps)} per "
+            "sample at batch "
             f"{int(ds.eps_best_batch.sel(profile=profile))}) is {ratio_clause(ratio)} the "
             f"fastest exact solver, *{best}*: {conclusion(ratio, n_min)}")
 
