@@ -793,8 +793,8 @@ def pilot_curves(curves: Mapping[str, xr.Dataset]) -> Figure:
     ax.set(xlabel="epoch", ylabel="loss (Eq. 2)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, frameon=False, title="validation (—), training (– –)",
-              title_fontsize=8)
+    ax.legend(fontsize=9, frameon=False, title="validation (—), training (– –)",
+              title_fontsize=9)
     return fig
 
 

@@ -147,3 +147,11 @@ def test_every_run_shows_its_numbers_under_its_label(partial, tmp_path):
     assert not any("_" in r for r in shown.index)
     rb = chapter.labelled(chapter.rollback_table())
     assert "model 9 (clamped, preprint placement)" in rb.index
+
+
+def test_the_pilot_figure_names_runs_by_label_and_is_legible():
+    from diffsurr import bookfig, plots
+
+    curves = chapter.pilot_curves()
+    assert all(name.startswith("model 12") and "_" not in name for name in curves)
+    assert bookfig.small_text(plots.pilot_curves(curves)) == []
