@@ -103,6 +103,7 @@ def test_rules_replayed_over_a_run_without_rollback():
     assert "flags epochs" not in none
     unfired = chapter.rules_text(long, SMOKE.replace(m=5), "unfired")
     assert "never fired" in unfired and "*without* roll-back" not in unfired
+    assert "same replay marks" not in unfired and "same replay marks" in text
     assert "preprint's rule waits" in chapter.rules_text(short, SMOKE.replace(m=20))
 
 

@@ -358,7 +358,9 @@ def rules_text(history: xr.Dataset | None, profile: Profile, kind: str = "withou
     return intro + (f"Over {epochs} epochs, the preprint's rule (C = {profile.C:g}, "
                     f"m = {profile.m}) "
             f"flags epochs: {shown['preprint']}; the code's rule flags: {shown['code']}. "
-            f"{agree}{can}.")
+            f"{agree}{can}."
+            + (" The same replay marks the training page's figure of the loss with and "
+               "without roll-back." if kind == "without" else ""))
 
 
 def head_runs(profile: Profile, model: int = 12) -> pd.DataFrame:
