@@ -28,16 +28,15 @@ ORDER = re.compile(r"\d+_")
 
 
 def run_label(run: str, profile: str | None) -> str:
-    """``model_09_seed1_rollback-none`` -> "model 9, seed 1, rollback none" (the seed also when
-    it is the profile's); the name itself when it is not a run of ``profile``."""
-    from diffsurr.runid import RunId, format_value
+    """``model_09_seed1_rollback-none`` -> "model 9 (no roll-back), seed 1", the label every
+    page gives the run (:attr:`diffsurr.runid.RunId.label`); the name itself when it is not a
+    run of ``profile``."""
+    from diffsurr.runid import RunId
 
     try:
-        r = RunId.parse(profile, run)
+        return RunId.parse(profile, run).label
     except (ValueError, KeyError, TypeError):
         return run
-    return ", ".join([f"model {r.model}", f"seed {r.seed}"]
-                     + [f"{k} {format_value(v)}" for k, v in r.overrides])
 
 
 def title_for(stem: str, heading: str, profile: str | None = None) -> str:

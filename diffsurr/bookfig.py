@@ -24,6 +24,38 @@ import re
 
 from .report import figure_png
 
+CONTENT_PX = 672
+"""Width in CSS pixels at which the book's theme shows a figure (its content column at a
+1280-pixel window, measured in Chromium)."""
+MIN_PT = 9.0
+"""Smallest text size, in points as shown on the page, that a book figure may use."""
+DPI = 110
+"""The resolution :func:`glue_figure` renders figures at."""
+
+
+def shown_pt(fig, size: float, dpi: int = DPI) -> float:
+    """Text of ``size`` points in ``fig`` as large as it is shown on the page: a figure wider
+    than the content column (:data:`CONTENT_PX`) is scaled down to it (96 CSS px per inch,
+    72 pt per inch)."""
+    native_px = fig.get_figwidth() * dpi
+    return size * dpi / 72 * min(1.0, CONTENT_PX / native_px) * 72 / 96
+
+
+def small_text(fig, minimum: float = MIN_PT, dpi: int = DPI) -> list[tuple[str, float]]:
+    """(text, shown size in pt) of every visible, non-empty text of ``fig`` (labels, ticks,
+    legends, annotations) shown smaller than ``minimum`` points on the page."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    out = []
+    for t in fig.findobj(Text):
+        if t.get_visible() and t.get_text().strip() and t.get_figure() is fig:
+            size = shown_pt(fig, t.get_fontsize(), dpi)
+            if size < minimum - 1e-6:
+                out.append((t.get_text(), round(size, 2)))
+    return out
+
+
 _LEAD = re.compile(r"\s*\*\*(?:Figure|Table)\s+[^*]*\*\*\s*(?:\(([^)]*)\)\.?)?\s*", re.S)
 
 
@@ -40,7 +72,7 @@ def book_caption(caption_md: str) -> str:
     return rest
 
 
-def glue_figure(name: str, fig, caption_md: str, dpi: int = 110) -> None:
+def glue_figure(name: str, fig, caption_md: str, dpi: int = DPI) -> None:
     """Glue ``fig`` (a matplotlib Figure, as PNG) under ``name`` and its caption under
     ``name + "-caption"``, without displaying them (the page places them)."""
     from IPython.display import Image, Markdown

@@ -43,8 +43,8 @@ FIELD_CMAP, RES_CMAP = "viridis", "magma"
 
 # ---------------------------------------------------------------- helpers
 def panels(fig: Figure) -> list:
-    """The axes of ``fig`` that are panels (colour bars excluded)."""
-    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    """The axes of ``fig`` that are panels (colour bars and legend-only axes excluded)."""
+    return [ax for ax in fig.axes if ax.get_label() not in ("<colorbar>", LEGEND_AXES)]
 
 
 def mosaic(fields, ncols: int = 5, pad: int = 2) -> np.ndarray:
@@ -86,6 +86,63 @@ def _mosaic_height(fields, ncols: int, width: float = 7.0) -> float:
 
 def _models(ds: xr.Dataset) -> list[int]:
     return [int(m) for m in ds["model"].values]
+
+
+FAMILIES = (("NN1 + NN2", "Blues"), ("NN2 only", "Oranges"), ("NN1 only", "Greens"))
+"""The network families of Table 2 (p1, p2) and the colour map whose shades draw their models."""
+LOSS_STYLE = {"MSE": "-", "MAE": "--"}
+"""Line style of a model by its loss (Table 2)."""
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+LEGEND_AXES = "<legend>"
+"""The label of an empty grid cell that holds a figure's legend (not a panel)."""
+
+
+def family(model: int) -> str:
+    """A Table 2 model's network family: "NN1 + NN2", "NN2 only" or "NN1 only"."""
+    from .registry import spec
+
+    s = spec(model)
+    return "NN1 + NN2" if s.p1 and s.p2 else ("NN2 only" if s.p2 else "NN1 only")
+
+
+def model_style(model: int) -> dict:
+    """How every multi-model line figure draws a Table 2 model: colour from its family's colour
+    map (:data:`FAMILIES`, a darker shade per model of the family), line style from its loss
+    (:data:`LOSS_STYLE`), a marker of its own within the family."""
+    from .registry import MODELS, spec
+
+    name = family(model)
+    members = [m for m in MODELS if family(m) == name]
+    k = members.index(model)
+    cmap = matplotlib.colormaps[dict(FAMILIES)[name]]
+    shade = 0.95 - 0.55 * k / max(1, len(members) - 1)
+    return {"color": cmap(shade), "ls": LOSS_STYLE.get(spec(model).loss, "-"),
+            "marker": MARKERS[k % len(MARKERS)]}
+
+
+def model_legend(target, models: Sequence[int], fontsize: float = 9, **kwargs) -> None:
+    """One legend (on ``target``, a figure or an axes) for ``models`` drawn with
+    :func:`model_style`: a column per family, each headed by the family's name in bold, each
+    entry "model (loss)"."""
+    from matplotlib.lines import Line2D
+
+    from .registry import spec
+
+    columns = []
+    for name, _ in FAMILIES:
+        ms = [m for m in models if family(m) == name]
+        if ms:
+            columns.append([(Line2D([], [], ls="none"), name)]
+                           + [(Line2D([], [], ms=5, lw=1.4, **model_style(m)),
+                               f"{m} ({spec(m).loss})") for m in ms])
+    rows = max(map(len, columns))
+    entries = [e for col in columns for e in (col + [(Line2D([], [], ls="none"), "")]
+                                              * (rows - len(col)))]
+    legend = target.legend(*zip(*entries), ncols=len(columns), fontsize=fontsize,
+                           frameon=False, handlelength=2.4, columnspacing=1.0, **kwargs)
+    for text in legend.get_texts():
+        if text.get_text() in dict(FAMILIES):
+            text.set_fontweight("bold")
 
 
 def _grid(n: int, ncols: int) -> tuple[int, int]:
@@ -264,8 +321,11 @@ def rollback_counts(histories: xr.Dataset, typical: float | None = 40) -> Figure
     ax.bar(models, counts, color=colors)
     if typical is not None:
         ax.axhline(typical, color="0.4", ls="--", lw=1)
-        ax.text(models[-1] + 0.5, typical, f"preprint: typical ≈ {typical:g}", fontsize=8,
+        ax.text(models[-1] + 0.5, typical, f"preprint: typical ≈ {typical:g}", fontsize=9,
                 va="bottom", ha="right", color="0.3")
+    if len(counts) and not np.nansum(counts):
+        ax.text(0.5, 0.45, "no run was rolled back: every count is 0", fontsize=10,
+                ha="center", va="center", transform=ax.transAxes, color="0.2")
     ax.set(xlabel="model (Table 2)", ylabel="roll-backs", xticks=models,
            title="roll-backs per training run (purple: MSE, blue: MAE)")
     ax.grid(alpha=0.3, axis="y")
@@ -275,21 +335,23 @@ def rollback_counts(histories: xr.Dataset, typical: float | None = 40) -> Figure
 def alive_fractions(histories: xr.Dataset) -> Figure:
     """Fraction of positive pre-activation outputs of NN2's (a) and NN1's (b) last layer,
     per attempted epoch, one line per model. 2 panels."""
-    fig = Figure(figsize=(8.2, 3.6), layout="constrained")
+    fig = Figure(figsize=(7.0, 5.2), layout="constrained")
     ax = fig.subplots(1, 2, sharey=True)
-    cmap = matplotlib.colormaps["tab20"]
     for a, var, title in ((ax[0], "alive_nn2", "a) NN2 output head"),
                           (ax[1], "alive_nn1", "b) NN1 last layer")):
-        for i, m in enumerate(_models(histories)):
+        for m in _models(histories):
             y = histories[var].sel(model=m).values
             if np.all(np.isnan(y)):
                 continue
-            a.plot(np.arange(1, y.size + 1), y, "-", lw=1.2, color=cmap(i % 20), label=str(m))
-        a.set(xlabel="attempted epoch (incl. rejected)", title=title, ylim=(-0.03, 1.03))
+            a.plot(np.arange(1, y.size + 1), y, lw=1.4, ms=4, label=str(m), **model_style(m))
+        a.set_xlabel("attempted epoch (incl. rejected)", fontsize=9.5)
+        a.set_title(title, fontsize=10)
+        a.set_ylim(-0.03, 1.03)
+        a.tick_params(labelsize=9.5)
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
         a.grid(alpha=0.3)
-        a.legend(title="model", fontsize=7, ncols=2, frameon=False, title_fontsize=8)
-    ax[0].set_ylabel("fraction of outputs > 0 before ReLU")
+    ax[0].set_ylabel("fraction of outputs > 0 before ReLU", fontsize=9.5)
+    model_legend(fig, _models(histories), loc="outside lower center")
     return fig
 
 
@@ -646,30 +708,33 @@ def generalisation_ratios(ratios: xr.Dataset, titles: Mapping[str, str],
     ``highlight`` are drawn thick; the ratio 1 is a dashed line."""
     n = len(titles)
     nrows, ncols = _grid(n, ncols)
-    fig = Figure(figsize=(4.1 * ncols, 3.0 * nrows + 0.6), layout="constrained")
+    fig = Figure(figsize=(7.0, 2.7 * nrows + (0 if n < nrows * ncols else 2.0)),
+                 layout="constrained")
     ax = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False, sharex=True)).ravel()
     for a in ax[n:]:
-        a.remove()
+        a.axis("off")
+        a.set_label(LEGEND_AXES)
     layouts = [str(v) for v in ratios["layout"].values]
     xs = np.arange(len(layouts))
-    cmap = matplotlib.colormaps["tab20"]
     models = _models(ratios)
     for i, (a, (var, title)) in enumerate(zip(ax, titles.items())):
-        for j, m in enumerate(models):
+        for m in models:
             y = ratios[var].sel(model=m).values
             thick = m in highlight
-            a.plot(xs, y, "o-" if thick else ".-", lw=2.2 if thick else 0.9, ms=5 if thick else 4,
-                   color=cmap(j % 20), alpha=1 if thick or not highlight else 0.75,
-                   label=str(m), zorder=3 if thick else 2)
-        a.axhline(1, color="0.3", ls="--", lw=0.8)
+            a.plot(xs, y, lw=2.6 if thick else 1.1, ms=5 if thick else 3.5,
+                   zorder=3 if thick else 2, label=str(m), **model_style(m))
+        a.axhline(1, color="0.3", ls=":", lw=0.9)
         _maybe_log(a, ratios[var].values, min_ratio=3.0)
-        a.set_xticks(xs, layouts, rotation=30, ha="right", fontsize=8)
+        a.set_xticks(xs, layouts, rotation=30, ha="right", fontsize=9)
         a.tick_params(axis="x", labelbottom=True)
-        a.set(title=f"{'abcdefgh'[i]}) {title}", ylabel="layout / training layout")
+        a.tick_params(axis="y", labelsize=9)
+        a.set_title(f"{'abcdefgh'[i]}) {title}", fontsize=9.5)
+        a.set_ylabel("layout / training layout", fontsize=9)
         a.grid(alpha=0.3)
-    handles, labels = ax[0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="model", fontsize=7, title_fontsize=8, ncols=7,
-               loc="outside lower center", frameon=False)
+    if n < len(ax):                     # the legend in the first empty panel
+        model_legend(ax[n], models, loc="center")
+    else:
+        model_legend(fig, models, loc="outside lower center")
     return fig
 
 
@@ -729,44 +794,60 @@ def pilot_curves(curves: Mapping[str, xr.Dataset]) -> Figure:
     ax.set(xlabel="epoch", ylabel="loss (Eq. 2)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, frameon=False, title="validation (—), training (– –)",
-              title_fontsize=8)
+    ax.legend(fontsize=9, frameon=False, title="validation (—), training (– –)",
+              title_fontsize=9)
     return fig
 
 
 # ---------------------------------------------------------------- speed-up chapter
+def surrogate_label(profile: str) -> str:
+    """A benchmarked surrogate (Table 2 model 9 built with ``profile``'s NN2 width) as the
+    speed-up figure names it: "model 9, NN2 at Table 1 width (paper)", "model 9, NN2 at
+    width 0.125 (ci)"."""
+    from .profiles import PROFILES
+
+    width = PROFILES[profile].width if profile in PROFILES else None
+    at = ("Table 1 width" if width == 1 else f"width {width:g}" if width else "its width")
+    return f"model 9, NN2 at {at} ({profile})"
+
+
 def speed_bars(benches: Mapping[str, xr.Dataset], preprint_delta: float = 1.16,
                preprint_speedup: float = 1000.0) -> Figure:
     """Seconds per sample at the best batch: each solver (blue: exact, grey: not exact, i.e.
-    float32 or time stepping) and the surrogate per profile (orange), one group per benchmark
-    file; the preprint's δ (dashed) and its surrogate at δ/speed-up (dotted)."""
+    float32 or time stepping) and the surrogate per profile (orange, :func:`surrogate_label`),
+    each bar with its value; the device after each label only when the files come from more
+    than one device; the preprint's δ (dashed) and its surrogate at δ/speed-up (dotted),
+    named above the axes so that no label covers a bar."""
+    devices = {str(b.attrs.get("device_name", name)) for name, b in benches.items()}
     labels, values, colors = [], [], []
     for name, b in benches.items():
+        where = f" — {b.attrs.get('device_name', name)}" if len(devices) > 1 else ""
         for s in b.solver.values:
-            labels.append(f"{s} [{name}]")
+            labels.append(f"{s}{where}")
             values.append(float(b.delta_best_s.sel(solver=s)))
             colors.append("tab:blue" if int(b.exact.sel(solver=s)) else "0.6")
         for p in b.profile.values:
-            labels.append(f"surrogate ({p} width), best batch [{name}]")
+            labels.append(f"{surrogate_label(str(p))}{where}")
             values.append(float(b.eps_best_s.sel(profile=p)))
             colors.append("tab:orange")
-    fig = Figure(figsize=(8, 0.9 + 0.3 * len(values)))
+    fig = Figure(figsize=(7.0, 1.3 + 0.36 * len(values)), layout="constrained")
     ax = fig.subplots()
     ax.barh(range(len(values)), values, color=colors)
+    for k, v in enumerate(values):
+        ax.text(v * 1.15, k, _seconds(v), va="center", ha="left", fontsize=9)
     surrogate = preprint_delta / preprint_speedup
     ax.axvline(preprint_delta, color="k", ls="--", lw=1)
     ax.axvline(surrogate, color="grey", ls=":", lw=1)
     ax.set_xscale("log")
-    box = dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1)
-    ax.text(preprint_delta, 0.02, f"preprint's solver, {preprint_delta:g} s ", fontsize=8,
-            ha="right", va="bottom", transform=ax.get_xaxis_transform(), bbox=box)
-    ax.text(surrogate, 0.98, f" preprint's surrogate, ≈{1e3 * surrogate:.3g} ms", fontsize=8,
-            ha="left", va="top", transform=ax.get_xaxis_transform(), bbox=box)
-    ax.set_xlim(min(min(values), surrogate) / 3, max(max(values), preprint_delta) * 3)
-    ax.set_yticks(range(len(values)), labels, fontsize=8)
+    for x, text in ((preprint_delta, f"preprint's solver\n{preprint_delta:g} s"),
+                    (surrogate, f"preprint's surrogate\n≈{1e3 * surrogate:.3g} ms")):
+        ax.text(x, 1.01, text, fontsize=9, ha="center", va="bottom",
+                transform=ax.get_xaxis_transform())
+    ax.set_xlim(min(min(values), surrogate) / 3, max(max(values), preprint_delta) * 30)
+    ax.set_yticks(range(len(values)), labels, fontsize=9.5)
+    ax.tick_params(axis="x", labelsize=9.5)
     ax.invert_yaxis()
-    ax.set_xlabel("seconds per sample at the best batch (log scale)")
-    fig.tight_layout()
+    ax.set_xlabel("seconds per sample at the best batch (log scale)", fontsize=10)
     return fig
 
 
@@ -788,6 +869,15 @@ def count_label(v: float) -> str:
         if abs(v) >= div * 0.995:
             return f"{float(f'{v / div:.2g}'):g}{suffix}"
     return f"{float(f'{v:.2g}'):g}"
+
+
+def _seconds(v: float) -> str:
+    """A time per sample for a bar's end: "1.4 s", "72 ms", "310 µs"."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if v >= scale or unit == "µs":
+            x = v / scale
+            return f"{x:.0f} {unit}" if x >= 10 else f"{x:.2g} {unit}"
+    return f"{v:.2g} s"
 
 
 def payoff_map(panels: Sequence[tuple[str, xr.DataArray]], ncols: int = 2) -> Figure:

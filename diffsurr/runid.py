@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import io
+from .baselines import ARCH_NAMES
 from .profiles import PROFILES, VALUE_NAMES, Profile
 from .registry import spec
 
@@ -127,6 +128,16 @@ class RunId:
         tag = _tag(self.config(), IDENTITY_KEYS)
         return "_".join(parts + ([tag] if tag else []))
 
+    @property
+    def label(self) -> str:
+        """The run as the book names it: "model 9", "model 9, seed 1", "model 5 (clamped,
+        preprint placement)", "model 12 (U-Net), seed 2" (:func:`label_value` for each
+        overridden value, in the name's order)."""
+        parts = [label_value(k, v) for k, v in self.overrides]
+        base = PROFILES[self.profile]
+        return (f"model {self.model}" + (f" ({', '.join(parts)})" if parts else "")
+                + (f", seed {self.seed}" if self.seed != base.seed else ""))
+
     def config(self, **execution) -> Profile:
         """The profile this run uses: its overrides and seed, plus ``execution`` settings."""
         wrong = sorted(set(execution) - set(EXECUTION))
@@ -151,6 +162,35 @@ class RunId:
 
     def __str__(self) -> str:
         return f"{self.profile}/{self.name}"
+
+
+_VALUE_LABELS = {
+    ("mode", "clamped"): "clamped", ("mode", "production"): "production sources",
+    ("placement", "preprint"): "preprint placement", ("placement", "code"): "code placement",
+    ("rollback", "none"): "no roll-back", ("rollback", "code"): "the code's roll-back",
+    ("rollback", "preprint"): "the preprint's roll-back",
+    ("head", "relu"): "NN2 relu head", ("head", "table1"): "NN2 Table 1 head",
+    **{("arch", k): v for k, v in ARCH_NAMES.items()}, ("arch", "table1"): "NN1/NN2",
+}
+_KEY_LABELS = {"epochs": "{} epochs", "lr": "lr {}", "width": "NN2 width {}",
+               "nn1_head": "NN1 head {}", "nn1_lr_scale": "NN1 lr × {}", "batch_size": "batch {}"}
+
+
+def label_value(key: str, value) -> str:
+    """One overridden identity value as a run label shows it: "clamped", "U-Net", "4 epochs",
+    "lr 0.0003", "NN1 lr × 0.005"; otherwise "key value"."""
+    if (key, value) in _VALUE_LABELS:
+        return _VALUE_LABELS[(key, value)]
+    return _KEY_LABELS.get(key, key + " {}").format(format_value(value))
+
+
+def run_label(profile: str, name: str) -> str:
+    """The label (:attr:`RunId.label`) of the run named ``name`` in ``profile``; the name itself
+    where it is not a run name (ValueError is not raised: a page shows what it has)."""
+    try:
+        return RunId.parse(profile, name).label
+    except ValueError:
+        return name
 
 
 def data_path(profile: Profile) -> Path:

@@ -64,7 +64,7 @@ def test_a_study_under_way_names_what_is_missing(study):
         comp = chapter.load(study)
     finally:
         (run.dir / "eval.nc.away").rename(run.dir / "eval.nc")
-    assert comp.missing == [run.name] and run.name in chapter.missing_text(comp)
+    assert comp.missing == [run.label] and run.label in chapter.missing_text(comp)
     assert len(comp.runs) == 3
 
 

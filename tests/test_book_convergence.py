@@ -60,7 +60,7 @@ def test_probe_text_chooses_only_a_variant_that_kept_nn1_alive():
 
 def test_an_empty_study_renders_as_not_in_yet(tmp_path, monkeypatch):
     monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
-    assert chapter.missing_text().startswith("Not in yet (9): `model_04`")
+    assert chapter.missing_text().startswith("Not in yet (9): model 4; model 5;")
     assert chapter.milestone_table().empty and chapter.projections().empty
     assert "No convergence run" in chapter.best_text()
     assert chapter.probe_assessed() == {} and chapter.probe_table({}).empty

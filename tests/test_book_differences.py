@@ -32,7 +32,7 @@ def test_option_parser_finds_every_name():
 
 
 def test_the_table_is_complete_and_plain_text():
-    table = chapter.table()
+    table = chapter.table(PROFILES["reference"])
     assert len(table) == len(chapter.DIFFERENCES) and table.notna().all().all()
     assert (table.map(len) > 0).all().all() and not table.map(lambda s: "`" in s).any().any()
     assert len(set(table["item"])) == len(table)
@@ -98,7 +98,13 @@ def test_rules_replayed_over_a_run_without_rollback():
     assert "rule (C = 5, m = 5) flags epochs: 9; the code's rule flags: none" in text
     assert "flag different epochs" in text and "so over 10 it cannot" in text
     assert "Neither rule flags" in chapter.rules_text(curve(10, 0), SMOKE.replace(m=5))
-    assert "no model 9 without roll-back" in chapter.rules_text(None, SMOKE)
+    none = chapter.rules_text(None, SMOKE)
+    assert "not replayed" in none and "no model 9 trained without roll-back" in none
+    assert "flags epochs" not in none
+    unfired = chapter.rules_text(long, SMOKE.replace(m=5), "unfired")
+    assert "never fired" in unfired and "*without* roll-back" not in unfired
+    assert "same replay marks" not in unfired and "same replay marks" in text
+    assert "preprint's rule waits" in chapter.rules_text(short, SMOKE.replace(m=20))
 
 
 def heads(alive, ratio):
@@ -111,7 +117,52 @@ def test_head_sentence_follows_alive_fraction_and_ratio():
     assert "ended dead (0.0 %" in text and "4.3 times" in text and "does worse" in text
     text = chapter.head_text(heads(0.5, 0.8), PROFILES["ci"])
     assert "stayed alive (50.0 %" in text and "does better" in text
-    assert "cannot be compared" in chapter.head_text(heads(0.5, 1).iloc[:1], PROFILES["ci"])
+    one = heads(0.5, 1).iloc[:1]
+    assert "cannot be compared" in chapter.head_text(one, PROFILES["ci"].replace(head_variant=True))
+    ref = chapter.head_text(one, PROFILES["reference"])           # head_variant off
+    assert "does not train model 12 with the other head" in ref and "both" not in ref
+
+
+def test_the_table_says_what_the_profiles_runs_do():
+    ref = chapter.table(PROFILES["reference"]).set_index("item")["this study (reference)"]
+    assert ref["Sources"].startswith("a production term") and "main runs" in ref["Sources"]
+    assert "models 5, 9 and 12 also with clamped sources and preprint placement" in ref["Sources"]
+    assert ref["Placement"].startswith("the authors' code's") and ref["Epochs"] == "8"
+    ci = chapter.table(PROFILES["ci"]).set_index("item")["this study (ci)"]
+    assert ci["Sources"] == "clamped (the preprint's text) for every run"
+    assert "second reading" not in ci["Placement"]
+    assert "without BatchNorm(1)" in ci["NN2 output head"]
+    assert chapter.second_readings(PROFILES["ci"]) == {}
+    assert chapter.second_readings(PROFILES["reference"]) == {("clamped", "preprint"): [5, 9, 12]}
+    text = chapter.learns_text(PROFILES["reference"])
+    assert "learn the production problem" in text and "Models 5, 9 and 12 are also" in text
+    assert chapter.learns_text(PROFILES["ci"]) == "The `ci` runs learn the clamped problem."
+
+
+def _history_run(run, n_rollbacks):
+    run.dir.mkdir(parents=True)
+    h = fake_history(run.model)
+    h.attrs["n_rollbacks"] = n_rollbacks
+    io.write_netcdf(h, run.dir / "history.nc")
+
+
+def test_the_rollback_curve_is_what_the_results_hold(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    assert chapter.rollback_history(SMOKE)[0] is None
+    assert "neither" in chapter.rollback_history(SMOKE)[1]
+    _history_run(RunId.of(SMOKE, 9), 2)
+    h, why = chapter.rollback_history(SMOKE)
+    assert h is None and "rolled back 2 times" in why
+    assert why in chapter.rules_text(h, SMOKE, why)
+    _history_run(RunId.of(SMOKE.replace(rollback="none"), 9), 0)
+    assert chapter.rollback_history(SMOKE)[1] == "without"
+
+
+def test_an_unfired_run_is_the_curve_without_rollback(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
+    _history_run(RunId.of(SMOKE, 9), 0)
+    h, kind = chapter.rollback_history(SMOKE)
+    assert kind == "unfired" and h is not None
 
 
 def test_head_runs_and_missing_runs_read_from_results(tmp_path, monkeypatch):
@@ -123,5 +174,7 @@ def test_head_runs_and_missing_runs_read_from_results(tmp_path, monkeypatch):
         io.write_netcdf(fake_eval(12), run.dir / "eval.nc")
         io.write_netcdf(fake_history(12), run.dir / "history.nc")
     table = chapter.head_runs(SMOKE)
-    assert list(table.index) == ["table1", "relu"]
+    assert list(table.index) == ["table1", "relu"] and chapter.head_pair(table) is table
+    assert chapter.head_pair(table.iloc[1:]).empty
+    assert list(table["run"]) == ["model 12 (NN2 Table 1 head)", "model 12"]
     assert table.loc["table1", "final alive fraction"] == pytest.approx(0.9)

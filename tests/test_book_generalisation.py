@@ -88,7 +88,7 @@ def test_load_gathers_the_runs_and_names_the_missing_ones(results):
     assert list(gen["wall_time_s"].values) == [1.5, 1.5]
     assert gen.attrs["n_per_layout"] == 7
     assert gen.attrs["paths"][1].endswith("smoke/model_12/generalise.nc")
-    assert list(missing) == [f"model_{m:02d}" for m in range(1, 15) if m not in (9, 12)]
+    assert list(missing) == [f"model {m}" for m in range(1, 15) if m not in (9, 12)]
     assert all("no generalise.nc" in why for why in missing.values())
     assert G.source(SMOKE).endswith("smoke/model_NN/generalise.nc")
 
@@ -100,15 +100,15 @@ def test_stale_unchecked_and_mismatched_files_are_left_out_with_the_reason(resul
     _write_run(12, layouts_sha="b" * 64)                # other test sets than model 9's
     gen, missing = G.load(SMOKE, models=(5, 6, 9, 12))
     assert G.models_of(gen) == [9]
-    assert "stale" in missing["model_05"] and "1111111" in missing["model_05"]
-    assert "no eval.nc" in missing["model_06"]
-    assert "other test sets than model 9's" in missing["model_12"]
+    assert "stale" in missing["model 5"] and "1111111" in missing["model 5"]
+    assert "no eval.nc" in missing["model 6"]
+    assert "other test sets than model 9's" in missing["model 12"]
 
 
 def test_no_run_at_all_is_a_clear_error(results):
     _write_run(5, eval_sha="2")
-    with pytest.raises(FileNotFoundError, match=r"no Table 2 run .*model_05: stale.*"
-                                                r"model_09: no generalise.nc"):
+    with pytest.raises(FileNotFoundError, match=r"no Table 2 run .*model 5: stale.*"
+                                                r"model 9: no generalise.nc"):
         G.load(SMOKE, models=(5, 9))
 
 
@@ -167,10 +167,10 @@ def test_poor_surrogates_are_called_poor():
 
 def test_a_missing_run_is_said_not_hidden():
     gen = fake_gen(models=(9, 12))
-    missing = {"model_05": "no generalise.nc (run its generalise stage)"}
+    missing = {"model 5": "no generalise.nc (run its generalise stage)"}
     cov = G.coverage_md(gen, missing)
     assert cov.startswith("**A partial study.** Only 2 of the 14 Table 2 runs")
-    assert "- `model_05`: no generalise.nc" in cov and "models 9 and 12" in cov
+    assert "- model 5: no generalise.nc" in cov and "models 9 and 12" in cov
     assert G.coverage_md(gen, {}, models=(9, 12)).startswith("All 2 Table 2 runs")
     f = G.findings(SMOKE, gen, missing, fake_evals((9, 12)))
     assert f.models == [9, 12] and f.best == 12 and f.k == 2

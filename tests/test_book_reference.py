@@ -39,8 +39,9 @@ def partial(tmp_path, monkeypatch):
 def test_a_partial_study_lists_what_is_missing(partial):
     assert list(partial.index[partial["evaluated"]]) == ["model_05", "model_09", "model_12"]
     text = chapter.progress_text(partial)
-    assert text.startswith("3 of 29 runs") and "`model_01`" in text and "`model_05`" not in text
-    assert "`model_12_epochs-4_arch-fno`" in text
+    missing = text.split("still missing: ")[1].split(". They")[0].split("; ")
+    assert text.startswith("3 of 29 runs") and "model 1" in missing and "model 5" not in missing
+    assert "model 12 (4 epochs, FNO)" in missing and "model_" not in text
     assert partial.loc["model_09", "peak memory (GiB)"] == pytest.approx(3.0)
     assert partial.loc["model_09", "commit"] == "abcdef1"
 
@@ -127,9 +128,30 @@ def test_the_pilot_table_is_the_committed_pilot():
 def test_shown_tables_are_compact(partial):
     shown = chapter.status_shown(partial)
     assert list(shown["state"][:5]) == ["missing", "missing", "missing", "missing", "evaluated"]
-    assert shown.loc["model_01", "epochs"] == "—" and len(shown.columns) == 8
+    assert shown.loc["model 1", "epochs"] == "—" and len(shown.columns) == 8
     assert chapter.pilot_table().empty                  # no pilot in this results root
 
 
 def test_pilot_shown_is_compact():
-    assert len(chapter.pilot_shown(chapter.pilot_table()).columns) == 10
+    shown = chapter.pilot_shown(chapter.pilot_table())
+    assert len(shown.columns) == 10
+    assert list(shown.index) == [r.label for r in pilot.RUNS]
+
+
+def test_every_run_shows_its_numbers_under_its_label(partial, tmp_path):
+    clamped = RunId.make("reference", 9, mode="clamped", placement="preprint")
+    write_run(9, mean_res=10e-3, run=clamped)
+    shown = chapter.status_shown(chapter.status())
+    row = shown.loc["model 9 (clamped, preprint placement)"]
+    assert row["state"] == "evaluated" and row["⟨res⟩ 10⁻³"] == 10.0 and row["epochs"] != "—"
+    assert not any("_" in r for r in shown.index)
+    rb = chapter.labelled(chapter.rollback_table())
+    assert "model 9 (clamped, preprint placement)" in rb.index
+
+
+def test_the_pilot_figure_names_runs_by_label_and_is_legible():
+    from diffsurr import bookfig, plots
+
+    curves = chapter.pilot_curves()
+    assert all(name.startswith("model 12") and "_" not in name for name in curves)
+    assert bookfig.small_text(plots.pilot_curves(curves)) == []

@@ -82,7 +82,7 @@ def test_titles_name_stage_run_seed_and_profile():
     out = json.loads(book_ext.retitle(notebook(), "2_train_model_09_seed1"))
     assert out["cells"][0]["source"] == "# Stage 2: train model 9, seed 1 (profile ci)\nText."
     assert book_ext.title_for("2_train_model_09_rollback-none", "Stage 2: train one run",
-                              "ci") == "Stage 2: train model 9, seed 0, rollback none (profile ci)"
+                              "ci") == "Stage 2: train model 9 (no roll-back) (profile ci)"
     assert book_ext.title_for("4_generalise", "Stage 3b: generalisation to other layouts",
                               "smoke") == "Stage 3b: generalise (profile smoke)"
     # no profile in the notebook: the run's name as it is
@@ -106,8 +106,8 @@ def results(tmp_path, monkeypatch):
 
 def test_stage_times_and_provenance(results):
     times = chapter.stage_times(results)
-    assert list(times["stage"]) == ["data", "train model_05", "evaluate model_05",
-                                    "train model_09", "evaluate model_09"]
+    assert list(times["stage"]) == ["data", "train model 5", "evaluate model 5",
+                                    "train model 9", "evaluate model 9"]
     assert times["wall time (s)"].iloc[0] == 60.0
     total = times["wall time (s)"].sum() / 60
     assert chapter.times_text(times).startswith(f"The stages took {total:.1f} minutes in all (5")

@@ -164,3 +164,25 @@ def test_readme_headline_is_generated_from_the_committed_file():
     text = sp.README.read_text()
     assert sp.readme_with_headline(text, sp.current_headline()) == text, \
         "README headline out of date: run python -m diffsurr.book.speedup --readme"
+
+
+def test_the_speed_figure_names_no_file_and_no_bare_profile_width():
+    from diffsurr import bookfig, plots
+    from diffsurr.book import speedup as S
+
+    benches, _ = S.load_benchmarks()
+    fig = plots.speed_bars(benches)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels and not any(".nc" in l or "[" in l for l in labels)
+    assert "model 9, NN2 at Table 1 width (paper)" in labels
+    assert "model 9, NN2 at width 0.125 (ci)" in labels
+    assert bookfig.small_text(fig) == []
+    caption = S.figure_caption(benches)
+    assert "AMD EPYC" in caption and "brackets" not in caption and ".nc" not in caption
+
+
+def test_bar_values_are_written_in_their_unit():
+    from diffsurr.plots import _seconds
+
+    assert [_seconds(v) for v in (1.5, 0.07, 3e-4, 0.0018)] == ["1.5 s", "70 ms", "300 µs",
+                                                               "1.8 ms"]

@@ -161,3 +161,35 @@ def test_metrics_overview(loaded):
     assert len(bars) == 3 * len(df)
     scatter = plots.panels(fig)[1].get_lines()
     assert len(scatter) == len(df)
+
+
+def test_every_model_has_its_own_style_and_families_their_colour_maps():
+    styles = {m: plots.model_style(m) for m in MODELS}
+    keys = {(to_rgba(s["color"]), s["ls"], s["marker"]) for s in styles.values()}
+    assert len(keys) == len(MODELS)
+    assert {plots.family(m) for m in MODELS} == {name for name, _ in plots.FAMILIES}
+    assert styles[9]["ls"] == "--" and styles[5]["ls"] == "-"         # MAE, MSE
+    blue, orange = to_rgba(styles[9]["color"]), to_rgba(styles[12]["color"])
+    assert blue[2] > blue[0] and orange[0] > orange[2]                  # NN1 + NN2, NN2 only
+
+
+def test_multi_model_figures_are_legible(loaded):
+    from diffsurr import bookfig
+
+    for fig in (plots.alive_fractions(loaded["hist"]), plots.rollback_counts(loaded["hist"])):
+        assert bookfig.small_text(fig) == []
+    gen = fake_generalisation(models=tuple(MODELS))
+    gen["layout"] = [str(v) for v in gen["layout"].values]
+    fig = plots.generalisation_ratios(layout_ratios(gen), {"mean_res": "mean", "max_res": "max",
+                                                           "mean_nrmse": "nRMSE"})
+    assert bookfig.small_text(fig) == [] and n_panels(fig) == 3
+    legend = [t.get_text() for ax in fig.axes for lg in [ax.get_legend()] if lg
+              for t in lg.get_texts()]
+    assert "NN1 + NN2" in legend and "9 (MAE)" in legend and "6 (MSE)" in legend
+
+
+def test_a_rollback_figure_of_zeros_says_so(loaded):
+    hist = loaded["hist"].copy()
+    hist["n_rollbacks"] = hist["n_rollbacks"] * 0
+    texts = [t.get_text() for t in plots.rollback_counts(hist).axes[0].texts]
+    assert any("every count is 0" in t for t in texts)

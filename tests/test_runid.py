@@ -5,7 +5,8 @@ import re
 import pytest
 
 from diffsurr.profiles import PROFILES, coerce
-from diffsurr.runid import (DATA_KEYS, IDENTITY_KEYS, RunId, data_path, parse_data_name)
+from diffsurr.runid import (DATA_KEYS, IDENTITY_KEYS, RunId, data_path, parse_data_name,
+                            run_label)
 from diffsurr.stages.train import study_runs
 
 # A valid value other than each profile's own, for every identity value.
@@ -137,3 +138,25 @@ def test_the_reference_study_is_the_issues_run_list():
     assert names[-4:] == ["model_12_arch-unet", "model_12_epochs-4_arch-fno",
                           "model_12_seed1_arch-unet", "model_12_seed2_arch-unet"]
     assert "model_09_epochs-21_rollback-none" in [r.name for r in study_runs(reference.replace(epochs=21))]
+
+
+@pytest.mark.parametrize("name, label", [
+    ("model_09", "model 9"), ("model_09_seed1", "model 9, seed 1"),
+    ("model_05_mode-clamped_placement-preprint", "model 5 (clamped, preprint placement)"),
+    ("model_12_seed2_arch-unet", "model 12 (U-Net), seed 2"),
+    ("model_12_epochs-4_arch-fno", "model 12 (4 epochs, FNO)"),
+    ("model_09_seed1_lr-0.0001_rollback-none", "model 9 (lr 0.0001, no roll-back), seed 1")])
+def test_a_run_label_is_readable_and_names_every_override(name, label):
+    run = RunId.parse("reference", name)
+    assert run.label == label and run_label("reference", name) == label
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_runs_of_a_study_have_distinct_labels(profile):
+    runs = study_runs(PROFILES[profile])
+    assert len({r.label for r in runs}) == len(runs)
+    assert all("_" not in r.label for r in runs)
+
+
+def test_a_name_that_is_not_a_run_is_shown_as_is():
+    assert run_label("reference", "baselines") == "baselines"

@@ -97,7 +97,7 @@ def load(profile: Profile) -> Comparison:
                 rows.append(_row(run))
                 paths.append(display_path(run.dir / "eval.nc"))
             else:
-                missing.append(run.name)
+                missing.append(run.label)
         gen, _ = checked(base, first)
         if gen is not None:
             first = first if first is not None else gen
@@ -265,7 +265,7 @@ def missing_text(comp: Comparison) -> str:
     """Which compared runs are not in yet, or that all are."""
     if not comp.missing:
         return f"All {len(comp.runs)} compared runs are in `results/{comp.profile.name}/`."
-    return (f"*Not in yet (this study is still under way): {', '.join(comp.missing)} in "
+    return (f"*Not in yet (this study is still under way): {'; '.join(comp.missing)} in "
             f"`results/{comp.profile.name}/`; the tables show the runs that are.*")
 
 

@@ -23,7 +23,7 @@ from ..nets import Surrogate, count_parameters
 from ..profiles import PROFILES, Profile
 from ..registry import table2_frame
 from ..report import load_seed_evals, fmt
-from ..runid import RunId
+from ..runid import RunId, run_label
 from ..stages.train import eval_name, history_name, study_runs
 from . import claims
 from .reference import read_optional
@@ -77,12 +77,13 @@ def histories(profile: Profile = PROFILE) -> dict[str, xr.Dataset]:
 
 
 def missing(profile: Profile = PROFILE) -> list[str]:
-    """The runs (and milestones) not evaluated yet."""
+    """The runs (and milestones) not evaluated yet, by run label."""
     table = milestone_table(profile)
     have = set(zip(table["run"], table["epoch"]))
     runs = {r for r, _ in have}
-    out = [r.name for r in study_runs(profile) if r.name not in runs]
-    return out + [f"{r} at epoch {e}" for r in sorted(runs) for e in epochs_evaluated(profile)
+    out = [r.label for r in study_runs(profile) if r.name not in runs]
+    return out + [f"{run_label(profile.name, r)} at epoch {e}" for r in sorted(runs)
+                  for e in epochs_evaluated(profile)
                   if (r, e) not in have and e <= max(ep for rr, ep in have if rr == r)]
 
 
@@ -92,8 +93,13 @@ def missing_text(profile: Profile = PROFILE) -> str:
     total = len(study_runs(profile))
     if not gone:
         return f"All {total} runs of the convergence study are in."
-    return (f"Not in yet ({len(gone)}): " + ", ".join(f"`{g}`" for g in gone) + ". Every number "
+    return (f"Not in yet ({len(gone)}): " + "; ".join(gone) + ". Every number "
             "below comes from the runs that are in.")
+
+
+def projections_shown(proj: pd.DataFrame, profile: Profile = PROFILE) -> pd.DataFrame:
+    """:func:`projections` with each run's label as its index."""
+    return proj.rename(index=lambda name: run_label(profile.name, name))
 
 
 def projection_text(proj: pd.DataFrame) -> str:
@@ -255,7 +261,7 @@ def best_text(profile: Profile = PROFILE) -> str:
     reach = ("reaches" if best["mean_res"] <= float(paper["paper_mean_res"].sel(model=pm))
              else "does not reach")
     return (f"The lowest mean test residual of any convergence run is "
-            f"{fmt(best['mean_res'] / 1e-3)}·10⁻³ ({best['run']} at {int(best['epoch'])} epochs; "
+            f"{fmt(best['mean_res'] / 1e-3)}·10⁻³ ({run.label} at {int(best['epoch'])} epochs; "
             f"99-P {fmt(best['p99_res'] / 1e-2)}·10⁻², max {fmt(best['max_res'])}); it {reach} "
             f"the preprint's best, model {pm} ({fmt(float(paper['paper_mean_res'].sel(model=pm)) / 1e-3)}"
             f"·10⁻³, 99-P {fmt(float(paper['paper_p99_res'].sel(model=pm)) / 1e-2)}·10⁻², max "
@@ -275,7 +281,8 @@ def figure(profile: Profile = PROFILE):
     a, b = fig.subplots(1, 2)
     for i, (run, g) in enumerate(table.groupby("run", sort=False)):
         colour = f"C{i % 10}"
-        a.plot(g["epoch"], g["mean_res"] / 1e-3, "o-", color=colour, label=run)
+        a.plot(g["epoch"], g["mean_res"] / 1e-3, "o-", color=colour,
+               label=run_label(profile.name, run))
         if run in proj.index and np.isfinite(proj.loc[run, "low"]):
             p, last = proj.loc[run], g["epoch"].max()
             x = np.array([last, TARGET_EPOCHS])
@@ -284,7 +291,7 @@ def figure(profile: Profile = PROFILE):
             a.plot(TARGET_EPOCHS * 1.08, p["preprint (10⁻³)"], "s", mfc="none", color=colour)
     for i, (run, h) in enumerate(hists.items()):
         ep, loss = h["epoch"].values, h["train_loss"].values
-        b.plot(ep, loss, ".-", color=f"C{i % 10}", lw=0.8, ms=3, label=run)
+        b.plot(ep, loss, ".-", color=f"C{i % 10}", lw=0.8, ms=3, label=run_label(profile.name, run))
         jumps = h["accepted"].values == 0
         b.plot(ep[jumps], loss[jumps], "x", color="k", ms=7)
     if table.empty:

@@ -22,6 +22,7 @@ from ..profiles import Profile
 from ..registry import table2_frame
 from ..report import fmt, last_valid, run_dir
 from ..rollback import RollbackRule
+from ..runid import RunId, run_label
 from .text import TABLE_FONT
 from .training import DEAD_FRACTION, replay
 
@@ -90,7 +91,18 @@ DIFFERENCES = (
     Difference("Speed-up", "about 1000 times faster", "no timing of the network",
                "measured (speed-up page)", "—"),
 )
-"""The table of differences, one :class:`Difference` per item."""
+"""The table of differences, one :class:`Difference` per item; its "this study" column is the
+``paper`` profile's, and :func:`table` replaces it with what a profile's runs do."""
+
+MODES = {"clamped": "clamped (the preprint's text)",
+         "production": "a production term s, the field divided by its maximum (the authors' code)"}
+"""How the table names each source model (profile value ``mode``)."""
+PLACEMENTS = {"preprint": "the preprint's (inside the grid, apart)",
+              "code": "the authors' code's (clipped and overlapping allowed)"}
+"""How the table names each placement (profile value ``placement``)."""
+HEADS = {"table1": "Table 1's head (ConvT → ReLU → BatchNorm(1))",
+         "relu": "the head without BatchNorm(1) (ConvT → ReLU)"}
+"""How the page names each NN2 output head (profile value ``head``)."""
 
 PROBE_SETUP = ("Table 1's NN2 with its channel counts divided by 8, on 1,600 training samples, "
                "on a CPU")
@@ -119,10 +131,57 @@ CODE_RULE_HISTORY = 21
 _OPTION = re.compile(r"\b([A-Za-z_]\w*)=('[^']*'|[^,\s()]+)")
 
 
-def table() -> pd.DataFrame:
-    """:data:`DIFFERENCES` as a table (backquotes removed for display)."""
-    df = pd.DataFrame(DIFFERENCES, columns=["item", "preprint", "authors' code", "this study",
+def second_readings(profile: Profile) -> dict[tuple[str, str], list[int]]:
+    """The models a profile's study (:func:`diffsurr.stages.train.study_runs`) also trains with
+    another (mode, placement) than its own, by that pair."""
+    from ..stages.train import study_runs
+
+    out: dict[tuple[str, str], list[int]] = {}
+    for run in study_runs(profile):
+        cfg = run.config()
+        if (cfg.mode, cfg.placement) != (profile.mode, profile.placement):
+            out.setdefault((cfg.mode, cfg.placement), []).append(run.model)
+    return out
+
+
+def _models(models: list[int]) -> str:
+    models = sorted(set(models))
+    return ("model " if len(models) == 1 else "models ") + (
+        str(models[0]) if len(models) == 1 else
+        ", ".join(map(str, models[:-1])) + f" and {models[-1]}")
+
+
+def study_column(profile: Profile) -> dict[str, str]:
+    """What ``profile``'s runs do, per item of :data:`DIFFERENCES` that a profile value sets:
+    sources and placement of its main runs and of any second reading, epochs, optimiser,
+    split, roll-back rule and NN2 head."""
+    second = second_readings(profile)
+    also = "; ".join(f"{_models(ms)} also with {mode} sources and {place} placement (a second "
+                     "reading)" for (mode, place), ms in second.items())
+    main = "every run" if not second else "the main runs"
+    rule = {"preprint": "preprint (as read)", "code": "the code's", "none": "none"}
+    return {
+        "Sources": f"{MODES[profile.mode]} for {main}" + (f"; {also}" if also else ""),
+        "Placement": f"{PLACEMENTS[profile.placement]} for {main}"
+                     + ("; the preprint's for the second reading" if any(
+                         p == "preprint" for _, p in second) else ""),
+        "Split": f"{profile.test_fraction:.0%} test; {profile.val_fraction:.0%} of the rest for "
+                 "validation",
+        "Epochs": f"{profile.epochs}",
+        "Optimiser": f"Adam lr {profile.lr:g}, batch {profile.batch_size}",
+        "Roll-back rule": rule[profile.rollback],
+        "NN2 output head": HEADS[profile.head],
+    }
+
+
+def table(profile: Profile | None = None) -> pd.DataFrame:
+    """:data:`DIFFERENCES` as a table (backquotes removed for display); with ``profile``, its
+    "this study" column says what that profile's runs do (:func:`study_column`)."""
+    column = "this study" if profile is None else f"this study ({profile.name})"
+    df = pd.DataFrame(DIFFERENCES, columns=["item", "preprint", "authors' code", column,
                                             "option"])
+    if profile is not None:
+        df[column] = [study_column(profile).get(i, s) for i, s in zip(df["item"], df[column])]
     return df.replace("`", "", regex=True)
 
 
@@ -161,8 +220,9 @@ def source_effect(n: int = 200, seed: int = 123) -> dict:
             "source_diff": float(np.abs(production - inputs)[~outside].mean())}
 
 
-def source_text(e: dict) -> str:
-    """How far apart the two source models' targets are, against :data:`BEST_MEAN_RES`."""
+def source_text(e: dict, profile: Profile | None = None) -> str:
+    """How far apart the two source models' targets are, against :data:`BEST_MEAN_RES`; with
+    ``profile``, which problem its runs learn (:func:`second_readings`)."""
     verdict = ("more than the preprint's best mean test residual "
                f"({fmt(BEST_MEAN_RES)}): the two are different learning problems"
                if e["mean_diff"] > BEST_MEAN_RES else
@@ -172,8 +232,18 @@ def source_text(e: dict) -> str:
             f"production| outside the sources is {fmt(e['mean_diff'])} (maximum "
             f"{fmt(e['max_diff'])}; the mean clamped field there is {fmt(e['mean_clamped'])}), "
             f"{verdict}. On the source pixels the production field is not the source "
-            f"value: its mean |u − x| there is {fmt(e['source_diff'])}. This study's default "
-            "is the clamped problem.")
+            f"value: its mean |u − x| there is {fmt(e['source_diff'])}."
+            + ("" if profile is None else " " + learns_text(profile)))
+
+
+def learns_text(profile: Profile) -> str:
+    """Which source model ``profile``'s runs learn, and which models also learn the other."""
+    second = second_readings(profile)
+    others = "".join(f" {_models(ms).capitalize()} {'is' if len(set(ms)) == 1 else 'are'} "
+                     f"also trained on the {mode} problem "
+                     f"({place} placement), as a second reading (the reference page compares "
+                     "the two)." for (mode, place), ms in second.items() if mode != profile.mode)
+    return f"The `{profile.name}` runs learn the {profile.mode} problem.{others}"
 
 
 def placement_effect(n: int = 2000, seed: int = 7, radius: int = data.PROBLEM["radius"],
@@ -240,12 +310,41 @@ def rules_flagged(history: xr.Dataset | None, profile: Profile) -> dict[str, lis
             for kind in ("preprint", "code")}
 
 
-def rules_text(history: xr.Dataset | None, profile: Profile) -> str:
-    """Which epochs each rule flags (:func:`rules_flagged`), whether the two agree, and whether
-    the code's rule could fire at all."""
+def rollback_history(profile: Profile, model: int = 9) -> tuple[xr.Dataset | None, str]:
+    """A training-loss curve of ``model`` free of roll-backs, and what it is: the run trained
+    without roll-back ("without"); else the model's own run if its rule never fired, which is
+    then the same trajectory ("unfired"); else (None, why there is none)."""
+    none = load_history_none(profile, model)
+    if none is not None:
+        return none, "without"
+    path = RunId.of(profile, model).dir / "history.nc"
+    if not path.exists():
+        return None, (f"the `{profile.name}` results hold neither model {model} trained "
+                      f"without roll-back nor model {model}'s own run")
+    with xr.open_dataset(path) as ds:
+        h = ds.load()
+    fired = int(h.attrs.get("n_rollbacks", -1))
+    if fired == 0:
+        return h, "unfired"
+    return None, (f"the `{profile.name}` results hold no model {model} trained without "
+                  f"roll-back, and model {model}'s own run was rolled back {fired} times")
+
+
+def rules_text(history: xr.Dataset | None, profile: Profile, kind: str = "without") -> str:
+    """Which epochs each rule flags (:func:`rules_flagged`) over the curve ``kind`` names
+    (:func:`rollback_history`), whether the two agree, and whether the code's rule could fire
+    at all; where there is no curve, ``kind`` says why."""
     flagged = rules_flagged(history, profile)
     if flagged is None:
-        return "This run has no model 9 without roll-back, so the rules cannot be replayed."
+        why = kind if kind not in ("without", "unfired") else (
+            f"the `{profile.name}` results hold no model 9 trained without roll-back")
+        return f"**Roll-back rule.** The two rules are not replayed here: {why}."
+    curve = ("model 9 trained *without* roll-back (same seed as the roll-back run)"
+             if kind == "without" else
+             "model 9's own run, whose roll-back rule never fired (so it is the curve a run "
+             "without roll-back follows)")
+    intro = (f"**Roll-back rule.** Replaying both rules over the training-loss curve of "
+             f"{curve} shows which epochs each rule would have flagged. ")
     epochs = int(history.sizes["step"])
     shown = {k: ", ".join(map(str, v)) or "none" for k, v in flagged.items()}
     agree = ("Neither rule flags any epoch" if not (flagged["preprint"] or flagged["code"]) else
@@ -253,9 +352,15 @@ def rules_text(history: xr.Dataset | None, profile: Profile) -> str:
              "The two rules flag different epochs")
     can = (f"; the code's rule needs {CODE_RULE_HISTORY} accepted epochs before it can fire, "
            f"so over {epochs} it cannot" if epochs <= CODE_RULE_HISTORY else "")
-    return (f"Over {epochs} epochs, the preprint's rule (C = {profile.C:g}, m = {profile.m}) "
+    if epochs <= profile.m:
+        can += (f", and the preprint's rule waits for m = {profile.m} accepted epochs, so it "
+                "cannot either")
+    return intro + (f"Over {epochs} epochs, the preprint's rule (C = {profile.C:g}, "
+                    f"m = {profile.m}) "
             f"flags epochs: {shown['preprint']}; the code's rule flags: {shown['code']}. "
-            f"{agree}{can}.")
+            f"{agree}{can}."
+            + (" The same replay marks the training page's figure of the loss with and "
+               "without roll-back." if kind == "without" else ""))
 
 
 def head_runs(profile: Profile, model: int = 12) -> pd.DataFrame:
@@ -267,7 +372,7 @@ def head_runs(profile: Profile, model: int = 12) -> pd.DataFrame:
         if (path / "eval.nc").exists() and (path / "history.nc").exists():
             with xr.open_dataset(path / "eval.nc") as ev, \
                     xr.open_dataset(path / "history.nc") as h:
-                rows[head] = {"run": path.name,
+                rows[head] = {"run": run_label(profile.name, path.name),
                               "test mean residual": float(ev["mean_res"].sel(set="test")),
                               "test 99th pct": float(ev["p99_res"].sel(set="test")),
                               "final alive fraction": float(last_valid(h["alive_nn2"])),
@@ -275,12 +380,22 @@ def head_runs(profile: Profile, model: int = 12) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def head_pair(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`head_runs` when it holds both heads (the comparison the page shows), else empty."""
+    return table if {"table1", "relu"} <= set(table.index) else table.iloc[0:0]
+
+
 def head_text(table: pd.DataFrame, profile: Profile) -> str:
     """Whether the Table 1 head died, and its mean residual against the head without
-    BatchNorm(1)."""
+    BatchNorm(1); where model 12 is not evaluated with both heads, whether the profile trains
+    the other head at all (``head_variant``)."""
     if not {"table1", "relu"} <= set(table.index):
-        return ("Model 12 is not evaluated with both NN2 heads in these results, so the heads "
-                "cannot be compared.")
+        if not profile.head_variant:
+            return (f"The `{profile.name}` profile trains NN2 with {HEADS[profile.head]} only "
+                    "(it does not train model 12 with the other head), so the heads are not "
+                    "compared on this page; the probe above is the evidence.")
+        return (f"The `{profile.name}` profile trains model 12 with both NN2 heads, but its "
+                "results do not hold both evaluated yet, so the heads cannot be compared.")
     alive = table.loc["table1", "final alive fraction"]
     ratio = table.loc["table1", "test mean residual"] / table.loc["relu", "test mean residual"]
     state = (f"ended dead ({100 * alive:.1f} % of its outputs alive, below "
@@ -288,7 +403,8 @@ def head_text(table: pd.DataFrame, profile: Profile) -> str:
              f"stayed alive ({100 * alive:.1f} % of its outputs alive)")
     compare = ("the Table 1 head does worse" if ratio > 1 else
                "the Table 1 head does better" if ratio < 1 else "the two do equally well")
-    return (f"At the `{profile.name}` profile (lr {profile.lr:g}), the Table 1 head {state}, "
+    return (f"Model 12 trained with each head on the same data and seed: at the "
+            f"`{profile.name}` profile (lr {profile.lr:g}), the Table 1 head {state}, "
             f"and its test mean residual is {ratio:.2g} times that of the head without "
             f"BatchNorm(1): {compare} (alive fraction: share of positive outputs of NN2's "
             "last ConvT on validation inputs).")

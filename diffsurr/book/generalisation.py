@@ -79,7 +79,7 @@ def checked(run: RunId, first: xr.Dataset | None) -> tuple[xr.Dataset | None, st
 
 def load(profile: Profile, models: Sequence[int] = MODELS) -> tuple[xr.Dataset, dict[str, str]]:
     """The generalise.nc of each Table 2 run of ``models`` concatenated along ``model``, and
-    ``{run name: why it is missing}`` for the runs left out (no file, no eval.nc, a stale file
+    ``{run label: why it is missing}`` for the runs left out (no file, no eval.nc, a stale file
     or other test sets). Per-run attributes become variables over ``model``
     (``wall_time_s``, ``model_sha256``); the attrs keep ``n_per_layout``, ``layouts``,
     ``layouts_sha256`` and ``paths`` (the files read). FileNotFoundError, listing why, if no
@@ -90,7 +90,7 @@ def load(profile: Profile, models: Sequence[int] = MODELS) -> tuple[xr.Dataset, 
         if why is None:
             parts.append(ds)
         else:
-            missing[run.name] = why
+            missing[run.label] = why
     if not parts:
         raise FileNotFoundError(
             f"no Table 2 run of profile {profile.name!r} has generalisation results: "
@@ -191,7 +191,7 @@ def coverage_md(gen: xr.Dataset, missing: dict[str, str], models: Sequence[int] 
     lines = [f"**A partial study.** Only {len(have)} of the {len(models)} Table 2 runs have "
              f"generalisation results ({_models_text(have)}); every number and figure below "
              f"is over {('this model' if len(have) == 1 else 'these models')} only. Missing:", ""]
-    lines += [f"- `{name}`: {why}" for name, why in missing.items()]
+    lines += [f"- {name}: {why}" for name, why in missing.items()]
     return "\n".join(lines)
 
 

@@ -75,7 +75,8 @@ def sizes_text(evals: xr.Dataset) -> str:
     k = int(evals.sizes["fig_sample"])
     return (f"Test set: {int(evals['n_test'].max()):,} configurations per model; training-set "
             f"panels use the first {int(evals['n_train_evaluated'].max()):,} training "
-            f"configurations. Figs. 5–7 show the first {k} test configurations (the same for "
+            "configurations. The figures reproducing the preprint's Figs. 5–7 show the first "
+            f"{k} test configurations (the same for "
             "every model).")
 
 
@@ -205,7 +206,8 @@ def fig6(evals: xr.Dataset, profile: Profile):
     rel = metrics.relative_residual(truth, pred).values
     return plots.fig6_fields(truth, np.abs(truth - pred), rel), caption(
         "6a–c", "a) Ground truth, b) residual and c) relative residual of model 12 for the "
-        "configurations of Fig. 5", profile, eval_sources(profile, [12]),
+        "configurations of the first figure (the preprint's Fig. 5)", profile,
+        eval_sources(profile, [12]),
         text="The relative residual is drawn on a log scale from 10⁻³; it is singular where "
              "the truth vanishes, on the absorbing walls.", preprint="Fig. 6a–c")
 
@@ -331,7 +333,8 @@ def fig7(evals: xr.Dataset, profile: Profile):
     return plots.fig7_parts(evals.sel(model=7)["fig_nn1"], evals.sel(model=5)["fig_nn2"],
                             titles=("a) model 7 (NN1 only)", "b) model 5 (NN2 only)")), caption(
         "7", "Predictions of a) model 7, which uses only NN1, and b) model 5, which uses only "
-        "NN2, for the configurations of Fig. 5", profile, eval_sources(profile, [7, 5]),
+        "NN2, for the configurations of the first figure (the preprint's Fig. 5)", profile,
+        eval_sources(profile, [7, 5]),
         text="Each panel has its own colour scale.", preprint="Fig. 7")
 
 
@@ -426,7 +429,8 @@ def fig8_text(evals: xr.Dataset, verdict: claims.Verdict) -> str:
             f" The largest residuals of {_models_word(far)} ("
             + ", ".join(fmt(float(worst.sel(model=m))) for m in far)
             + f") exceed the axes' span of {fmt(hi - lo)}: those pixels are among the ones "
-            "the caption counts as not drawn (pathological surrogates, see Fig. 6d).")
+            "the caption counts as not drawn (pathological surrogates, see the figure "
+            "reproducing the preprint's Fig. 6d).")
     return (f"The RMS of ŷ − y is {fmt(float(r9.sel(set='test')))} (test) and "
             f"{fmt(float(r9.sel(set='train')))} (train) for model 9 (w = 100), "
             f"{fmt(float(r11.sel(set='test')))} and {fmt(float(r11.sel(set='train')))} for "

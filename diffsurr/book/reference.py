@@ -17,7 +17,7 @@ from .claims import SPREAD_K
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
 from ..report import RESIDUALS, fmt, load_evals, style_table2, table2_comparison
-from ..runid import RunId
+from ..runid import RunId, run_label
 from ..stages.train import study_runs
 
 PROFILE = PROFILES["reference"]
@@ -57,20 +57,26 @@ def status(profile: Profile = PROFILE) -> pd.DataFrame:
 
 
 CLAMPED = "_mode-clamped_placement-preprint"
-"""The run-name suffix of the clamped-reading runs, shown as " (clamped)"."""
+"""The run-name suffix of the clamped-reading runs."""
 MIN_RANKED = 3
 """A rank correlation over fewer models than this is not given."""
 
 
+def labelled(df: pd.DataFrame, profile: Profile = PROFILE) -> pd.DataFrame:
+    """``df`` (indexed by run name) with each run's label (:attr:`diffsurr.runid.RunId.label`)
+    as its index, the name every table and figure of the book gives a run."""
+    return df.rename(index=lambda name: run_label(profile.name, name)).rename_axis("run")
+
+
 def status_shown(st: pd.DataFrame) -> pd.DataFrame:
-    """:func:`status` as the page shows it: one state column, short headers and run names."""
+    """:func:`status` as the page shows it: one state column, short headers, run labels."""
     state = np.where(st["evaluated"], "evaluated", np.where(st["trained"], "trained", "missing"))
     out = pd.DataFrame({"state": state, "epochs": st["epochs"], "best": st["best epoch"],
                         "roll-backs": st["roll-backs"], "min": st["wall time (min)"].round(0),
                         "GiB": st["peak memory (GiB)"].round(1),
                         "⟨res⟩ 10⁻³": st["mean res (10⁻³)"].round(2), "commit": st["commit"]},
-                       index=st.index.str.replace(CLAMPED, " (clamped)"))
-    return out.astype(object).where(out.notna(), "—")
+                       index=st.index)
+    return labelled(out.astype(object).where(out.notna(), "—"))
 
 
 def progress_text(st: pd.DataFrame) -> str:
@@ -79,7 +85,8 @@ def progress_text(st: pd.DataFrame) -> str:
     if done.all():
         return f"All {len(st)} runs of the study are trained and evaluated."
     return (f"{int(done.sum())} of {len(st)} runs are trained and evaluated; still missing: "
-            + ", ".join(f"`{r}`" for r in st.index[~done]) + ". They are listed here, not "
+            + "; ".join(run_label(PROFILE.name, r) for r in st.index[~done])
+            + ". They are listed here, not "
             "estimated: every number below comes from the runs that are in.")
 
 
@@ -313,17 +320,17 @@ def pilot_shown(pt: pd.DataFrame) -> pd.DataFrame:
         "best val": pt["best val loss"].map(lambda v: fmt(v)), "best ep.": pt["best epoch"],
         "last fifth %": pt["improvement, last fifth (%)"].round(1), "plateau": pt["plateau"],
         "⟨res⟩ 10⁻³": pt["mean res (10⁻³)"].round(2), "99-P 10⁻²": pt["99-P res (10⁻²)"].round(2),
-        "max": pt["max res"].round(3)}, index=pt.index)
+        "max": pt["max res"].round(3)}, index=pt.index.map(lambda r: run_label("pilot", r)))
 
 
 def pilot_curves() -> dict[str, xr.Dataset]:
-    """Histories of the pilot's runs, by a label naming width and lr."""
+    """Histories of the pilot's runs, by the run's label with its width and lr."""
     out = {}
     for run in pilot.RUNS:
         h = read_optional(run.dir / "history.nc")
         if h is not None:
             p = run.config()
-            out[f"width {p.width:g}, lr {p.lr:g}"] = h
+            out[f"{run.label}: width {p.width:g}, lr {p.lr:g}"] = h
     return out
 
 

@@ -160,7 +160,7 @@ def stage_times(profile: Profile) -> pd.DataFrame:
     training, evaluation and generalisation of each evaluated run (where they ran)."""
     rows = [("data", data_path(profile).name, _wall_time(data_path(profile)))]
     for run in evaluated_runs(profile):
-        rows += [(f"{stage} {run.name}", f"{run.name}/{name}", _wall_time(run.dir / name))
+        rows += [(f"{stage} {run.label}", f"{run.name}/{name}", _wall_time(run.dir / name))
                  for stage, name in (("train", "history.nc"), ("evaluate", "eval.nc"),
                                      ("generalise", GENERALISE))
                  if (run.dir / name).exists()]

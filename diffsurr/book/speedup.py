@@ -22,6 +22,7 @@ import xarray as xr
 
 from .. import io, speedup
 from ..bench import BENCH_FORMAT, EXACT_TOL, LOADED_PER_CORE, benchmark_files
+from ..plots import surrogate_label
 
 CLAIMED_SPEEDUP = speedup.PREPRINT_SPEEDUP
 """The preprint's δ/ε, "about 1000 times faster" (Sec. 4)."""
@@ -168,7 +169,8 @@ def verdict(ds: xr.Dataset, profile: str = HEADLINE_PROFILE) -> str:
     """The preprint's "about 1000 times faster" judged against the fastest exact solver,
     measured in the same run (:func:`conclusion`)."""
     best, ratio, n_min, eps = _judged(ds, profile)
-    return (f"On {_device(ds)} the surrogate ({profile} width, {_ms(eps)} per sample at batch "
+    return (f"On {_device(ds)} the surrogate ({surrogate_label(profile)}, {_ms(eps)} per "
+            "sample at batch "
             f"{int(ds.eps_best_batch.sel(profile=profile))}) is {ratio_clause(ratio)} the "
             f"fastest exact solver, *{best}*: {conclusion(ratio, n_min)}")
 
@@ -270,6 +272,21 @@ CAPTIONS = (f"Exact solvers (float64, within {EXACT_TOL:.0e} of the independent 
             "Surrogate (Table 2 model 9): ms per sample at the same batches, with the same "
             "copies; training time through diffsurr.train, extrapolated to 800 epochs",
             "δ/ε at batch 1 and with each side at its best batch, and Eq. 4's N_min")
+
+
+def figure_caption(benches: dict[str, xr.Dataset]) -> str:
+    """The speed-up figure's caption, naming the device(s) its bars were measured on."""
+    devices = list(dict.fromkeys(_device(ds) for ds in benches.values()))
+    where = (f"on {devices[0]}" if len(devices) == 1 else
+             "on the device named after each label (" + "; ".join(devices) + ")")
+    surrogates = list(dict.fromkeys(surrogate_label(str(p)) for ds in benches.values()
+                                    for p in ds.profile.values))
+    return ("**Figure S.1.** Time per sample at the best batch of every solver (blue: exact; "
+            "grey: float32 or time stepping, not exact) and of the surrogate (orange: "
+            + "; ".join(surrogates) + f"), each measured in one run {where} "
+            "(`results/benchmarks/`); dashed: the "
+            f"preprint's δ = {speedup.PREPRINT_DELTA_S:g} s, dotted: its surrogate at "
+            f"δ/{speedup.PREPRINT_SPEEDUP:g} (Sec. 4).")
 
 
 def sections(benches: dict[str, xr.Dataset]) -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import re
 
 import pandas as pd
 
@@ -90,3 +91,22 @@ def needs(*models: int, kind: str = "text"):
             return note
         return inner
     return wrap
+
+
+FIGURE_NUMBER = re.compile(r"\b(?:Fig|Figure)s?\.?\s+\d+")
+"""A figure number written out ("Fig. 5", "Figs. 5–7"); tables are the preprint's Tables 1
+and 2 (Sphinx numbers the book's figures only)."""
+PREPRINT_REF = re.compile(r"(?:preprint(?:'s)?|its|preprint=[\"'])\s*$")
+"""What must come right before a written-out figure number: the preprint's (or "its", in a
+sentence about the preprint), whose numbering it is."""
+
+
+def loose_figure_numbers(text: str) -> list[str]:
+    """The written-out figure numbers in ``text`` not said to be the preprint's: the book
+    numbers its own figures (Sphinx's "Fig. N" and ``{numref}``), so a bare "Fig. 5" in a
+    heading, caption or sentence would name another figure than the book's Fig. 5."""
+    out = []
+    for m in FIGURE_NUMBER.finditer(text):
+        if not PREPRINT_REF.search(text[max(0, m.start() - 40):m.start()]):
+            out.append(m.group(0))
+    return out
