@@ -173,7 +173,8 @@ _VALUE_LABELS = {
     **{("arch", k): v for k, v in ARCH_NAMES.items()}, ("arch", "table1"): "NN1/NN2",
 }
 _KEY_LABELS = {"epochs": "{} epochs", "lr": "lr {}", "width": "NN2 width {}",
-               "nn1_head": "NN1 head {}", "nn1_lr_scale": "NN1 lr × {}", "batch_size": "batch {}"}
+               "nn1_head": "NN1 head {}", "nn1_lr_scale": "NN1 lr × {}", "batch_size": "batch {}",
+               "nn1_warmup": "NN1 alone for {} epochs first"}
 
 
 def label_value(key: str, value) -> str:
@@ -181,6 +182,8 @@ def label_value(key: str, value) -> str:
     "lr 0.0003", "NN1 lr × 0.005"; otherwise "key value"."""
     if (key, value) in _VALUE_LABELS:
         return _VALUE_LABELS[(key, value)]
+    if key == "train_fraction" and float(1 / value).is_integer():
+        return f"1/{round(1 / value)} of the training data"
     return _KEY_LABELS.get(key, key + " {}").format(format_value(value))
 
 

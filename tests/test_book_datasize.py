@@ -56,7 +56,7 @@ def test_the_table_reads_committed_runs_and_leaves_missing_ones_empty(tmp_result
     xr.Dataset({s: ("set", [0.07, 0.06]) for s in datasize.STATS},
                coords={"set": ["test", "train"]}).to_netcdf(run.dir / "eval.nc")
     df = datasize.table()
-    row = df.set_index("run").loc[run.name]
+    row = df.set_index("run").loc[run.label]
     assert row.n_train == 7200 and row.mean_res == 0.07 and row.steps == 288 * 8
     assert df.mean_res.isna().sum() == len(df) - 1
     assert "no data-size run" not in str(datasize.figure(df).axes[0].texts)

@@ -30,7 +30,7 @@ def table(profile: Profile = PROFILE) -> pd.DataFrame:
         cfg = run.config()
         h, e = read_optional(run.dir / "history.nc"), read_optional(run.dir / "eval.nc")
         n = int(h.attrs["n_train"]) if h is not None else np.nan
-        rows.append({"run": run.name, "share": cfg.train_fraction, "n_train": n,
+        rows.append({"run": run.label, "share": cfg.train_fraction, "n_train": n,
                      "epochs": cfg.epochs,
                      "steps": np.ceil(n / cfg.batch_size) * cfg.epochs if h is not None else np.nan,
                      **{s: float(e[s].sel(set="test")) if e is not None else np.nan
