@@ -182,7 +182,7 @@ def test_all_biases_zero(nn2_full):
 
 @pytest.mark.parametrize(("kind", "c_in", "c_out"), [(nn.Conv2d, 512, 1024), (nn.ConvTranspose2d, 1024, 512)])
 def test_glorot_uniform_weights(nn2_full, kind, c_in, c_out):
-    (layer,) = [m for m in nn2_full.modules() if type(m) is kind and (m.in_channels, m.out_channels) == (c_in, c_out)]
+    (layer,) = [m for m in nn2_full.modules() if isinstance(m, kind) and (m.in_channels, m.out_channels) == (c_in, c_out)]
     fan_sum = (layer.in_channels + layer.out_channels) * 9
     bound = math.sqrt(6 / fan_sum)
     w = layer.weight.detach()
