@@ -836,11 +836,11 @@ def save(ds, out_dir=None, profile=None):
 
 def benchmark_files(folder=None) -> list[Path]:
     """The ``bench all`` files in ``folder`` (default results/benchmarks), one per device and
-    run kind; the ``train-speed-*`` and ``payoff-*`` files there have other layouts and are
-    left out."""
+    run kind; the ``train-speed-*``, ``nn1-speed-*`` and ``payoff-*`` files there have other
+    layouts and are left out."""
     folder = Path(folder) if folder else io.REPO_ROOT / "results" / "benchmarks"
     return sorted(f for f in folder.glob("*.nc")
-                  if not f.name.startswith(("train-speed-", "payoff-")))
+                  if not f.name.startswith(("train-speed-", "nn1-speed-", "payoff-")))
 
 
 def cmd_all(args):
