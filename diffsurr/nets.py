@@ -54,7 +54,7 @@ class BatchNorm2d(nn.BatchNorm2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (self.fast and x.device.type == "cpu" and self.num_features < NARROW_BATCHNORM
-                and not x.is_contiguous()):
+                and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()):
             # back in the input's layout: a later dropout draws its mask in memory order
             return super().forward(x.contiguous()).contiguous(memory_format=torch.channels_last)
         return super().forward(x)

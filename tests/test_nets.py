@@ -375,6 +375,10 @@ def test_dense_convolutions_are_the_same_sums(channels_last):
             assert a == b if isinstance(a, bool) else torch.allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+def plain_bn_strides(x):
+    return nn.BatchNorm2d(x.shape[1])(x).stride()
+
+
 def test_narrow_batchnorm_keeps_the_layout_and_switches_off():
     """The NCHW detour of a narrow BatchNorm returns channels_last as it came (a dropout after
     it draws its mask in memory order: nn1_head "d2-first"); switched off, it is the plain layer."""
@@ -384,6 +388,7 @@ def test_narrow_batchnorm_keeps_the_layout_and_switches_off():
     bn = nets.BatchNorm2d(4)
     x = torch.randn(3, 4, 10, 10).contiguous(memory_format=torch.channels_last)
     assert bn(x).is_contiguous(memory_format=torch.channels_last)
+    assert bn(x.contiguous()).is_contiguous() and bn(x[:, :, ::2]).stride() == plain_bn_strides(x[:, :, ::2])
     plain = nn.BatchNorm2d(4)
     plain.load_state_dict(nets.set_fast_paths(bn, False).state_dict())
     assert torch.equal(bn(x), plain(x))
