@@ -7,6 +7,10 @@ initialisation left NN2's final ReLU dead (the early probe on the book's differe
 so the Flux initialisation is applied here. Glorot's bound sqrt(6 / (fan_in + fan_out)) is
 symmetric in the two fans, so torch's (in, out, k, k) ConvTranspose weight layout gives
 the same bound as Flux's layout.
+
+The conv and BatchNorm layers are torch's with faster CPU paths of the same maths
+(:class:`BatchNorm2d`, :class:`Conv2d`, :class:`ConvTranspose2d`; :func:`set_fast_paths`
+switches them off); the state_dict keys are torch's, so saved models load as before.
 """
 
 from __future__ import annotations
@@ -62,8 +66,9 @@ class BatchNorm2d(nn.BatchNorm2d):
 
 class Conv2d(nn.Conv2d):
     """``nn.Conv2d``; where the kernel covers the whole unpadded input (NN2's 3×3 → 1×1 conv)
-    it is one matrix product, the same sums as the convolution (the CPU's oneDNN path spent
-    most of its time reordering the weights). ``fast = False``: the plain layer."""
+    it is one matrix product, the same sums as the convolution, about 10× faster than
+    oneDNN's convolution for that shape on one CPU thread (``bench nn1-speed``). ``fast =
+    False``: the plain layer."""
 
     fast = True
 
