@@ -1,4 +1,5 @@
-"""Benchmarks: ``python -m diffsurr.bench <subcommand>`` (``solver``, ``all`` or ``train-speed``).
+"""Benchmarks: ``python -m diffsurr.bench <subcommand>`` (``solver``, ``all``, ``train-speed``
+or ``nn1-speed``).
 
 ``solver`` times every solver of diffsurr.solver / diffsurr.solver_torch on the current
 machine, on the data module's two-disk inputs (Sec. 2), against the preprint's Julia solver:
@@ -29,6 +30,9 @@ git-ignored folder (:func:`output_path`).
 ``train-speed`` measures, interleaved in one run on the CPU, samples/s of a training step and
 of the validation pass of diffsurr.train for today's settings, each speed option alone and
 the new TrainConfig defaults; it writes ``results/benchmarks/train-speed-<device-slug>.nc``.
+
+``nn1-speed`` times a model 9 training step on one thread layer by layer (NN1's share, where
+the time goes) and the nets' faster CPU paths against the plain torch layers, interleaved.
 """
 
 import argparse
@@ -832,11 +836,11 @@ def save(ds, out_dir=None, profile=None):
 
 def benchmark_files(folder=None) -> list[Path]:
     """The ``bench all`` files in ``folder`` (default results/benchmarks), one per device and
-    run kind; the ``train-speed-*``, ``payoff-*`` and ``matched-*`` files there have other
-    layouts and are left out."""
+    run kind; the ``train-speed-*``, ``nn1-speed-*``, ``payoff-*`` and ``matched-*`` files
+    there have other layouts and are left out."""
     folder = Path(folder) if folder else io.REPO_ROOT / "results" / "benchmarks"
-    return sorted(f for f in folder.glob("*.nc")
-                  if not f.name.startswith(("train-speed-", "payoff-", "matched-")))
+    return sorted(f for f in folder.glob("*.nc") if not f.name.startswith(
+        ("train-speed-", "nn1-speed-", "payoff-", "matched-")))
 
 
 def cmd_all(args):
@@ -1076,6 +1080,203 @@ def cmd_train_speed(args):
     return ds
 
 
+# --------------------------------------------------------------------------------------------
+# nn1-speed: where a model 9 training step spends its time, layer by layer, and the step time of
+# the nets' faster CPU paths (diffsurr.nets.set_fast_paths) against the plain torch layers.
+
+NN1_SPEED_PATHS = ("plain", "fast")
+"""The two exact paths of diffsurr.nets: the plain torch layers (the code before the faster
+paths) and today's default."""
+
+
+def _layer_inputs(surrogate, x):
+    """[(name, layer, input)] for every layer of NN1 and NN2 in order, the inputs recorded
+    from one training-mode pass of ``x`` (no gradient)."""
+    out = []
+    with torch.no_grad():
+        for tag, seqs in (("NN1", [getattr(surrogate.nn1, "layers", None)]),
+                          ("NN2", [getattr(surrogate.nn2, "encoder", None),
+                                   getattr(surrogate.nn2, "decoder", None)])):
+            h = x
+            for seq in (s for s in seqs if s is not None):
+                for layer in seq:
+                    out.append((f"{tag} {len([o for o in out if o[0].startswith(tag)])} "
+                                f"{type(layer).__name__}", layer, h))
+                    h = layer(h)
+    return out
+
+
+def layer_times(surrogates, x, rounds=3, repeats=2):
+    """Fastest forward and backward seconds of each layer of each of ``surrogates`` (models
+    of one architecture, e.g. two paths of one model), each on its own input from ``x``
+    (:func:`_layer_inputs`). Interleaved: in each of ``rounds`` rounds, layer by layer, every
+    surrogate's layer gets ``repeats`` calls in turn (after one untimed call in a warm-up
+    round). Backward is ``y.backward(1)`` from the layer's output, with the input's gradient
+    only where a real step needs one (not for each network's first conv). Returns (names,
+    output shapes, forward s (surrogate, layer), backward s (surrogate, layer))."""
+    cases = [_layer_inputs(s, x) for s in surrogates]
+    names = [c[0] for c in cases[0]]
+    fwd = np.full((len(cases), len(names)), np.inf)
+    bwd = np.full((len(cases), len(names)), np.inf)
+    shapes = []
+    for r in range(rounds + 1):
+        for i, name in enumerate(names):
+            for k, case in enumerate(cases):
+                layer, h = case[i][1], case[i][2]
+                inp = h.detach().requires_grad_(" 0 " not in name)
+                for _ in range(repeats if r else 1):
+                    start = time.perf_counter()
+                    y = layer(inp)
+                    mid = time.perf_counter()
+                    if y.requires_grad:
+                        y.backward(torch.ones_like(y))
+                    end = time.perf_counter()
+                    if r:
+                        fwd[k, i] = min(fwd[k, i], mid - start)
+                        bwd[k, i] = min(bwd[k, i], end - mid)
+                    inp.grad = None
+                    layer.zero_grad(set_to_none=True)
+                if r == 0 and k == 0:
+                    shapes.append("x".join(str(d) for d in y.shape[1:]))
+    return names, shapes, fwd, bwd
+
+
+def bench_nn1_speed(model=BENCH_MODEL, width=0.25, batch=25, steps=3, rounds=4, n_pool=100,
+                    layer_rounds=3, compiled=False, lr=1e-3, seed=0, progress=True):
+    """Model ``model`` (relu head, NN2 at ``width``) on one torch thread, channels_last,
+    fused Adam (TrainConfig's defaults): per-layer forward/backward times (:func:`layer_times`,
+    interleaved) for the plain and the fast paths of diffsurr.nets, and the training step time of each
+    variant, interleaved: ``rounds`` rounds of ``steps`` steps of every variant in turn
+    (round 0 warm-up), from one initial model; the median step and its ratio to the plain
+    path. ``compiled`` adds torch.compile of NN1 on the fast paths (its dropout draws other
+    random numbers: equal in distribution, not the same run). Returns an xarray.Dataset with
+    the printed table in its ``table`` attribute."""
+    from diffsurr.nets import set_fast_paths
+    from diffsurr.train import TrainConfig, make_optimizer
+
+    if min(steps, rounds, layer_rounds) < 1 or n_pool < batch:
+        raise ValueError("steps, rounds and layer_rounds must be >= 1 and n_pool >= batch")
+    threads0 = torch.get_num_threads()
+    load_start = os.getloadavg()
+    x = draw_inputs(n_pool, seed + 1, placement="code")[0]
+    y = solver.solve(x, mode="production")
+    x, y = (torch.from_numpy(a[:, None]).float() for a in (x, y))
+    loss_fn = ExpWeightedLoss.from_spec(spec(model))
+    torch.manual_seed(seed)
+    template = Surrogate.from_table2(model, width=width, head="relu").train()
+    template.to(memory_format=torch.channels_last)
+    variants = {"plain": False, "fast": True, **({"fast+compile NN1": True} if compiled else {})}
+    try:
+        torch.set_num_threads(WORKFLOW_THREADS)
+        torch.manual_seed(seed)
+        names, shapes, fwd, bwd = layer_times(
+            [set_fast_paths(copy.deepcopy(template), path == "fast") for path in NN1_SPEED_PATHS],
+            x[:batch], layer_rounds)
+        runs = {}
+        for name, fast in variants.items():
+            net = set_fast_paths(copy.deepcopy(template), fast)
+            if "compile" in name:
+                net.nn1 = torch.compile(net.nn1)
+            runs[name] = {"net": net, "opt": make_optimizer(net, TrainConfig(lr=lr)),
+                          "gen": torch.Generator().manual_seed(seed), "step_s": []}
+        for r in range(rounds + 1):
+            for name, run in runs.items():
+                for _ in range(steps if r else 1):
+                    start = time.perf_counter()
+                    idx = torch.randperm(n_pool, generator=run["gen"])[:batch]
+                    loss = loss_fn(run["net"](x[idx]), y[idx])
+                    run["opt"].zero_grad(set_to_none=True)
+                    loss.backward()
+                    run["opt"].step()
+                    if r:
+                        run["step_s"].append(time.perf_counter() - start)
+                if not math.isfinite(float(loss.detach())):
+                    raise FloatingPointError(f"training loss became {float(loss.detach())} in "
+                                             f"{name}")
+                if progress and r:
+                    print(f"round {r}/{rounds} {name}: median step "
+                          f"{1e3 * np.median(run['step_s']):.0f} ms", flush=True)
+    finally:
+        torch.set_num_threads(threads0)
+    step_ms = np.array([1e3 * np.median(runs[n]["step_s"]) for n in variants])
+    fwd_ms, bwd_ms = 1e3 * np.array(fwd), 1e3 * np.array(bwd)
+    P, L = ("path", "layer"), ("layer",)
+    ds = xr.Dataset(
+        {"step_ms": (("variant",), step_ms, {"units": "ms", "long_name": "median wall time "
+                                              "per training step"}),
+         "step_ratio": (("variant",), step_ms / step_ms[0], {"long_name": "step time over "
+                                                              "the plain path's"}),
+         "forward_ms": (P, fwd_ms, {"units": "ms", "long_name": "fastest forward of the "
+                                     "layer alone"}),
+         "backward_ms": (P, bwd_ms, {"units": "ms", "long_name": "fastest backward of the "
+                                      "layer alone"}),
+         "output_shape": (L, np.array(shapes, dtype=str))},
+        coords={"variant": list(variants), "path": list(NN1_SPEED_PATHS), "layer": names},
+        attrs=io.provenance(
+            device="cpu", device_kind="cpu", device_name=device_name("cpu"), model=model,
+            width=width, head="relu", batch=batch, steps_per_round=steps, rounds=rounds,
+            layer_rounds=layer_rounds, n_pool=n_pool, lr=lr, seed=seed,
+            torch_threads=WORKFLOW_THREADS, cpu_count=os.cpu_count(),
+            load_average_start=list(load_start), load_average_end=list(os.getloadavg()),
+            channels_last=True, fused_adam=True,
+            method=("layers: each layer alone on its recorded input, interleaved, fastest "
+                    "call; steps: interleaved rounds, round 0 warm-up, median step")))
+    ds.attrs["table"] = format_nn1_speed_table(ds)
+    return ds
+
+
+def format_nn1_speed_table(ds):
+    """The printed table of a bench_nn1_speed result: per layer, then per variant."""
+    a = ds.attrs
+    ls, le = json.loads(a["load_average_start"]), json.loads(a["load_average_end"])
+    lines = [f"Model {a['model']} training step by layer (NN2 width {a['width']:g}, relu head), "
+             f"batch {a['batch']}, {a['torch_threads']} torch thread, channels_last, CPU "
+             f"'{a['device_name']}', {a['created']}",
+             f"load average {ls[0]:.2f} {ls[1]:.2f} {ls[2]:.2f} -> "
+             f"{le[0]:.2f} {le[1]:.2f} {le[2]:.2f}", ""]
+    head = (f"{'layer':<28} {'output':<12} {'plain fwd':>9} {'bwd':>7} {'fast fwd':>9} "
+            f"{'bwd':>7} {'x':>5}")
+    lines += [head, "-" * len(head)]
+    tot = (ds.forward_ms + ds.backward_ms)
+    for i, name in enumerate(ds.layer.values):
+        p, f = ds.isel(layer=i).sel(path="plain"), ds.isel(layer=i).sel(path="fast")
+        ratio = float(tot.isel(layer=i).sel(path="fast") / tot.isel(layer=i).sel(path="plain"))
+        lines.append(f"{name:<28} {str(ds.output_shape.values[i]):<12} "
+                     f"{float(p.forward_ms):>9.1f} {float(p.backward_ms):>7.1f} "
+                     f"{float(f.forward_ms):>9.1f} {float(f.backward_ms):>7.1f} {ratio:>5.2f}")
+    for path in ds.path.values:
+        t = tot.sel(path=path)
+        nn1 = float(t.sel(layer=[n for n in ds.layer.values if n.startswith("NN1")]).sum())
+        kinds = {}
+        for name, v in zip(ds.layer.values, t.values):
+            kinds[name.split()[-1]] = kinds.get(name.split()[-1], 0.0) + float(v)
+        share = ", ".join(f"{k} {v / float(t.sum()):.0%}" for k, v in
+                          sorted(kinds.items(), key=lambda kv: -kv[1]))
+        lines.append(f"{path}: layers sum {float(t.sum()):.0f} ms, NN1 {nn1:.0f} ms "
+                     f"({nn1 / float(t.sum()):.0%}); by kind: {share}")
+    lines.append("")
+    for v in ds.variant.values:
+        r = ds.sel(variant=v)
+        lines.append(f"training step {v:<18} {float(r.step_ms):>7.0f} ms   "
+                     f"x {float(r.step_ratio):.2f} of plain")
+    lines.append(f"{a['rounds']} rounds x {a['steps_per_round']} steps per variant, interleaved"
+                 "; median step; the layer columns are each layer alone (fastest call)")
+    return "\n".join(lines)
+
+
+def cmd_nn1_speed(args):
+    """``nn1-speed`` subcommand: run bench_nn1_speed, print its table, write the file if
+    ``--out`` is given."""
+    ds = bench_nn1_speed(width=args.width, batch=args.batch, steps=args.steps,
+                         rounds=args.rounds, n_pool=max(args.n_pool, args.batch),
+                         layer_rounds=args.layer_rounds, compiled=args.compile)
+    print(ds.attrs["table"])
+    if args.out:
+        slug = device_slug(ds.attrs["device_kind"], ds.attrs["device_name"])
+        print(f"\nwrote {io.write_netcdf(ds, Path(args.out) / f'nn1-speed-{slug}.nc')}")
+    return ds
+
+
 def main(argv=None):
     """Run one subcommand and return its result."""
     parser = argparse.ArgumentParser(prog="python -m diffsurr.bench", description=__doc__,
@@ -1111,6 +1312,17 @@ def main(argv=None):
     p.add_argument("--out", default=None,
                    help="output folder (default: results/benchmarks in the repository)")
     p.set_defaults(func=cmd_train_speed)
+    p = sub.add_parser("nn1-speed", help="model 9's training step by layer on one thread, "
+                       "and the nets' fast CPU paths against the plain layers, interleaved")
+    p.add_argument("--width", type=float, default=0.25, help="NN2 width")
+    p.add_argument("--batch", type=int, default=25, help="batch size (reference profile: 25)")
+    p.add_argument("--n-pool", type=int, default=100, help="samples the batches are drawn from")
+    p.add_argument("--steps", type=int, default=3, help="timed steps per variant per round")
+    p.add_argument("--rounds", type=int, default=4, help="timed rounds (after one warm-up)")
+    p.add_argument("--layer-rounds", type=int, default=3, help="rounds of the layer timing")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile of NN1")
+    p.add_argument("--out", default=None, help="also write nn1-speed-<device>.nc here")
+    p.set_defaults(func=cmd_nn1_speed)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -7,6 +7,10 @@ initialisation left NN2's final ReLU dead (the early probe on the book's differe
 so the Flux initialisation is applied here. Glorot's bound sqrt(6 / (fan_in + fan_out)) is
 symmetric in the two fans, so torch's (in, out, k, k) ConvTranspose weight layout gives
 the same bound as Flux's layout.
+
+The conv and BatchNorm layers are torch's with faster CPU paths of the same maths
+(:class:`BatchNorm2d`, :class:`Conv2d`, :class:`ConvTranspose2d`; :func:`set_fast_paths`
+switches them off); the state_dict keys are torch's, so saved models load as before.
 """
 
 from __future__ import annotations
@@ -36,8 +40,85 @@ NN2_ENCODER_CHANNELS = (1, 64, 128, 256, 512, 1024, 2048)
 NN2_DECODER = ((1024, 3, 2, 0), (512, 3, 2, 0), (256, 3, 2, 1), (128, 3, 2, 1), (64, 3, 2, 0), (1, 4, 2, 2))
 
 
-def _batchnorm(channels: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
+NARROW_BATCHNORM = 8
+"""BatchNorm over fewer channels than this takes NCHW tensors on the CPU (:class:`BatchNorm2d`)."""
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d``, with a faster path on the CPU: fewer than :data:`NARROW_BATCHNORM`
+    channels in channels_last layout are made contiguous (NCHW) first and the result returned
+    in channels_last. The same maths; torch's CPU kernel vectorises channels_last over the
+    channels, 8 floats at a time, and NN1's 4-channel layers fell to its scalar loop, about
+    2× slower (``python -m diffsurr.bench nn1-speed``). The NCHW kernel is also the more
+    accurate: on NN1's first BatchNorm (a channel of variance 1e-4) the channels_last one was
+    2e-3 off float64 on outputs of order 1, the NCHW one 2e-6 (tests/test_nets.py compares). ``fast = False``
+    (:func:`set_fast_paths`) is the plain layer."""
+
+    fast = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (self.fast and x.device.type == "cpu" and self.num_features < NARROW_BATCHNORM
+                and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()):
+            # back in the input's layout: a later dropout draws its mask in memory order
+            return super().forward(x.contiguous()).contiguous(memory_format=torch.channels_last)
+        return super().forward(x)
+
+
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d``; where the kernel covers the whole unpadded input (NN2's 3×3 → 1×1 conv)
+    it is one matrix product, the same sums as the convolution, about 10× faster than
+    oneDNN's convolution for that shape on one CPU thread (``bench nn1-speed``). ``fast =
+    False``: the plain layer."""
+
+    fast = True
+
+    def _dense(self, x: torch.Tensor) -> bool:
+        return (self.fast and x.device.type == "cpu" and tuple(x.shape[2:]) == self.kernel_size
+                and self.padding == (0, 0) and self.dilation == (1, 1) and self.groups == 1
+                and self.bias is not None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self._dense(x):
+            return super().forward(x)
+        # (h, w, c) order: a view of channels_last tensors, the same sum for any order
+        w = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)
+        y = torch.addmm(self.bias, x.permute(0, 2, 3, 1).reshape(len(x), -1), w.t())
+        return y.view(len(x), self.out_channels, 1, 1)
+
+
+class ConvTranspose2d(nn.ConvTranspose2d):
+    """``nn.ConvTranspose2d``; on a 1×1 input without padding (NN2's first decoder layer,
+    1 → 3×3) it is one matrix product, the same sums. ``fast = False``: the plain layer."""
+
+    fast = True
+
+    def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        if not (self.fast and output_size is None and x.device.type == "cpu"
+                and tuple(x.shape[2:]) == (1, 1) and self.padding == (0, 0)
+                and self.output_padding == (0, 0) and self.dilation == (1, 1)
+                and self.groups == 1 and self.bias is not None):
+            return super().forward(x, output_size)
+        kh, kw = self.kernel_size
+        w = self.weight.permute(0, 2, 3, 1).reshape(self.in_channels, -1)   # (c_in, kh·kw·c_out)
+        y = torch.addmm(self.bias.repeat(kh * kw), x.reshape(len(x), -1), w)
+        y = y.view(len(x), kh, kw, self.out_channels).permute(0, 3, 1, 2)   # channels_last
+        # the plain layer's layout after model.to(memory_format=...): a later dropout draws
+        # its mask in memory order
+        return y if self.weight.is_contiguous(memory_format=torch.channels_last) else y.contiguous()
+
+
+def set_fast_paths(module: nn.Module, on: bool) -> nn.Module:
+    """Switch the faster CPU paths of :class:`BatchNorm2d`, :class:`Conv2d` and
+    :class:`ConvTranspose2d` on or off in every layer of ``module`` (on by default; off is the
+    plain torch layers, for tests and ``bench nn1-speed``); returns ``module``."""
+    for m in module.modules():
+        if isinstance(m, (BatchNorm2d, Conv2d, ConvTranspose2d)):
+            m.fast = bool(on)
+    return module
+
+
+def _batchnorm(channels: int) -> BatchNorm2d:
+    return BatchNorm2d(channels, eps=1e-5, momentum=0.1)
 
 
 def _check_dropout(name: str, p: float) -> float:
@@ -92,7 +173,7 @@ class NN1(nn.Module):
             last = i == len(pairs) - 1
             if last and head in ("d2-first", "relu"):
                 layers.append(nn.Dropout(self.D2))
-            layers.append(nn.Conv2d(c_in, c_out, 3, stride=1, padding=1))
+            layers.append(Conv2d(c_in, c_out, 3, stride=1, padding=1))
             layers.append(nn.ReLU() if last and head != "leaky" else nn.LeakyReLU(SLOPE))
             if i == 0:
                 layers.append(nn.Dropout(self.D1))
@@ -149,24 +230,24 @@ class NN2(nn.Module):
 
         enc = [scaled(c) for c in NN2_ENCODER_CHANNELS]
         encoder: list[nn.Module] = [
-            nn.Conv2d(enc[0], enc[1], 3, padding=1),
+            Conv2d(enc[0], enc[1], 3, padding=1),
             nn.LeakyReLU(SLOPE),
             _batchnorm(enc[1]),
             nn.Dropout(self.D3),
             nn.AvgPool2d(2),
         ]
         for c_in, c_out in zip(enc[1:5], enc[2:6]):
-            encoder += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.LeakyReLU(SLOPE), nn.AvgPool2d(2)]
-        encoder += [nn.Conv2d(enc[5], enc[6], 3, padding=0), nn.LeakyReLU(SLOPE)]
+            encoder += [Conv2d(c_in, c_out, 3, padding=1), nn.LeakyReLU(SLOPE), nn.AvgPool2d(2)]
+        encoder += [Conv2d(enc[5], enc[6], 3, padding=0), nn.LeakyReLU(SLOPE)]
         self.encoder = nn.Sequential(*encoder)
 
         decoder: list[nn.Module] = []
         c_in = enc[6]
         for c_out, k, s, p in NN2_DECODER[:-1]:
-            decoder += [nn.ConvTranspose2d(c_in, scaled(c_out), k, stride=s, padding=p), nn.LeakyReLU(SLOPE)]
+            decoder += [ConvTranspose2d(c_in, scaled(c_out), k, stride=s, padding=p), nn.LeakyReLU(SLOPE)]
             c_in = scaled(c_out)
         c_out, k, s, p = NN2_DECODER[-1]
-        decoder += [nn.Dropout(self.D4), nn.ConvTranspose2d(c_in, c_out, k, stride=s, padding=p), nn.ReLU()]
+        decoder += [nn.Dropout(self.D4), ConvTranspose2d(c_in, c_out, k, stride=s, padding=p), nn.ReLU()]
         if head == "table1":
             decoder.append(_batchnorm(c_out))
         self.decoder = nn.Sequential(*decoder)

@@ -339,6 +339,28 @@ def test_new_train_defaults_are_the_fast_exact_ones():
 
 def test_benchmark_files_leave_out_train_speed_payoff_and_matched_files(tmp_path):
     for name in ("cpu-x.nc", "cpu-x-quick.nc", "train-speed-cpu-x.nc", "payoff-cpu-x.nc",
-                 "matched-cpu-x.nc", "notes.txt"):
+                 "matched-cpu-x.nc", "nn1-speed-cpu-x.nc", "notes.txt"):
         (tmp_path / name).write_text("")
     assert [f.name for f in bench.benchmark_files(tmp_path)] == ["cpu-x-quick.nc", "cpu-x.nc"]
+
+
+def test_nn1_speed_structure(tmp_path):
+    """``nn1-speed`` at tiny sizes (its own process: it sets torch's threads): every layer of
+    NN1 and NN2 timed on both paths, every variant's step, ratios to the plain path, the
+    table printed and the file written."""
+    res = subprocess.run([sys.executable, "-m", "diffsurr.bench", "nn1-speed", "--width",
+                          "0.0625", "--batch", "2", "--n-pool", "2", "--steps", "1", "--rounds",
+                          "1", "--layer-rounds", "1", "--out", str(tmp_path)],
+                         capture_output=True, text=True, cwd=bench.io.REPO_ROOT)
+    assert res.returncode == 0, res.stderr
+    (path,) = tmp_path.glob("nn1-speed-cpu-*.nc")
+    ds = io.read_netcdf(path)
+    assert list(ds.variant.values) == ["plain", "fast"]
+    assert list(ds.path.values) == list(bench.NN1_SPEED_PATHS)
+    layers = list(ds.layer.values)
+    assert len([n for n in layers if n.startswith("NN1")]) == len(NN1(0.1, 0.1).layers)
+    assert layers[0] == "NN1 0 Conv2d" and layers[-1].startswith("NN2") and "x" in str(ds.output_shape.values[0])
+    assert (ds.forward_ms > 0).all() and (ds.backward_ms >= 0).all() and (ds.step_ms > 0).all()
+    np.testing.assert_allclose(ds.step_ratio, ds.step_ms / ds.step_ms.sel(variant="plain"))
+    assert ds.attrs["torch_threads"] == bench.WORKFLOW_THREADS and "git_commit" in ds.attrs
+    assert "training step fast" in res.stdout and "NN1" in res.stdout and "load average" in res.stdout

@@ -182,7 +182,7 @@ def test_all_biases_zero(nn2_full):
 
 @pytest.mark.parametrize(("kind", "c_in", "c_out"), [(nn.Conv2d, 512, 1024), (nn.ConvTranspose2d, 1024, 512)])
 def test_glorot_uniform_weights(nn2_full, kind, c_in, c_out):
-    (layer,) = [m for m in nn2_full.modules() if type(m) is kind and (m.in_channels, m.out_channels) == (c_in, c_out)]
+    (layer,) = [m for m in nn2_full.modules() if isinstance(m, kind) and (m.in_channels, m.out_channels) == (c_in, c_out)]
     fan_sum = (layer.in_channels + layer.out_channels) * 9
     bound = math.sqrt(6 / fan_sum)
     w = layer.weight.detach()
@@ -296,3 +296,102 @@ def test_alive_fraction_zero_for_dead_heads(small):
         small.nn2.last_conv.bias.fill_(-1e6)
         small.nn1.last_conv.bias.fill_(-1e6)
     assert alive_fraction(small, image()) == {"nn1": 0.0, "nn2": 0.0}
+
+
+# --- the faster CPU paths (set_fast_paths): the same maths as the plain torch layers ------------
+
+
+def _step(model, x, seed=5):
+    """Output and parameter gradients of one training-mode pass (dropout seeded)."""
+    model.train()
+    torch.manual_seed(seed)
+    y = model(x)
+    y.square().mean().backward()
+    return y.detach(), [p.grad.detach().clone() for p in model.parameters()]
+
+
+def _err(a, b):
+    """Largest difference relative to the largest |b|."""
+    return ((a.double() - b.double()).abs().max() / b.double().abs().max()).item()
+
+
+@pytest.mark.parametrize("head", ["table1", "d2-first"])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fast_paths_give_the_plain_layers_outputs_and_gradients(head, channels_last):
+    """Model 9 (NN1 + NN2): the fast paths and the plain layers, and both against float64.
+
+    On NCHW tensors the two agree to float rounding. On channels_last tensors torch's
+    BatchNorm kernel is itself less accurate for small channel variances (the fast path
+    sends those layers to the NCHW kernel), so both are compared with a float64 run: the fast
+    path is at least as close to it as the plain one. The same dropout masks in all runs."""
+    import copy
+
+    from diffsurr.nets import set_fast_paths
+
+    torch.manual_seed(0)
+    fast = Surrogate.from_table2(9, width=1 / 16, head="relu", nn1_head=head)
+    if channels_last:
+        fast.to(memory_format=torch.channels_last)
+    plain = set_fast_paths(copy.deepcopy(fast), False)
+    exact = set_fast_paths(copy.deepcopy(fast), False).double()
+    x = image(batch=4)
+    (yf, gf), (yp, gp), (ye, ge) = _step(fast, x), _step(plain, x), _step(exact, x.double())
+    assert list(fast.state_dict()) == list(plain.state_dict())
+    # gradients against their largest element anywhere (a conv bias before a BatchNorm has
+    # a zero gradient in exact arithmetic: only rounding is left of it)
+    gf, gp, ge = (torch.cat([g.flatten() for g in grads]) for grads in (gf, gp, ge))
+    if not channels_last:
+        assert _err(yf, yp) < 1e-5 and _err(gf, gp) < 1e-5
+    assert _err(yf, ye) <= max(_err(yp, ye), 1e-5) and _err(gf, ge) <= max(_err(gp, ge), 1e-5)
+    exact_state = exact.state_dict()
+    for key, value in fast.state_dict().items():   # BatchNorm's running statistics
+        if "running" in key:
+            assert _err(value, exact_state[key]) < 1e-4, key
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_dense_convolutions_are_the_same_sums(channels_last):
+    """NN2's 3×3 → 1×1 conv and 1×1 → 3×3 ConvTranspose as matrix products: the same output,
+    gradients and memory layout as the plain layers (float64, to rounding)."""
+    from diffsurr import nets
+
+    torch.manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    for layer, shape in ((nets.Conv2d(6, 5, 3), (3, 6, 3, 3)),
+                         (nets.ConvTranspose2d(6, 5, 3, stride=2), (3, 6, 1, 1))):
+        layer = layer.double().to(memory_format=fmt)
+        nn.init.normal_(layer.bias)
+        x = torch.randn(shape, dtype=torch.float64).contiguous(memory_format=fmt)
+        outs = []
+        for fast in (True, False):
+            layer.fast = fast
+            xi = x.clone().requires_grad_()
+            y = layer(xi)
+            y.backward(torch.arange(y.numel(), dtype=y.dtype).view_as(y))
+            outs.append((y.detach(), xi.grad, layer.weight.grad.clone(), layer.bias.grad.clone(),
+                         y.is_contiguous(memory_format=torch.channels_last), y.is_contiguous()))
+            layer.zero_grad()
+        for a, b in zip(*outs):
+            assert a == b if isinstance(a, bool) else torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def plain_bn_strides(x):
+    return nn.BatchNorm2d(x.shape[1])(x).stride()
+
+
+def test_narrow_batchnorm_keeps_the_layout_and_switches_off():
+    """The NCHW detour of a narrow BatchNorm returns channels_last as it came (a dropout after
+    it draws its mask in memory order: nn1_head "d2-first"); switched off, it is the plain layer."""
+    from diffsurr import nets
+
+    torch.manual_seed(0)
+    bn = nets.BatchNorm2d(4)
+    x = torch.randn(3, 4, 10, 10).contiguous(memory_format=torch.channels_last)
+    assert bn(x).is_contiguous(memory_format=torch.channels_last)
+    assert bn(x.contiguous()).is_contiguous() and bn(x[:, :, ::2]).stride() == plain_bn_strides(x[:, :, ::2])
+    plain = nn.BatchNorm2d(4)
+    plain.load_state_dict(nets.set_fast_paths(bn, False).state_dict())
+    assert torch.equal(bn(x), plain(x))
+    net = nets.set_fast_paths(NN1(0.1, 0.1), False)
+    assert not any(m.fast for m in net.modules() if hasattr(m, "fast"))
+    assert all(m.fast for m in nets.set_fast_paths(net, True).modules() if hasattr(m, "fast"))
