@@ -78,3 +78,12 @@ def test_a_run_still_training_shows_its_history_up_to_its_latest_milestone(tmp_r
     assert chapter.histories()[run.name].attrs["n_epochs"] == 16
     _history(np.ones(20)).assign_attrs(n_epochs=20).to_netcdf(run.dir / "history.nc")
     assert chapter.histories()[run.name].attrs["n_epochs"] == 20
+
+
+def test_the_alive_threshold_is_set_beside_a_working_nn1s_fraction():
+    """Model 6 (NN1 alone, alive output) is the yardstick; the sentence follows its numbers."""
+    text = chapter.alive_scale_text()
+    h = xr.open_dataset(chapter.RunId.of(chapter.PROFILES["reference"], 6).dir / "history.nc")
+    low = float(h.alive_nn1.where(h.kept == 1, drop=True).min())
+    assert f"between {low:.2g}" in text
+    assert ("below the threshold" in text) == (low <= 0.1)

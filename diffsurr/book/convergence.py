@@ -243,6 +243,22 @@ def probe_text(assessed: dict) -> str:
             f"loss relative to the control ({fmt(assessed[choice]['val_ratio'])})." + wait)
 
 
+def alive_scale_text(profile: Profile = PROFILES["reference"]) -> str:
+    """The alive fraction of an NN1 that works (Table 2 model 6, NN1 alone, in the reference
+    study) beside the probe's threshold: the yardstick the threshold is read against."""
+    h = read_optional(RunId.of(profile, 6).dir / "history.nc")
+    if h is None:
+        return ""
+    alive = kept_curve(h, "alive_nn1")
+    below = "below" if alive.min() <= nn1_probe.ALIVE_MIN else "above"
+    return (f"For scale: NN1 alone (model 6 of the reference study, whose output lives) has an "
+            f"alive fraction between {alive.min():.2g} and {alive.max():.2g} over its epochs, "
+            f"{below} the threshold {nn1_probe.ALIVE_MIN:g} at its lowest; the fraction counts "
+            "the pixels where the last convolution's output is positive, which for a field "
+            "that is near zero away from two small sources is a small share even when NN1 "
+            "works.")
+
+
 def best_text(profile: Profile = PROFILE) -> str:
     """The best run's test residuals against the preprint's best model, with its parameters
     and CPU time."""
