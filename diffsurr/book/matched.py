@@ -11,13 +11,11 @@ that flip every sentence.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import io, matched
+from .. import matched
 from ..baselines import ARCH_NAMES
 from ..registry import spec
 from . import payoff as po
@@ -31,12 +29,7 @@ NO_SURROGATE = "*No surrogate of the reference study is evaluated yet, so none i
 def load(profile, folder=None, root=None) -> tuple[dict[str, xr.Dataset], str]:
     """({file: dataset}, "full" or "quick"): the full runs in ``folder`` (default
     results/benchmarks/matched-*.nc), else the profile's quick run(s) under ``root``."""
-    full = matched.matched_files(folder)
-    if full:
-        return {p.name: io.read_netcdf(p) for p in full}, "full"
-    root = Path(root) if root else io.REPO_ROOT / "results"
-    quick = sorted((root / profile.name).glob("matched-*.nc"))
-    return {p.name: io.read_netcdf(p) for p in quick}, "quick"
+    return po.full_or_quick(matched.matched_files(folder), profile, "matched", root)
 
 
 def label(name: str, model: int, arch: str) -> str:

@@ -34,11 +34,16 @@ def load_maps(profile, folder=None, root=None) -> tuple[dict[str, xr.Dataset], s
     """({file: dataset}, which files these are): every full run in ``folder`` (default
     results/benchmarks/payoff-*.nc, one per device); where there is none, the profile's quick
     run(s) in ``<root>/<profile>/`` (default results/)."""
-    full = payoff.payoff_files(folder)
+    return full_or_quick(payoff.payoff_files(folder), profile, "payoff", root)
+
+
+def full_or_quick(full, profile, prefix: str, root=None) -> tuple[dict[str, xr.Dataset], str]:
+    """The ``full`` files' datasets by name and "full"; where there is none, the profile's
+    quick ``<prefix>-*.nc`` files under ``<root>/<profile>/`` (default results/) and "quick"."""
     if full:
         return {p.name: io.read_netcdf(p) for p in full}, "full"
     root = Path(root) if root else io.REPO_ROOT / "results"
-    quick = sorted((root / profile.name).glob("payoff-*.nc"))
+    quick = sorted((root / profile.name).glob(f"{prefix}-*.nc"))
     return {p.name: io.read_netcdf(p) for p in quick}, "quick"
 
 
