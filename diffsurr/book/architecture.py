@@ -18,26 +18,30 @@ from ..nets import GRID, NN1, NN2, count_parameters
 KINDS = {nn.Conv2d: "Conv", nn.ConvTranspose2d: "ConvT", nn.AvgPool2d: "meanpool",
          nn.LeakyReLU: "LReLU", nn.ReLU: "ReLU", nn.BatchNorm2d: "BatchNorm",
          nn.Dropout: "Dropout"}
-"""Table 1's names of the layer kinds."""
+"""Table 1's names of the layer kinds (the nets' fast-path layers are subclasses of these)."""
 COLOURS = {"Conv": "#4c72b0", "ConvT": "#dd8452", "meanpool": "#55a868", "input": "#8c8c8c"}
 """Block colours of the architecture figure, by layer kind."""
+
+
+def kind(module: nn.Module) -> str:
+    """The layer's kind as Table 1 names it (:data:`KINDS`), else its class name."""
+    return next((name for cls, name in KINDS.items() if isinstance(module, cls)),
+                type(module).__name__)
 
 
 def describe(module: nn.Module) -> str:
     """A layer as Table 1 writes it: "Conv 3×3, 1→4", "ConvT 3×3, 2048→1024, stride 2, pad 0"
     (stride and padding only where they are not 1 and "same"), "meanpool 2", "LReLU 0.01"."""
-    kind = KINDS.get(type(module), type(module).__name__)
+    name = kind(module)
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         k, s, p = module.kernel_size[0], module.stride[0], module.padding[0]
         extra = "" if (s, p) == (1, (k - 1) // 2) else f", stride {s}, pad {p}"
-        return f"{kind} {k}×{k}, {module.in_channels}→{module.out_channels}{extra}"
+        return f"{name} {k}×{k}, {module.in_channels}→{module.out_channels}{extra}"
     if isinstance(module, nn.AvgPool2d):
-        return f"{kind} {module.kernel_size}"
+        return f"{name} {module.kernel_size}"
     if isinstance(module, nn.LeakyReLU):
-        return f"{kind} {module.negative_slope:g}"
-    if isinstance(module, nn.BatchNorm2d):
-        return kind
-    return kind
+        return f"{name} {module.negative_slope:g}"
+    return name
 
 
 def layers(net: nn.Module, size: int = GRID) -> pd.DataFrame:
@@ -48,7 +52,7 @@ def layers(net: nn.Module, size: int = GRID) -> pd.DataFrame:
     leaves = [m for m in net.modules() if not list(m.children())]
 
     def hook(module, _inputs, out):
-        rows.append({"kind": KINDS.get(type(module), type(module).__name__),
+        rows.append({"kind": kind(module),
                      "layer": describe(module), "output": tuple(out.shape[1:]),
                      "parameters": sum(p.numel() for p in module.parameters(recurse=False))})
 
