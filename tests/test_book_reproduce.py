@@ -117,6 +117,11 @@ def test_stage_times_and_provenance(results):
     assert "smoke" in table.columns
     assert table.loc["extra_seeds", "reference"] == "1, 2"        # not Python's (1, 2)
     assert table.loc["milestones", "reference"] == "—"            # not ()
-    assert table.loc["extra_seeds", "convergence"] == "1"         # not (1,)
-    assert table.loc["baselines", "pilot"] == "—"                 # not an empty cell
+    derived = chapter.derived_table()
+    assert "convergence" not in table.columns and "ci" in table.columns
+    assert set(derived.columns) == {"pilot", "probe", "convergence", "datasize"}
+    assert derived.loc["extra_seeds", "convergence"] == "1"       # not (1,)
+    assert derived.loc["epochs", "datasize"] == "·"               # as in the reference
+    assert "n_samples" not in derived.index                        # no profile changes it
+    assert derived.loc["baselines", "pilot"] == "—"               # not an empty cell
     assert "font-size" in chapter.profiles_styler().to_html()

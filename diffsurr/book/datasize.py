@@ -38,6 +38,11 @@ def table(profile: Profile = PROFILE) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def shown(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`table` as the page shows it: runs by label (the label names the share)."""
+    return df.drop(columns="share").set_index("run")
+
+
 def seed_spread(profile: Profile = PROFILES["reference"], model: int = 12) -> float:
     """Standard deviation (ddof 1) of the test mean residual over the reference study's
     seeds of ``model``; NaN with fewer than two seeds in."""

@@ -20,7 +20,7 @@ import xarray as xr
 from ..profiles import PROFILES, Profile
 from ..report import evaluated_runs
 from ..stages.generalise import FILENAME as GENERALISE
-from ..runid import data_path, results_dir
+from ..runid import DATA_KEYS, data_path, results_dir
 
 STAGES = ("data", "train", "evaluate", "generalise", "benchmark", "payoff", "baselines")
 """The stage notebooks in the order the workflow runs them (``notebooks/<stage>.ipynb``)."""
@@ -126,17 +126,48 @@ def value_text(value) -> str:
     return text or "—"
 
 
+BASE = "reference"
+"""The profile whose data the derived profiles (pilot, probe, convergence, datasize) use."""
+
+
+def _derived(name: str) -> bool:
+    """Whether profile ``name`` is the base profile's data with a few values changed."""
+    p, base = PROFILES[name], PROFILES[BASE]
+    return name != BASE and all(getattr(p, k) == getattr(base, k) for k in DATA_KEYS)
+
+
 def profiles_table() -> pd.DataFrame:
-    """Every value of every profile (``diffsurr/profiles.py``), one column per profile."""
+    """Every value of every profile (``diffsurr/profiles.py``) that is not derived from the
+    base profile, one column per profile."""
     rows = {name: {k: value_text(v) for k, v in dataclasses.asdict(p).items()
-                   if k not in ("name", "description")} for name, p in PROFILES.items()}
+                   if k not in ("name", "description")}
+            for name, p in PROFILES.items() if not _derived(name)}
     return pd.DataFrame(rows)
 
 
+def derived_table() -> pd.DataFrame:
+    """The profiles made from the base profile: only the values each changes (the rest as
+    in the base), one column per profile ("·": the base's value)."""
+    base = dataclasses.asdict(PROFILES[BASE])
+    cols = {name: dataclasses.asdict(p) for name, p in PROFILES.items() if _derived(name)}
+    keys = [k for k in base if k not in ("name", "description")
+            and any(c[k] != base[k] for c in cols.values())]
+    return pd.DataFrame({name: {k: value_text(c[k]) if c[k] != base[k] else "·" for k in keys}
+                         for name, c in cols.items()})
+
+
+def _small(df: pd.DataFrame):
+    return df.style.set_table_styles([{"selector": "", "props": [("font-size", "0.68rem")]}])
+
+
 def profiles_styler():
-    """:func:`profiles_table` in small type, so that its seven columns fit the page."""
-    return profiles_table().style.set_table_styles(
-        [{"selector": "", "props": [("font-size", "0.68rem")]}])
+    """:func:`profiles_table` in small type, so that its columns fit the page."""
+    return _small(profiles_table())
+
+
+def derived_styler():
+    """:func:`derived_table` in the same small type."""
+    return _small(derived_table())
 
 
 def provenance_text(profile: Profile) -> str:
@@ -157,10 +188,11 @@ def _wall_time(path: Path) -> float:
 
 def stage_times(profile: Profile) -> pd.DataFrame:
     """Wall time of each stage run from the ``wall_time_s`` attribute it writes: data, the
-    training, evaluation and generalisation of each evaluated run (where they ran)."""
+    training, evaluation and generalisation of each evaluated run (where they ran), each with
+    the file that records it (in the run's folder)."""
     rows = [("data", data_path(profile).name, _wall_time(data_path(profile)))]
     for run in evaluated_runs(profile):
-        rows += [(f"{stage} {run.label}", f"{run.name}/{name}", _wall_time(run.dir / name))
+        rows += [(f"{stage} {run.label}", name, _wall_time(run.dir / name))
                  for stage, name in (("train", "history.nc"), ("evaluate", "eval.nc"),
                                      ("generalise", GENERALISE))
                  if (run.dir / name).exists()]
