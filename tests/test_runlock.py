@@ -24,15 +24,21 @@ def _history_model(run):
         return h.attrs.get("model_sha256")
 
 
-def test_a_second_process_on_a_run_is_refused_naming_the_run_and_the_holder(tmp_results):
-    run = _trained()
+def _holder(run, stage):
+    """Another process holding ``run``'s lock for ``stage`` (returned once it holds it)."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from diffsurr.runlock import run_lock\n"
-         f"with run_lock({str(run.dir)!r}, 'train', 'x'):\n"
+         f"with run_lock({str(run.dir)!r}, {stage!r}, 'x'):\n"
          " print('held', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_process_on_a_run_is_refused_naming_the_run_and_the_holder(tmp_results):
+    run = _trained()
+    holder = _holder(run, "train")
     try:
-        assert holder.stdout.readline().strip() == "held"
         for stage in (lambda: stage_train.train_stage(run, retrain=True, progress=False),
                       lambda: evaluate.evaluate_stage(run),
                       lambda: generalise.generalise_stage(run, n=2)):
@@ -130,13 +136,8 @@ def test_evaluate_and_generalise_share_a_run_but_never_with_train(tmp_results):
     """Before, Snakemake's evaluate and generalise of one run, started side by side, failed
     the whole study (CI) with "in use by ... (generalise"."""
     run = _trained()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from diffsurr.runlock import run_lock\n"
-         f"with run_lock({str(run.dir)!r}, 'generalise', 'x'):\n"
-         " print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True)
+    holder = _holder(run, "generalise")
     try:
-        assert holder.stdout.readline().strip() == "held"
         evaluate.evaluate_stage(run)
         assert (run.dir / "eval.nc").exists()
         with pytest.raises(RunBusy, match=rf"in use by pid {holder.pid} \(generalise"):
