@@ -1034,15 +1034,20 @@ def _evaluate_no_grad(model, loss_fn, x, y, batch_size):
     return float(total) / len(x)
 
 
+def _load_line(a: dict) -> str:
+    """The load averages a timing file records, at its start and end, as a table line."""
+    ls, le = json.loads(a["load_average_start"]), json.loads(a["load_average_end"])
+    return (f"load average {ls[0]:.2f} {ls[1]:.2f} {ls[2]:.2f} -> "
+            f"{le[0]:.2f} {le[1]:.2f} {le[2]:.2f}")
+
+
 def format_speed_table(ds):
     """The printed table of a bench_train_speed result."""
     a = ds.attrs
-    ls, le = json.loads(a["load_average_start"]), json.loads(a["load_average_end"])
     lines = [f"Training speed, Table 2 model {a['model']} (NN1 full width + NN2 at width w, relu "
              f"head), batch {a['batch']}, CPU '{a['device_name']}', {a['cpu_count']} CPUs, "
              f"torch threads today {a['today_threads']}, {a['created']}",
-             f"load average {ls[0]:.2f} {ls[1]:.2f} {ls[2]:.2f} -> "
-             f"{le[0]:.2f} {le[1]:.2f} {le[2]:.2f}; {a['rounds']} rounds x {a['steps_per_round']}"
+             f"{_load_line(a)}; {a['rounds']} rounds x {a['steps_per_round']}"
              f" steps per variant, interleaved; validation over {a['n_val']} samples", ""]
     head = (f"{'w':>5} {'variant':<28} {'ms/step':>8} {'train/s':>8} {'x':>6} {'val/s':>8} "
             f"{'x':>6} {'epoch':>8} {'x':>6} {'compile':>8}")
@@ -1228,12 +1233,10 @@ def bench_nn1_speed(model=BENCH_MODEL, width=0.25, batch=25, steps=3, rounds=4, 
 def format_nn1_speed_table(ds):
     """The printed table of a bench_nn1_speed result: per layer, then per variant."""
     a = ds.attrs
-    ls, le = json.loads(a["load_average_start"]), json.loads(a["load_average_end"])
     lines = [f"Model {a['model']} training step by layer (NN2 width {a['width']:g}, relu head), "
              f"batch {a['batch']}, {a['torch_threads']} torch thread, channels_last, CPU "
              f"'{a['device_name']}', {a['created']}",
-             f"load average {ls[0]:.2f} {ls[1]:.2f} {ls[2]:.2f} -> "
-             f"{le[0]:.2f} {le[1]:.2f} {le[2]:.2f}", ""]
+             _load_line(a), ""]
     head = (f"{'layer':<28} {'output':<12} {'plain fwd':>9} {'bwd':>7} {'fast fwd':>9} "
             f"{'bwd':>7} {'x':>5}")
     lines += [head, "-" * len(head)]
