@@ -14,7 +14,7 @@ placement and source model, N = 100; :func:`diffsurr.data.draw_inputs`):
   residual statistics against the exact field (:func:`diffsurr.metrics.residual_stats`, the
   statistics of Table 2) on the same inputs;
 - ε, the forward time per sample of every surrogate of the reference study (the runs of
-  :func:`diffsurr.stages.train.generalised_runs`: Table 2's models and the baselines),
+  :func:`diffsurr.study.generalised_runs`: Table 2's models and the baselines),
   freshly initialised: the cost of a forward pass does not depend on the weights.
 
 The surrogates' errors are not measured here: they are their runs' test mean residuals
@@ -43,6 +43,7 @@ from diffsurr.data import PROBLEM, draw_inputs
 from diffsurr.metrics import residual_stats
 from diffsurr.profiles import PROFILES
 from diffsurr.speedup import break_even
+from diffsurr.study import build_model, generalised_runs
 
 MATCHED_FORMAT = 1
 """Layout of a matched file (the book's loader checks it)."""
@@ -249,16 +250,14 @@ def matched_break_even(delta_exact: float, delta_matched: float, epsilon: float,
 # ---------------------------------------------------------------- the surrogates
 def surrogate_runs(models: tuple = ()) -> list:
     """The reference study's surrogates: Table 2's ``models`` (default all) and each
-    baseline, with the profile's seed (diffsurr.stages.train.generalised_runs)."""
+    baseline, with the profile's seed (diffsurr.study.generalised_runs)."""
     from diffsurr.registry import MODELS
-    from diffsurr.stages.train import generalised_runs
 
     runs = generalised_runs(_profile(), MODELS)
     return [r for r in runs if r.model in models] if models else runs
 
 
 def _time_network(run, x: np.ndarray, plan: Plan, device: torch.device) -> np.ndarray:
-    from diffsurr.stages.train import build_model
 
     torch.manual_seed(0)
     model = build_model(run.config(), run.model).to(device)

@@ -15,9 +15,10 @@ from diffsurr.profiles import PROFILES, get_profile
 from diffsurr.rollback import RollbackRule
 from diffsurr.runid import RunId
 from diffsurr.stages import data as stage_data
-from diffsurr.stages.baselines import baselines_path, baselines_stage, compared_runs
-from diffsurr.stages.train import (baseline_runs, build_model, generalised_runs, study_runs,
-                                   train_stage)
+from diffsurr.stages.baselines import baselines_stage
+from diffsurr.stages.train import train_stage
+from diffsurr.study import (baseline_runs, baselines_path, build_model, compared_runs,
+                            generalised_runs, study_runs)
 from diffsurr.train import TrainConfig, make_optimizer, train
 
 

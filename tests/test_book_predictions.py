@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from diffsurr import plots, report
+from diffsurr.book import plots, report
 from diffsurr.book import claims, predictions as chapter
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, table2_frame

@@ -7,7 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from diffsurr import metrics, plots, report
+from diffsurr import metrics
+from diffsurr.book import plots, report
 from diffsurr.book import supplement as chapter
 from diffsurr.registry import MODELS
 

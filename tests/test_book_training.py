@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from diffsurr import report
+from diffsurr.book import report
 from diffsurr.book import training as chapter
 from diffsurr.profiles import PROFILES
 from diffsurr.rollback import RollbackRule

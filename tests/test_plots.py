@@ -1,4 +1,4 @@
-"""Tests of diffsurr.plots: every figure function returns a Figure with the expected panels,
+"""Tests of diffsurr.book.plots: every figure function returns a Figure with the expected panels,
 on small synthetic result datasets (built by the helpers of tests/test_report.py)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-from diffsurr import plots, report
+from diffsurr.book import plots, report
 from diffsurr.book.generalisation import layout_ratios
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, table2_frame
@@ -174,7 +174,7 @@ def test_every_model_has_its_own_style_and_families_their_colour_maps():
 
 
 def test_multi_model_figures_are_legible(loaded):
-    from diffsurr import bookfig
+    from diffsurr.book import bookfig
 
     for fig in (plots.alive_fractions(loaded["hist"]), plots.rollback_counts(loaded["hist"])):
         assert bookfig.small_text(fig) == []

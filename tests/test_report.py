@@ -1,4 +1,4 @@
-"""Tests of diffsurr.report: the book's profile, result loading, Table 2 and captions.
+"""Tests of diffsurr.book.report: the book's profile, result loading, Table 2 and captions.
 
 The results are small synthetic ``eval.nc``/``history.nc`` files written by the builders
 below (also used by tests/test_plots.py), in the layout of diffsurr.stages and with the
@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from diffsurr import io, metrics, report
+from diffsurr import io, metrics
+from diffsurr.book import report
 from diffsurr.stages import evaluate
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, spec, table2_frame

@@ -7,7 +7,7 @@ import pytest
 from diffsurr.profiles import PROFILES, coerce
 from diffsurr.runid import (DATA_KEYS, IDENTITY_KEYS, RunId, data_path, parse_data_name,
                             run_label)
-from diffsurr.stages.train import study_runs
+from diffsurr.study import study_runs
 
 # A valid value other than each profile's own, for every identity value.
 OTHER = {"n_samples": 500, "test_fraction": 0.25, "val_fraction": 0.15, "epochs": 12,

@@ -1,7 +1,7 @@
 """The baselines chapter (``book/baselines.md``, issue 13): is the preprint's architecture
 competitive with the field's standard networks at equal budget?
 
-:func:`load` gathers, for each network of :func:`diffsurr.stages.baselines.compared_runs`
+:func:`load` gathers, for each network of :func:`diffsurr.study.compared_runs`
 (models 9 and 12 and the profile's baselines), every seed the study trains: the run's
 ``eval.nc`` (test set) and ``history.nc``; the profile seed's ``generalise.nc``; and the one-run
 cost file ``baselines.nc``. Runs not in yet are listed, so a study under way renders what it
@@ -20,11 +20,9 @@ import xarray as xr
 from ..baselines import ARCH_NAMES, FNO_CHANNELS, FNO_MODES, UNET_CHANNELS, baseline_profile
 from ..nets import Surrogate, count_parameters
 from ..profiles import Profile
-from ..report import display_path, fmt
+from .report import display_path, fmt
 from ..runid import RunId
-from ..stages.baselines import baselines_path, compared_runs
-from ..stages.generalise import generalise_path
-from ..stages.train import study_runs
+from ..study import baselines_path, compared_runs, generalise_path, study_runs
 from .claims import SPREAD_K
 from .generalisation import checked
 

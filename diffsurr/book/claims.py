@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import report
+from . import report
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
-from ..report import DEAD_STD, fmt, low_value_mass, pdf_overlap
+from .report import DEAD_STD, fmt, low_value_mass, pdf_overlap
 
 SPREAD_K = 2.0
 """A difference Δ = m_a − m_b of two models' seed means exceeds the seed spread when
@@ -475,7 +475,7 @@ def _speed(ctx: Context) -> tuple[str, str, str]:
 
 def verdicts(seeds: xr.Dataset, ctx: Context | None = None) -> dict[str, Verdict]:
     """Every claim of :data:`CLAIMS` judged on the per-seed results
-    (:func:`diffsurr.report.load_seed_evals`) and the study's :class:`Context`."""
+    (:func:`diffsurr.book.report.load_seed_evals`) and the study's :class:`Context`."""
     ctx = ctx or Context()
     stats = statistics(seeds)
     out = {}
@@ -493,7 +493,7 @@ def verdicts(seeds: xr.Dataset, ctx: Context | None = None) -> dict[str, Verdict
 
 def judged(profile: Profile, seeds: xr.Dataset | None = None) -> dict[str, Verdict]:
     """:func:`verdicts` of a profile's results with their :func:`context` (``seeds`` from
-    :func:`diffsurr.report.load_seed_evals` unless given), as every page shows them."""
+    :func:`diffsurr.book.report.load_seed_evals` unless given), as every page shows them."""
     seeds = seeds if seeds is not None else report.load_seed_evals(profile, partial=True)
     return verdicts(seeds, context(profile))
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..profiles import PROFILES, Profile
 from ..runid import RunId
-from ..stages.train import study_runs
+from ..study import study_runs
 from .claims import SPREAD_K
 from .reference import read_optional
 

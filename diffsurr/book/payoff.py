@@ -18,7 +18,7 @@ import xarray as xr
 
 from .. import io, payoff
 from ..registry import table2_frame
-from ..report import fmt
+from .report import fmt
 from .speedup import load_sentence
 
 FASTER = 1.0

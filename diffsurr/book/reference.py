@@ -16,9 +16,9 @@ from ..baselines import ARCH_NAMES
 from .claims import SPREAD_K
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
-from ..report import RESIDUALS, fmt, load_evals, style_table2, table2_comparison
+from .report import RESIDUALS, fmt, load_evals, style_table2, table2_comparison
 from ..runid import RunId, run_label
-from ..stages.train import study_runs
+from ..study import study_runs
 
 PROFILE = PROFILES["reference"]
 TARGET_MEAN_RES = 5e-3
@@ -36,7 +36,7 @@ def read_optional(path) -> xr.Dataset | None:
 
 
 def status(profile: Profile = PROFILE) -> pd.DataFrame:
-    """One row per run of the study (:func:`diffsurr.stages.train.study_runs`): whether it is trained
+    """One row per run of the study (:func:`diffsurr.study.study_runs`): whether it is trained
     and evaluated, its epochs, best epoch, roll-backs, wall time, peak memory, commit."""
     rows = []
     for run in study_runs(profile):
@@ -97,7 +97,7 @@ def table2_runs(st: pd.DataFrame) -> list[int]:
 
 
 def table2(st: pd.DataFrame) -> pd.DataFrame:
-    """:func:`diffsurr.report.table2_comparison` of the evaluated Table 2 runs (empty if none)."""
+    """:func:`diffsurr.book.report.table2_comparison` of the evaluated Table 2 runs (empty if none)."""
     models = table2_runs(st)
     return table2_comparison(load_evals(PROFILE, models)) if models else pd.DataFrame()
 

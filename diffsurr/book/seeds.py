@@ -12,7 +12,7 @@ import xarray as xr
 
 from ..profiles import Profile
 from ..registry import table2_frame
-from ..report import RESIDUALS, fmt
+from .report import RESIDUALS, fmt
 from .claims import SPREAD_K, pm, seed_stats
 
 

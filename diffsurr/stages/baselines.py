@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,27 +21,13 @@ from .. import bench, io, manifest
 from ..nets import count_parameters
 from ..payoff import train_step_s
 from ..profiles import Profile
-from ..runid import RunId, results_dir
+from ..runid import results_dir
 from .data import load_split
-from .train import baseline_runs, load_trained
+from ..study import BASELINES_FILE, compared_runs
+from .train import load_trained
 
-FILENAME = "baselines.nc"
-COMPARED = (9, 12)
-"""The Table 1 models the baselines stand next to (the best with NN1 + NN2 and with NN2
-alone in Table 2)."""
 INFER_BATCH = 100
 """Batch of the timed forward pass (as the evaluation stage's)."""
-
-
-def compared_runs(profile: Profile) -> list[RunId]:
-    """Models :data:`COMPARED` and each of the profile's baselines, with the profile's seed."""
-    return ([RunId.of(profile, m) for m in COMPARED]
-            + [run for run in baseline_runs(profile) if run.seed == profile.seed])
-
-
-def baselines_path(profile: Profile) -> Path:
-    """``results/<profile>/baselines.nc``."""
-    return results_dir(profile) / FILENAME
 
 
 def _timing(min_s: float) -> argparse.Namespace:
@@ -63,7 +48,7 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
     if missing:
         raise FileNotFoundError(f"train these runs first: {', '.join(missing)}")
     t0, start = time.perf_counter(), io.stage_start()
-    out = io.prepare_output_dir(results_dir(profile), (FILENAME,))
+    out = io.prepare_output_dir(results_dir(profile), (BASELINES_FILE,))
     split, data_sha = load_split(profile)
     device = torch.device(profile.resolved_device())
     x, y = (t[:max(INFER_BATCH, profile.batch_size)] for t in split["test"])
@@ -90,6 +75,6 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
                              device_name=bench.device_name(device), data_sha256=data_sha,
                              torch_threads=torch.get_num_threads(), train_steps=steps,
                              infer_batch=INFER_BATCH, wall_time_s=time.perf_counter() - t0)
-    io.write_netcdf(ds, out / FILENAME)
-    manifest.record(profile.name, out / FILENAME, start["git_commit"], data_sha256=data_sha)
+    io.write_netcdf(ds, out / BASELINES_FILE)
+    manifest.record(profile.name, out / BASELINES_FILE, start["git_commit"], data_sha256=data_sha)
     return ds

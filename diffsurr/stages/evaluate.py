@@ -15,7 +15,8 @@ from .. import io, manifest, metrics
 from ..runid import RunId
 from ..runlock import run_lock
 from .data import load_split
-from .train import eval_name, load_trained, milestone_file
+from ..study import eval_name, milestone_file
+from .train import load_trained
 
 
 @torch.no_grad()

@@ -2,7 +2,7 @@
 
 Every page starts with::
 
-    from diffsurr import report
+    from diffsurr.book import report
     profile, why = report.book_profile()
     report.show_banner(profile, why)       # boxed report.banner(): which run made the numbers
 
@@ -29,12 +29,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import io
-from .nets import NN1_VARIANT
-from .profiles import PROFILES, Profile, get_profile
-from .registry import MODELS, spec, table2_frame
-from .runid import RunId, data_path, results_dir
-from .ties import check_tie
+from .. import io
+from ..nets import NN1_VARIANT
+from ..profiles import PROFILES, Profile, get_profile
+from ..registry import MODELS, spec, table2_frame
+from ..runid import RunId, data_path, results_dir
+from ..study import study_runs
+from ..ties import check_tie
 
 PROFILE_ENV = "DIFFSURR_PROFILE"
 RESULTS_ENV = "DIFFSURR_RESULTS"
@@ -265,9 +266,8 @@ def load_study_evals(profile: Profile, **overrides) -> xr.Dataset:
 
 
 def study_progress(profile: Profile) -> tuple[list[str], list[str]]:
-    """Names of the study's runs (:func:`diffsurr.stages.train.study_runs`) that are
+    """Names of the study's runs (:func:`diffsurr.study.study_runs`) that are
     evaluated, and of those that are not."""
-    from .stages.train import study_runs
 
     runs = study_runs(profile)
     done = [r.name for r in runs if (r.dir / "eval.nc").exists()]
@@ -277,7 +277,6 @@ def study_progress(profile: Profile) -> tuple[list[str], list[str]]:
 def history_summaries(profile: Profile) -> pd.DataFrame:
     """Per study run with a history.nc (index: run name): roll-backs, best epoch and the
     number of accepted epochs of its final trajectory."""
-    from .stages.train import study_runs
 
     rows = {}
     for run in study_runs(profile):

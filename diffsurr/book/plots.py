@@ -1,10 +1,10 @@
 """Every figure of the book, as a function of result datasets that returns a matplotlib Figure.
 
 No file I/O and no computation of results here: the functions take what
-:mod:`diffsurr.report` loads (``eval.nc``/``history.nc`` with a ``model`` dim) or arrays a page
+:mod:`diffsurr.book.report` loads (``eval.nc``/``history.nc`` with a ``model`` dim) or arrays a page
 computed, and only reshape them for drawing. Figures are built with
 :class:`matplotlib.figure.Figure` (not pyplot), so nothing is shown or kept open by accident;
-:func:`diffsurr.report.show` renders them.
+:func:`diffsurr.book.report.show` renders them.
 
 Preprint figures: Fig. 1 (:func:`fig1_problem`), Fig. 4 (:func:`fig4_loss`), Fig. 5
 (:func:`fig5_samples`), Fig. 6a–c (:func:`fig6_fields`), Fig. 6d (:func:`fig6d_residuals`),
@@ -99,7 +99,7 @@ LEGEND_AXES = "<legend>"
 
 def family(model: int) -> str:
     """A Table 2 model's network family: "NN1 + NN2", "NN2 only" or "NN1 only"."""
-    from .registry import spec
+    from ..registry import spec
 
     s = spec(model)
     return "NN1 + NN2" if s.p1 and s.p2 else ("NN2 only" if s.p2 else "NN1 only")
@@ -109,7 +109,7 @@ def model_style(model: int) -> dict:
     """How every multi-model line figure draws a Table 2 model: colour from its family's colour
     map (:data:`FAMILIES`, a darker shade per model of the family), line style from its loss
     (:data:`LOSS_STYLE`), a marker of its own within the family."""
-    from .registry import MODELS, spec
+    from ..registry import MODELS, spec
 
     name = family(model)
     members = [m for m in MODELS if family(m) == name]
@@ -126,7 +126,7 @@ def model_legend(target, models: Sequence[int], fontsize: float = 9, **kwargs) -
     entry "model (loss)"."""
     from matplotlib.lines import Line2D
 
-    from .registry import spec
+    from ..registry import spec
 
     columns = []
     for name, _ in FAMILIES:
@@ -740,7 +740,7 @@ def generalisation_ratios(ratios: xr.Dataset, titles: Mapping[str, str],
 
 # ---------------------------------------------------------------- metrics page
 def metrics_overview(df, highlight: Sequence[int] = ()) -> Figure:
-    """The metrics beyond the preprint per model (``df``: :func:`diffsurr.report.metrics_frame`,
+    """The metrics beyond the preprint per model (``df``: :func:`diffsurr.book.report.metrics_frame`,
     one row per model): a) the error's RMSE in the low, mid and high Fourier bands, b) nRMSE,
     c) PDE residual (RMS) and d) boundary-ring RMSE against the mean residual, each model
     labelled by its number (``highlight``: models drawn in grey, e.g. NN1-only). 4 panels."""
@@ -804,7 +804,7 @@ def surrogate_label(profile: str) -> str:
     """A benchmarked surrogate (Table 2 model 9 built with ``profile``'s NN2 width) as the
     speed-up figure names it: "model 9, NN2 at Table 1 width (paper)", "model 9, NN2 at
     width 0.125 (ci)"."""
-    from .profiles import PROFILES
+    from ..profiles import PROFILES
 
     width = PROFILES[profile].width if profile in PROFILES else None
     at = ("Table 1 width" if width == 1 else f"width {width:g}" if width else "its width")
