@@ -697,7 +697,7 @@ def bench_all(device=None, quick=False, stage=None):
     threads = torch.get_num_threads()
     other, loaded = load_flag(load_start, load_end, threads, os.cpu_count())
 
-    P, S, O = ("profile",), ("solver",), ("profile", "train_option")
+    P, S, PO = ("profile",), ("solver",), ("profile", "train_option")
     bytes_ = {"units": "bytes"}
     ds = xr.Dataset(
         {
@@ -735,20 +735,20 @@ def bench_all(device=None, quick=False, stage=None):
                                 "faster)"}),
             "speedup_best": (("profile", "solver"), delta_best[None] / eps_best[:, None],
                              {"long_name": "delta / epsilon, each at its best batch"}),
-            "train_s_per_step": (O, train["s_per_step"], {"units": "s", "long_name": "wall "
+            "train_s_per_step": (PO, train["s_per_step"], {"units": "s", "long_name": "wall "
                                  "time per training step of diffsurr.train.train"}),
-            "train_other_s": (O, train["other_s"], {"units": "s", "long_name": "rest of a "
+            "train_other_s": (PO, train["other_s"], {"units": "s", "long_name": "rest of a "
                               "training epoch: dead-unit count, state copies"}),
-            "train_val_s_per_sample": (O, train["val_s_per_sample"], {
+            "train_val_s_per_sample": (PO, train["val_s_per_sample"], {
                 "units": "s", "long_name": "validation per sample (diffsurr.train."
                 "evaluate_loss)"}),
-            "train_error": (O, train_error.astype(str), {"long_name": "why an option failed "
+            "train_error": (PO, train_error.astype(str), {"long_name": "why an option failed "
                             "('' if it ran)"}),
-            "train_cuda_peak": (O, train["cuda_peak"], {**bytes_, "long_name": "torch.cuda."
+            "train_cuda_peak": (PO, train["cuda_peak"], {**bytes_, "long_name": "torch.cuda."
                                 "max_memory_allocated (NaN off CUDA)"}),
-            "train_peak_rss": (O, train["rss"], {**bytes_, "long_name": "peak RSS of the "
+            "train_peak_rss": (PO, train["rss"], {**bytes_, "long_name": "peak RSS of the "
                                "process during the training measurement"}),
-            "train_s_per_epoch_option": (O, epoch_option, {"units": "s", "long_name":
+            "train_s_per_epoch_option": (PO, epoch_option, {"units": "s", "long_name":
                                          "extrapolated seconds per epoch"}),
             "train_best_option": (P, np.array([_option_name(*plan.train_options[k]) if h else ""
                                                for k, h in zip(best_option, has_train)])),
@@ -916,7 +916,6 @@ def bench_train_speed(widths=SPEED_WIDTHS, model=BENCH_MODEL, batch=25, steps=10
 
     if min(steps, rounds, n_val, n_pool) < 1 or n_pool < batch:
         raise ValueError("steps, rounds, n_val must be >= 1 and n_pool >= batch")
-    device = torch.device("cpu")
     variants = speed_variants(compiled)
     names = list(variants)
     threads0 = torch.get_num_threads()
@@ -986,7 +985,7 @@ def bench_train_speed(widths=SPEED_WIDTHS, model=BENCH_MODEL, batch=25, steps=10
     load_end = os.getloadavg()
     n_train_ref, n_val_ref = 14_400, 1_600
     epoch_s = n_train_ref / train_sps + n_val_ref / val_sps
-    W, WV = ("width",), ("width", "variant")
+    WV = ("width", "variant")
     flags = {k: ("variant", np.array([int(v[k] or 0) for v in variants.values()]))
              for k in TODAY}
     ds = xr.Dataset(

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
 
@@ -381,11 +382,10 @@ def measure(device: str | None = "cpu", quick: bool = False, stage: dict | None 
 
 
 # ---------------------------------------------------------------- the comparison
-def compare(ds: xr.Dataset, found: dict[str, dict] | None = None) -> "pd.DataFrame":
+def compare(ds: xr.Dataset, found: dict[str, dict] | None = None) -> pd.DataFrame:
     """One row per surrogate with an ``eval.nc`` (:func:`surrogates`): its mean residual, ε,
     the exact δ, the matched δ and how it was read (:func:`matched_cost`), the cheapest
     measured variant as accurate, the cost ratios, N_min (Eq. 4) against each opponent."""
-    import pandas as pd
 
     found = surrogates(ds.run.values) if found is None else found
     cost = ds.cost_s.values

@@ -47,7 +47,8 @@ def test_sum_beats_nn2_holds_fails_or_is_not_resolved_by_the_numbers():
 
 def test_every_matched_pair_and_each_statistic_of_the_claim_is_judged():
     vs = claims.verdicts(seeds_ds(base()))
-    pairs = lambda key: list(dict.fromkeys((c.model_a, c.model_b) for c in vs[key].comparisons))
+    def pairs(key):
+        return list(dict.fromkeys((c.model_a, c.model_b) for c in vs[key].comparisons))
     assert pairs("sum-beats-nn2") == [(11, 12), (3, 5), (2, 4)]
     assert pairs("mae-beats-mse") == [(12, 5), (11, 3), (10, 2)]
     assert pairs("low-dropout-nn2") == [(5, 4), (14, 13)]

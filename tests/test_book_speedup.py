@@ -173,7 +173,7 @@ def test_the_speed_figure_names_no_file_and_no_bare_profile_width():
     benches, _ = S.load_benchmarks()
     fig = plots.speed_bars(benches)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels and not any(".nc" in l or "[" in l for l in labels)
+    assert labels and not any(".nc" in label or "[" in label for label in labels)
     assert "model 9, NN2 at Table 1 width (paper)" in labels
     assert "model 9, NN2 at width 0.125 (ci)" in labels
     assert bookfig.small_text(fig) == []

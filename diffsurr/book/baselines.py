@@ -239,8 +239,8 @@ def verdict(comp: Comparison) -> tuple[str, str]:
     key, s, std, p, b = j["key"], j["s"], j["std"], j["p"], j["b"]
     size = comp.runs.groupby("network", sort=False)["parameters"].first()
     minutes = comp.runs.groupby("network", sort=False)["train_min"].mean()
-    head = (f"**Whether the preprint's architecture is competitive at equal budget is not "
-            f"resolved**" if key == VERDICTS[2] else
+    head = ("**Whether the preprint's architecture is competitive at equal budget is not "
+            "resolved**" if key == VERDICTS[2] else
             f"**The preprint's architecture {key} at equal budget**")
     same_loss = ""
     if j["matched"]:

@@ -421,7 +421,6 @@ def fig7_parts(nn1, nn2, titles: Sequence[str] = ("a) NN1 only", "b) NN2 only"),
 def fig8_hist2d(evals: xr.Dataset, models: Sequence[int] = (9, 11)) -> Figure:
     """Preprint Fig. 8: prediction vs truth as 2-D histograms (log colour), test and training
     set for each of ``models``: panels a) m1 test, b) m1 train, c) m2 test, d) m2 train."""
-    n = 2 * len(models)
     fig = Figure(figsize=(7.6, 3.4 * len(models)), layout="constrained")
     ax = np.atleast_1d(fig.subplots(len(models), 2)).ravel()
     t, p = evals["true"].values, evals["pred"].values

@@ -206,7 +206,7 @@ def budget_text(st: pd.DataFrame, profile: Profile = PROFILE, jobs: int = 2) -> 
     known = kind.map(per_kind)
     part = "" if known.notna().all() else " (kinds not yet timed left out)"
     over = int((done["wall time (min)"] > 45).sum())
-    return (f"Measured wall time per training (mean by kind, range in brackets): "
+    return ("Measured wall time per training (mean by kind, range in brackets): "
             + ", ".join(f"{k} {v}" for k, v in ranges.items())
             + f"; {over} of {len(done)} trainings took longer than the 45-minute budget. These "
             f"are wall times on a shared 2-core machine with {jobs} trainings side by side; "
