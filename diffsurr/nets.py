@@ -49,7 +49,7 @@ class BatchNorm2d(nn.BatchNorm2d):
     channels in channels_last layout are made contiguous (NCHW) first and the result returned
     in channels_last. The same maths; torch's CPU kernel vectorises channels_last over the
     channels, 8 floats at a time, and NN1's 4-channel layers fell to its scalar loop, about
-    2× slower (``python -m diffsurr.bench nn1-speed``). The NCHW kernel is also the more
+    2× slower (``python tools/speed.py nn1-speed``). The NCHW kernel is also the more
     accurate: on NN1's first BatchNorm (a channel of variance 1e-4) the channels_last one was
     2e-3 off float64 on outputs of order 1, the NCHW one 2e-6 (tests/test_nets.py compares). ``fast = False``
     (:func:`set_fast_paths`) is the plain layer."""
@@ -67,7 +67,7 @@ class BatchNorm2d(nn.BatchNorm2d):
 class Conv2d(nn.Conv2d):
     """``nn.Conv2d``; where the kernel covers the whole unpadded input (NN2's 3×3 → 1×1 conv)
     it is one matrix product, the same sums as the convolution, about 10× faster than
-    oneDNN's convolution for that shape on one CPU thread (``bench nn1-speed``). ``fast =
+    oneDNN's convolution for that shape on one CPU thread (``tools/speed.py nn1-speed``). ``fast =
     False``: the plain layer."""
 
     fast = True
@@ -110,7 +110,7 @@ class ConvTranspose2d(nn.ConvTranspose2d):
 def set_fast_paths(module: nn.Module, on: bool) -> nn.Module:
     """Switch the faster CPU paths of :class:`BatchNorm2d`, :class:`Conv2d` and
     :class:`ConvTranspose2d` on or off in every layer of ``module`` (on by default; off is the
-    plain torch layers, for tests and ``bench nn1-speed``); returns ``module``."""
+    plain torch layers, for tests and ``tools/speed.py nn1-speed``); returns ``module``."""
     for m in module.modules():
         if isinstance(m, (BatchNorm2d, Conv2d, ConvTranspose2d)):
             m.fast = bool(on)

@@ -58,7 +58,7 @@ class TrainConfig:
     amp: bool = False             # bf16 autocast (CUDA only)
     channels_last: bool = True    # NHWC tensors: faster on CPU (oneDNN), fp32 all the same
     compile: bool = False
-    # Speed only (not in the signature; diffsurr.bench train-speed measures them on CPU).
+    # Speed only (not in the signature; tools/speed.py train-speed measures them on CPU).
     # Threads are the process's (OMP_NUM_THREADS; the workflow runs one per job, the fastest
     # on a shared 2-core CPU): train() never changes them, because lowering and raising
     # torch's thread count inside a process broke MKL's batched LU afterwards (torch 2.13).
@@ -128,11 +128,13 @@ class NN1Alone(torch.nn.Module):
         return self.surrogate.combine(self.surrogate.nn1(x), None)
 
 
-def evaluate_loss(model, loss_fn, x, y, batch_size: int = 256, amp: bool = False) -> float:
-    """Mean loss of ``model`` (eval mode) on (x, y), in batches."""
+def evaluate_loss(model, loss_fn, x, y, batch_size: int = 256, amp: bool = False,
+                  grad_mode=torch.inference_mode) -> float:
+    """Mean loss of ``model`` (eval mode) on (x, y), in batches, under ``grad_mode``
+    (``torch.no_grad`` is the slower mode that tools/speed.py compares with)."""
     model.eval()
     total = torch.zeros((), device=x.device, dtype=torch.float64)
-    with torch.inference_mode(), torch.autocast(x.device.type, torch.bfloat16, enabled=amp):
+    with grad_mode(), torch.autocast(x.device.type, torch.bfloat16, enabled=amp):
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             total += loss_fn(model(xb).float(), yb).double() * len(xb)

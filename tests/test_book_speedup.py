@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from diffsurr import bench, io
+from diffsurr import bench, io, timing
 from diffsurr.book import speedup as sp
 
 SOLVERS = ["time stepping (numpy)", "sparse LU (scipy)", "fast (numpy)",
@@ -83,9 +83,9 @@ def test_load_sentence_flags_a_loaded_run():
 
 def test_load_flag_threshold():
     # 2 cores, 2 own threads: other load = max(start, end - 2) against 0.5 * 2 = 1
-    assert bench.load_flag(0.5, 2.9, 2, 2) == (pytest.approx(0.9), False)
-    assert bench.load_flag(1.2, 2.0, 2, 2) == (pytest.approx(1.2), True)
-    assert bench.load_flag(0.1, 3.5, 2, 2)[1]
+    assert timing.load_flag(0.5, 2.9, 2, 2) == (pytest.approx(0.9), False)
+    assert timing.load_flag(1.2, 2.0, 2, 2) == (pytest.approx(1.2), True)
+    assert timing.load_flag(0.1, 3.5, 2, 2)[1]
 
 
 def test_gpu_sentence():

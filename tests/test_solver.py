@@ -237,11 +237,11 @@ def test_timestep_warns_when_stopped_early():
         solver.solve_timestep(disk(20, (10, 10), 3)[None], t_max=5)
 
 
-def test_bench_solver_runs(tmp_path, capsys):
-    from diffsurr import bench
+def test_solver_speed_tool_runs(tmp_path, capsys):
+    from test_speed_tools import speed
 
     out = tmp_path / "solver.json"
-    result = bench.main(["solver", "--n", "3", "--n-sparse", "2", "--n-timestep", "1",
+    result = speed.main(["solver", "--n", "3", "--n-sparse", "2", "--n-timestep", "1",
                          "--grid", "20", "--repeats", "1", "--device", "cpu",
                          "--json", str(out)])
     assert "ms/solve" in capsys.readouterr().out

@@ -10,14 +10,13 @@ from its own ``eval.nc`` and ``generalise.nc`` (the book's baselines page puts t
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 import torch
 import xarray as xr
 
-from .. import bench, io, manifest
+from .. import io, manifest, timing
 from ..nets import count_parameters
 from ..payoff import train_step_s
 from ..profiles import Profile
@@ -30,8 +29,8 @@ INFER_BATCH = 100
 """Batch of the timed forward pass (as the evaluation stage's)."""
 
 
-def _timing(min_s: float) -> argparse.Namespace:
-    return argparse.Namespace(batches=(INFER_BATCH,), warmup=1, min_s=min_s, max_calls=20,
+def _timing(min_s: float) -> timing.TimingRule:
+    return timing.TimingRule(batches=(INFER_BATCH,), warmup=1, min_s=min_s, max_calls=20,
                               min_calls=3)
 
 
@@ -57,7 +56,7 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
     for run in runs:
         net, stored = load_trained(run, data_sha)
         net = net.to(device)
-        infer = bench.time_per_sample(bench.surrogate_call(net, device),
+        infer = timing.time_per_sample(timing.surrogate_call(net, device),
                                       x[:INFER_BATCH, 0].numpy().astype(np.float64),
                                       _timing(min_s))[0]
         rows.append({"parameters": count_parameters(net), "infer_s": infer,
@@ -72,7 +71,7 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
                 "model": ("run", [run.model for run in runs])})
     ds["infer_s"].attrs["units"] = ds["train_step_s"].attrs["units"] = "s per sample"
     ds.attrs = io.provenance(start, **profile.as_attrs(), device=str(device),
-                             device_name=bench.device_name(device), data_sha256=data_sha,
+                             device_name=timing.device_name(device), data_sha256=data_sha,
                              torch_threads=torch.get_num_threads(), train_steps=steps,
                              infer_batch=INFER_BATCH, wall_time_s=time.perf_counter() - t0)
     io.write_netcdf(ds, out / BASELINES_FILE)
