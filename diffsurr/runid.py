@@ -12,7 +12,7 @@ such a name back and refuses anything that does not write back to itself.
 
 The data a run reads is identified by :data:`DATA_KEYS`; its file is ``data.nc`` for the
 profile's own values and ``data_key-value....nc`` otherwise, and the file's stored values
-must agree (:func:`diffsurr.stages.data.load_split` checks).
+must agree (:func:`diffsurr.results.load_split` checks).
 """
 
 from __future__ import annotations

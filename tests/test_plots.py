@@ -9,6 +9,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from diffsurr.book import plots, report
+from diffsurr import results as result_files
 from diffsurr.book.generalisation import layout_ratios
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, table2_frame
@@ -22,9 +23,9 @@ def loaded(tmp_path_factory):
     mp.setenv("DIFFSURR_RESULTS", str(root))
     smoke = get_profile("smoke")[0]
     write_results(root, smoke)
-    out = {"evals": report.load_evals(smoke), "hist": report.load_histories(smoke),
-           "h_none": report.load_history(smoke, 9, rollback="none"),
-           "h_rb": report.load_history(smoke, 9)}
+    out = {"evals": result_files.load_evals(smoke), "hist": result_files.load_histories(smoke),
+           "h_none": result_files.load_history(smoke, 9, rollback="none"),
+           "h_rb": result_files.load_history(smoke, 9)}
     yield out
     mp.undo()
 
@@ -121,7 +122,7 @@ def test_seed_spread_dots_and_error_bars(tmp_path, monkeypatch):
     monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
     smoke = get_profile("smoke")[0]
     write_seed_results(smoke)
-    seeds = report.load_seed_evals(smoke, (5, 6, 12))
+    seeds = result_files.load_seed_evals(smoke, (5, 6, 12))
     test = seeds.sel(set="test")
     fig = plots.seed_spread({"mean": test["mean_res"], "p99": test["p99_res"],
                              "max": test["max_res"]})

@@ -20,7 +20,8 @@ import xarray as xr
 from ..baselines import ARCH_NAMES, FNO_CHANNELS, FNO_MODES, UNET_CHANNELS, baseline_profile
 from ..nets import Surrogate, count_parameters
 from ..profiles import Profile
-from .report import display_path, fmt
+from .report import fmt
+from ..results import display_path
 from ..runid import RunId
 from ..study import baselines_path, compared_runs, generalise_path, study_runs
 from .claims import SPREAD_K

@@ -15,7 +15,8 @@ import xarray as xr
 
 from .. import metrics
 from ..registry import spec
-from .report import METRIC_COLUMNS, fmt, rank_agreement
+from .report import METRIC_COLUMNS, fmt
+from ..statistics import rank_agreement
 
 LABELS = dict(METRIC_COLUMNS)
 """Column name -> the label the page shows."""

@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import report
+from .. import results
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
-from .report import DEAD_STD, fmt, low_value_mass, pdf_overlap
+from .report import DEAD_STD, fmt
+from ..statistics import low_value_mass, pdf_overlap
 
 SPREAD_K = 2.0
 """A difference Δ = m_a − m_b of two models' seed means exceeds the seed spread when
@@ -203,15 +204,15 @@ def context(profile: Profile) -> Context:
     and without roll-back where both are evaluated, and every benchmark file's speed."""
     from .speedup import load_benchmarks, speed_evidence
 
-    hist = report.history_summaries(profile)
+    hist = results.history_summaries(profile)
     caveat = scale_caveat(profile)
     n = int((hist["best_epoch"] == hist["n_epochs"]).sum())
     improving = (f"{n} of {len(hist)} runs had their best epoch at their last, still "
                  "improving" if caveat and len(hist) else "")
     pair = None
-    if report.evaluated_models(profile, [9]) and report.evaluated_models(profile, [9],
+    if results.evaluated_models(profile, [9]) and results.evaluated_models(profile, [9],
                                                                          rollback="none"):
-        pair = tuple(float(report.load_evals(profile, [9], **over)["mean_res"]
+        pair = tuple(float(results.load_evals(profile, [9], **over)["mean_res"]
                            .sel(set="test", model=9)) for over in ({}, {"rollback": "none"}))
     return Context(caveat=caveat, improving=improving, epochs=profile.epochs, m=profile.m,
                    n_rollbacks=int(hist["n_rollbacks"].sum()) if len(hist) else None,
@@ -475,7 +476,7 @@ def _speed(ctx: Context) -> tuple[str, str, str]:
 
 def verdicts(seeds: xr.Dataset, ctx: Context | None = None) -> dict[str, Verdict]:
     """Every claim of :data:`CLAIMS` judged on the per-seed results
-    (:func:`diffsurr.book.report.load_seed_evals`) and the study's :class:`Context`."""
+    (:func:`diffsurr.results.load_seed_evals`) and the study's :class:`Context`."""
     ctx = ctx or Context()
     stats = statistics(seeds)
     out = {}
@@ -493,8 +494,8 @@ def verdicts(seeds: xr.Dataset, ctx: Context | None = None) -> dict[str, Verdict
 
 def judged(profile: Profile, seeds: xr.Dataset | None = None) -> dict[str, Verdict]:
     """:func:`verdicts` of a profile's results with their :func:`context` (``seeds`` from
-    :func:`diffsurr.book.report.load_seed_evals` unless given), as every page shows them."""
-    seeds = seeds if seeds is not None else report.load_seed_evals(profile, partial=True)
+    :func:`diffsurr.results.load_seed_evals` unless given), as every page shows them."""
+    seeds = seeds if seeds is not None else results.load_seed_evals(profile, partial=True)
     return verdicts(seeds, context(profile))
 
 

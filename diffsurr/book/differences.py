@@ -20,7 +20,9 @@ import xarray as xr
 from .. import data, solver
 from ..profiles import Profile
 from ..registry import table2_frame
-from .report import fmt, last_valid, run_dir
+from .report import fmt
+from ..results import run_dir
+from ..statistics import last_valid
 from ..rollback import RollbackRule
 from ..runid import RunId, run_label
 from ..study import study_runs

@@ -24,7 +24,8 @@ from ..stages.generalise import LAYOUTS, stored_model_sha
 from ..study import GENERALISE_FILE, generalise_path
 from ..profiles import Profile
 from ..registry import MODELS, spec
-from .report import display_path, fmt
+from .report import fmt
+from ..results import display_path
 from ..runid import RunId, results_dir
 
 STATS = ("mean_res", "p99_res", "max_res", "mean_nrmse", "rms_pde_all")
@@ -390,7 +391,7 @@ class Findings:
 def findings(profile: Profile, gen: xr.Dataset, missing: dict[str, str],
              evals: xr.Dataset, models: Sequence[int] = MODELS) -> Findings:
     """The chapter's numbers and sentences (``evals``: the shown models' eval.nc, from
-    :func:`diffsurr.book.report.load_evals`)."""
+    :func:`diffsurr.results.load_evals`)."""
     return Findings(
         models=models_of(gen), best=best_model(gen, evals),
         k=min(N_EXAMPLES, gen.sizes["example"]), source=source(profile),

@@ -1,10 +1,10 @@
 """Every figure of the book, as a function of result datasets that returns a matplotlib Figure.
 
 No file I/O and no computation of results here: the functions take what
-:mod:`diffsurr.book.report` loads (``eval.nc``/``history.nc`` with a ``model`` dim) or arrays a page
+:mod:`diffsurr.results` loads (``eval.nc``/``history.nc`` with a ``model`` dim) or arrays a page
 computed, and only reshape them for drawing. Figures are built with
 :class:`matplotlib.figure.Figure` (not pyplot), so nothing is shown or kept open by accident;
-:func:`diffsurr.book.report.show` renders them.
+:func:`diffsurr.book.bookfig.glue_figure` renders them.
 
 Preprint figures: Fig. 1 (:func:`fig1_problem`), Fig. 4 (:func:`fig4_loss`), Fig. 5
 (:func:`fig5_samples`), Fig. 6a–c (:func:`fig6_fields`), Fig. 6d (:func:`fig6d_residuals`),

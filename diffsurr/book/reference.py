@@ -16,7 +16,8 @@ from ..baselines import ARCH_NAMES
 from .claims import SPREAD_K
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
-from .report import RESIDUALS, fmt, load_evals, style_table2, table2_comparison
+from .report import RESIDUALS, fmt, style_table2, table2_comparison
+from ..results import load_evals
 from ..runid import RunId, run_label
 from ..study import study_runs
 

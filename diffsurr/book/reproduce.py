@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from ..profiles import PROFILES, Profile
-from .report import evaluated_runs
+from ..results import evaluated_runs
 from ..study import GENERALISE_FILE as GENERALISE
 from ..runid import DATA_KEYS, data_path, results_dir
 

@@ -13,8 +13,8 @@ import xarray as xr
 
 from ..profiles import Profile
 from ..registry import MODELS, spec
-from .report import (DEAD_MARK, DEAD_STD, NN1_ONLY, RESIDUALS, WITH_NN2, caption, eval_glob,
-                      fmt, output_std)
+from .report import DEAD_MARK, DEAD_STD, NN1_ONLY, RESIDUALS, WITH_NN2, caption, eval_glob, fmt
+from ..statistics import output_std
 from .text import missing_note
 
 MEAN_RES, MEAN_UNIT = RESIDUALS[0][3], RESIDUALS[0][2]

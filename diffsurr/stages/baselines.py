@@ -20,10 +20,9 @@ from .. import io, manifest, timing
 from ..nets import count_parameters
 from ..payoff import train_step_s
 from ..profiles import Profile
+from ..results import load_split, load_trained
 from ..runid import results_dir
-from .data import load_split
 from ..study import BASELINES_FILE, compared_runs
-from .train import load_trained
 
 INFER_BATCH = 100
 """Batch of the timed forward pass (as the evaluation stage's)."""

@@ -23,12 +23,12 @@ import torch
 import xarray as xr
 
 from .. import data, io, manifest, metrics
-from .evaluate import predict
+from ..nets import predict
 from ..profiles import Profile, coerce_flag
+from ..results import load_trained
 from ..runid import RunId
 from ..runlock import run_lock
 from ..study import GENERALISE_FILE
-from .train import load_trained
 
 # name -> arguments of diffsurr.data.generate; "training" is the training distribution
 LAYOUTS = {

@@ -18,17 +18,18 @@ import torch
 import xarray as xr
 
 from .. import io, manifest
+from ..dataset import ensure_data
 from ..loss import ExpWeightedLoss
-from ..nets import Surrogate, saved_config
+from ..nets import Surrogate
 from ..profiles import Profile, coerce_flag
 from ..registry import spec
 from ..rollback import RollbackRule
-from ..runid import RunId, data_path, identity_diff
+from ..results import load_split
+from ..runid import RunId, identity_diff
 from ..runlock import run_lock
-from ..ties import check_tie, recorded_model
+from ..ties import recorded_model
 from ..study import TRAIN_OUTPUTS, build_model, eval_name, history_name, milestone_file
 from ..train import TrainConfig, train
-from .data import ensure_data, load_split
 
 # Rough cost of one sample through one epoch (training step and validation), in ms. CPU, one
 # torch thread: what the reference runs' history.nc record on the 2-core CPU at their quietest
@@ -206,36 +207,4 @@ def _cuda_peak(device: str) -> dict:
     if not device.startswith("cuda"):
         return {}
     return {"cuda_peak_bytes": torch.cuda.max_memory_allocated(device)}
-
-
-def load_trained(run: RunId, data_sha: str | None = None, milestone: int | None = None,
-                 **execution) -> tuple[Surrogate, dict]:
-    """The trained surrogate of ``run`` (eval mode) and the identity its model.pt (or its
-    ``milestone`` file) records, with ``model_sha256``, the SHA-256 of the bytes loaded.
-    Refused with both identities if the file belongs to another run; if its history.nc names
-    another model (:mod:`diffsurr.ties`; model.pt only); given ``data_sha``, if it was trained
-    on other data."""
-    path = run.dir / ("model.pt" if milestone is None else milestone_file(milestone))
-    saved, sha = io.load_checkpoint(path, with_sha=True)
-    stored = {**saved.get("identity", {}), "model_sha256": sha}
-    net = build_model(run.config(**execution), run.model)
-    if stored.get("run") != run.as_dict() or saved_config(saved.get("config", {})) != net.config:
-        raise ValueError(f"{path} belongs to another run: it holds {stored.get('run')} "
-                         f"(network {saved.get('config')}), this run is {run.as_dict()} "
-                         f"(network {net.config})")
-    if data_sha is not None and stored.get("data_sha256") != data_sha:
-        raise ValueError(f"{path} was trained on data with checksum "
-                         f"{stored.get('data_sha256')}, but {data_path(run.config())} has "
-                         f"{data_sha}: retrain the run on this data (retrain=True) or restore "
-                         "its data")
-    if milestone is None:
-        check_tie(run.dir, sha, names=("history.nc",))
-    try:
-        net.load_state_dict(saved["state"])
-    except RuntimeError as err:               # torch's second line names the tensor
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        raise ValueError(f"{path}: its tensors do not fit the network of {run} "
-                         f"({lines[min(1, len(lines) - 1)][:200]}); delete it and train the run "
-                         "again (retrain=True)") from None
-    return net.eval(), stored
 
