@@ -182,7 +182,7 @@ def test_the_speed_figure_names_no_file_and_no_bare_profile_width():
 
 
 def test_bar_values_are_written_in_their_unit():
-    from diffsurr.book.plots import _seconds
+    from diffsurr.book.plots.study import _seconds
 
     assert [_seconds(v) for v in (1.5, 0.07, 3e-4, 0.0018)] == ["1.5 s", "70 ms", "300 µs",
                                                                "1.8 ms"]
