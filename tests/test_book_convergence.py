@@ -95,3 +95,11 @@ def test_the_alive_threshold_is_set_beside_a_working_nn1s_fraction():
         assert a["alive"] == (a["min_alive"] >= 0.5 * low)
     chosen = chapter.nn1_probe.choose(assessed)
     assert chosen is None or assessed[chosen]["alive"]
+
+
+def test_the_convergence_profile_uses_the_probes_choice():
+    """The committed probe's chosen variant is what the convergence profile sets."""
+    chosen = chapter.nn1_probe.choose(chapter.probe_assessed())
+    assert chosen is not None
+    for key, value in chapter.nn1_probe.VARIANTS[chosen].items():
+        assert getattr(chapter.PROFILE, key) == value
