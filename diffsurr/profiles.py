@@ -273,9 +273,11 @@ PROFILES = {
                     "6, 9, 11 and 12 (the pairs that decide the claims) for up to 32 epochs, "
                     "stopped earlier on a plateau of the smoothed validation loss, with the "
                     "test set evaluated after 8, 16 and 32 epochs and the roll-back rule "
-                    "active after epoch 20; a second seed of models 9, 11 and 12; not the "
-                    "preprint's 800 epochs at lr 5e-6",
+                    "active after epoch 20; in models with both networks NN1 learns at the "
+                    "preprint's lr 5e-6 (the NN1 probe's choice; NN2 at 1e-3); a second seed "
+                    "of models 9, 11 and 12; not the preprint's 800 epochs at lr 5e-6",
         epochs=32, plateau=8, milestones=(8, 16, 32), models=(4, 5, 6, 9, 11, 12),
+        nn1_lr_scale=0.005,
         extra_seeds=(1,), seed_models=(9, 11, 12), baselines="", n_generalise=200),
     "datasize": dataclasses.replace(
         _REFERENCE, name="datasize",

@@ -49,11 +49,13 @@ def test_verdict_changes_name_what_changed_between_milestones():
 
 
 def test_probe_text_chooses_only_a_variant_that_kept_nn1_alive():
-    assessed = {"NN1 lr × 0.1": {"min_alive": 0.0, "alive": False, "val_ratio": 0.9},
-                "NN1 leaky head": {"min_alive": 0.4, "alive": True, "val_ratio": 1.2}}
+    assessed = {"NN1 lr × 0.1": {"min_alive": 0.0, "last_alive": 0.0, "alive": False,
+                                 "val_ratio": 0.9},
+                "NN1 leaky head": {"min_alive": 0.4, "last_alive": 0.5, "alive": True,
+                                   "val_ratio": 1.2}}
     assert "**Chosen: NN1 leaky head**" in chapter.probe_text(assessed)
     assert "Not in yet: NN1 lr × 0.005" in chapter.probe_text(assessed)
-    assert list(chapter.probe_table(assessed).iloc[:, 1]) == ["no", "yes"]
+    assert list(chapter.probe_table(assessed)["alive every epoch"]) == ["no", "yes"]
     dead = {k: {**a, "alive": False} for k, a in assessed.items()}
     assert "No variant probed so far keeps NN1 alive" in chapter.probe_text(dead)
 
@@ -81,9 +83,23 @@ def test_a_run_still_training_shows_its_history_up_to_its_latest_milestone(tmp_r
 
 
 def test_the_alive_threshold_is_set_beside_a_working_nn1s_fraction():
-    """Model 6 (NN1 alone, alive output) is the yardstick; the sentence follows its numbers."""
+    """Model 6 (NN1 alone, alive output) is the yardstick; the sentence follows its numbers,
+    and the committed probe's choice follows the rule: a variant whose NN1 fell to zero is not
+    alive, one that kept the working NN1's level is."""
     text = chapter.alive_scale_text()
     h = xr.open_dataset(chapter.RunId.of(chapter.PROFILES["reference"], 6).dir / "history.nc")
     low = float(h.alive_nn1.where(h.kept == 1, drop=True).min())
-    assert f"between {low:.2g}" in text
-    assert ("below the threshold" in text) == (low <= 0.1)
+    assert f"between {low:.2g}" in text and f"{0.5 * low:.2g}; a dead NN1" in text
+    assessed = chapter.probe_assessed()
+    for a in assessed.values():
+        assert a["alive"] == (a["min_alive"] >= 0.5 * low)
+    chosen = chapter.nn1_probe.choose(assessed)
+    assert chosen is None or assessed[chosen]["alive"]
+
+
+def test_the_convergence_profile_uses_the_probes_choice():
+    """The committed probe's chosen variant is what the convergence profile sets."""
+    chosen = chapter.nn1_probe.choose(chapter.probe_assessed())
+    assert chosen is not None
+    for key, value in chapter.nn1_probe.VARIANTS[chosen].items():
+        assert getattr(chapter.PROFILE, key) == value

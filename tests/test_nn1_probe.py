@@ -53,9 +53,10 @@ def test_warmup_trains_nn1_alone_first_then_both():
     assert "nn1_warmup" in cfg.signature() and "nn1_warmup" not in TrainConfig().signature()
 
 
-def test_warmup_only_for_models_with_both_networks():
-    profile = PROFILES["smoke"].replace(nn1_warmup=1)
+def test_nn1_fixes_only_for_models_with_both_networks():
+    profile = PROFILES["smoke"].replace(nn1_warmup=1, nn1_lr_scale=0.005)
     assert [train_config(profile, m).nn1_warmup for m in (9, 6, 12)] == [1, 0, 0]
+    assert [train_config(profile, m).nn1_lr_scale for m in (9, 6, 12)] == [0.005, 1.0, 1.0]
     with pytest.raises(ValueError, match="nn1_warmup is for models with both"):
         train(Surrogate.from_table2(6), None, *[torch.zeros(2, 1, 8, 8)] * 4,
               TrainConfig(epochs=2, nn1_warmup=1), progress=False)
@@ -77,15 +78,18 @@ def test_choice_needs_nn1_alive_at_every_epoch_then_lowest_relative_val_loss():
     fast, slow, leaky = list(nn1_probe.VARIANTS)[:3]
     runs = {label: [nn1_probe.RUNS[(label, m)] for m in nn1_probe.MODELS]
             for label in nn1_probe.VARIANTS}
+    working = _history([0.2, 0.3, 0.9], [1.0] * 3)       # threshold 0.5 × 0.2 = 0.1
+    assert nn1_probe.alive_threshold(working) == pytest.approx(0.1)
     hist = {r: _history([0.5, 0.05, 0.5], [1.0] * 3) for r in runs[fast]}
-    hist.update({r: _history([0.6] * 3, [1.8] * 3) for r in runs[slow]})
-    assessed = nn1_probe.assess(hist, controls)
+    hist.update({r: _history([0.1, 0.6, 0.7], [1.8] * 3) for r in runs[slow]})
+    assessed = nn1_probe.assess(hist, controls, working)
     assert leaky not in assessed                     # its runs are not in
     assert not assessed[fast]["alive"] and assessed[slow]["alive"]
     assert assessed[slow]["val_ratio"] == pytest.approx(0.9)
+    assert (assessed[slow]["min_alive"], assessed[slow]["last_alive"]) == (0.1, 0.7)
     assert nn1_probe.choose(assessed) == slow
     hist.update({r: _history([0.5] * 3, [1.0] * 3) for r in runs[leaky]})
-    assert nn1_probe.choose(nn1_probe.assess(hist, controls)) == leaky
+    assert nn1_probe.choose(nn1_probe.assess(hist, controls, working)) == leaky
     assert nn1_probe.choose({}) is None
 
 

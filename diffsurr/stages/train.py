@@ -65,12 +65,11 @@ def training_estimate(profile: Profile, model: int) -> tuple[float, str]:
 
 
 def train_config(profile: Profile, model: int | None = None) -> TrainConfig:
-    """The training settings of ``profile``; NN1's learning-rate scale only where ``model``
-    has NN1, its warm-up only where it has both networks (so other models train the same
-    whatever these values)."""
-    s = spec(model) if model is not None else None
-    scale = profile.nn1_lr_scale if s is None or s.p1 != 0 else 1.0
-    warmup = profile.nn1_warmup if s is None or (s.p1 != 0 and s.p2 != 0) else 0
+    """The training settings of ``profile``; NN1's learning-rate scale and warm-up only where
+    ``model`` has both networks (the fixes that keep NN1 alive beside NN2), so NN1 alone and
+    NN2 alone train the same whatever these values."""
+    both = model is None or (spec(model).p1 != 0 and spec(model).p2 != 0)
+    scale, warmup = (profile.nn1_lr_scale, profile.nn1_warmup) if both else (1.0, 0)
     return TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, lr=profile.lr,
                        nn1_lr_scale=scale, nn1_warmup=warmup, seed=profile.seed,
                        checkpoint_every=profile.checkpoint_every, plateau=profile.plateau,
