@@ -6,7 +6,7 @@ competitive with the field's standard networks at equal budget?
 ``eval.nc`` (test set) and ``history.nc``; the profile seed's ``generalise.nc``; and the one-run
 cost file ``baselines.nc``. Runs not in yet are listed, so a study under way renders what it
 has. :func:`verdict` chooses the chapter's one sentence from the numbers, with the seeds
-page's criterion (:data:`diffsurr.book.claims.SPREAD_K`).
+page's criterion (:data:`diffsurr.book.comparison.SPREAD_K`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .report import fmt
 from ..results import display_path
 from ..runid import RunId
 from ..study import baselines_path, compared_runs, generalise_path, study_runs
-from .claims import SPREAD_K
+from .comparison import SPREAD_K
 from .generalisation import checked
 
 METRICS = {"mean_res": "⟨res⟩ (10⁻³)", "p99_res": "99-P res (10⁻²)", "max_res": "max res",

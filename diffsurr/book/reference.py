@@ -13,7 +13,7 @@ import xarray as xr
 
 from .. import pilot
 from ..baselines import ARCH_NAMES
-from .claims import SPREAD_K
+from .comparison import SPREAD_K
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
 from .report import RESIDUALS, fmt, style_table2, table2_comparison
