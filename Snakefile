@@ -163,7 +163,7 @@ rule benchmark:
         f"{PM} notebooks/benchmark.ipynb {{output.notebook}} -p profile {P} -p quick {{params.quick}}"
 
 
-# The pay-off map (issue 13): the paper profile's full run writes
+# The pay-off map: the paper profile's full run writes
 # results/benchmarks/payoff-<device>.nc (committed), the scaled profiles' quick one
 # results/<profile>/payoff-<device>.nc (git-ignored).
 rule payoff:
@@ -177,7 +177,7 @@ rule payoff:
         f"{PM} notebooks/payoff.ipynb {{output.notebook}} -p profile {P} -p quick {{params.quick}}"
 
 
-# The baselines' size and cost next to models 9 and 12 (issue 13), measured in one run;
+# The baselines' size and cost next to models 9 and 12, measured in one run;
 # one thread, as each training runs.
 rule baselines:
     threads: 1

@@ -1,4 +1,4 @@
-"""Baselines beyond the preprint (issue 13): the field's standard networks for steady elliptic
+"""Baselines beyond the preprint: the field's standard networks for steady elliptic
 problems, trained by this study's trainer with a Table 2 model's loss, next to NN1 + NN2.
 
 * ``unet``: a small U-Net (two poolings, skip connections, written here: a few lines of

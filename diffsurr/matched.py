@@ -1,4 +1,4 @@
-"""Error-matched classical solvers (issue 25): what does a classical solve only as accurate as
+"""Error-matched classical solvers: what does a classical solve only as accurate as
 a surrogate cost, and does the surrogate pay off against it (Eq. 4, Sec. 4)?
 
 ``python -m diffsurr.matched [--quick] [--device cpu|cuda]`` measures, in ONE run, on the

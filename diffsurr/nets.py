@@ -329,7 +329,7 @@ class Surrogate(nn.Module):
 
 
 def saved_config(config: dict) -> dict:
-    """A saved ``Surrogate.config`` in today's form: files written before NN1 had variants
+    """A saved ``Surrogate.config`` in its current form: files written before NN1 had variants
     lack ``nn1_head`` and hold Table 1's NN1 (where NN1 is on); other configs (baselines)
     are returned as they are."""
     if "nn1_head" in config or "D1" not in config:

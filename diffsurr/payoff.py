@@ -1,4 +1,4 @@
-"""The pay-off map (issue 13): from which problem size on does a surrogate pay off? (Eq. 4, Sec. 4)
+"""The pay-off map: from which problem size on does a surrogate pay off? (Eq. 4, Sec. 4)
 
 ``python -m diffsurr.payoff [--quick] [--device cpu|cuda]`` measures, in ONE run on one
 device, for every cell (shape family, grid N, number of sources k):

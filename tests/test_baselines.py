@@ -1,4 +1,4 @@
-"""Baselines beyond the preprint (issue 13): the U-Net and the FNO in the surrogate interface,
+"""Baselines beyond the preprint: the U-Net and the FNO in the surrogate interface,
 chosen by the profile's ``arch``, trained by the study's own trainer."""
 
 import sys

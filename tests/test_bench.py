@@ -187,7 +187,7 @@ def test_time_per_sample_is_one_rule_for_every_method():
 
 def test_interleaved_timing_visits_every_variant_in_each_round():
     """Variants timed one after another meet different loads on a shared machine; in rounds,
-    a load change meets them alike (issue 20: every variant interleaved in one run)."""
+    a load change meets them alike (every variant interleaved in one run)."""
     plan = dataclasses.replace(bench.bench_plan("cpu", quick=True), batches=(1, 4), warmup=1,
                                min_s=0.0, min_calls=2)
     seen = []

@@ -103,7 +103,7 @@ def test_committed_studies_match_their_manifests(monkeypatch):
 
 
 def test_an_eval_of_another_model_is_refused_by_the_loaders(tmp_results):
-    """A stale eval.nc (the run was retrained after it) looked current to the book before."""
+    """A stale eval.nc (the run was retrained after it) is refused by the book's loaders."""
     from diffsurr import results as result_files
     from diffsurr.profiles import get_profile
 

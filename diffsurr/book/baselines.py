@@ -1,4 +1,4 @@
-"""The baselines chapter (``book/baselines.md``, issue 13): is the preprint's architecture
+"""The baselines chapter (``book/baselines.md``): is the preprint's architecture
 competitive with the field's standard networks at equal budget?
 
 :func:`load` gathers, for each network of :func:`diffsurr.study.compared_runs`

@@ -1,5 +1,5 @@
 """The pay-off chapter's error-matched section (book/payoff.md): what a classical solve only
-as accurate as each surrogate costs, and Eq. 4 against it (issue 25; not in the preprint).
+as accurate as each surrogate costs, and Eq. 4 against it (not in the preprint).
 
 Everything is computed here from the ``python -m diffsurr.matched`` file (:func:`load`) and the
 reference runs' ``eval.nc``/``history.nc`` (:func:`diffsurr.matched.surrogates`); the page

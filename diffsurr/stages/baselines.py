@@ -1,4 +1,4 @@
-"""Workflow rule ``baselines`` (issue 13): the study's baseline networks next to models 9 and
+"""Workflow rule ``baselines``: the study's baseline networks next to models 9 and
 12, their size and cost measured side by side in one run.
 
 For each compared run (:func:`compared_runs`) the trained weights are loaded and timed on the
