@@ -24,10 +24,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .choices import ARCHS
 from .nets import SLOPE, count_parameters, glorot_init
 
-ARCHS = ("table1", "unet", "fno")
-"""Network families a profile can train: the preprint's (Table 1) or a baseline."""
 ARCH_NAMES = {"unet": "U-Net", "fno": "FNO"}
 """How the book names each baseline."""
 UNET_CHANNELS = (8, 16, 32)

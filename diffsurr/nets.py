@@ -22,18 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from diffsurr.choices import HEADS, NN1_HEADS
 from diffsurr.registry import spec as table2_spec
 
 GRID = 100
 """Image side N fixed by NN2's shapes in Table 1 (100 → 1 → 100)."""
-HEADS = ("table1", "relu")
-NN1_HEADS = ("table1", "d2-first", "relu", "leaky")
-"""NN1's last layers: Table 1's conv → ReLU → D2 → BatchNorm; D2 → conv → ReLU → BatchNorm
-(no dropout before the BatchNorm); D2 → conv → ReLU (no final BatchNorm, like NN2's relu head);
-conv → LeakyReLU → D2 → BatchNorm (Table 1 with a final activation that cannot die)."""
-NN1_VARIANT = "d2-first"
-"""The NN1 head a study trains next to Table 1's (``nn1_variant_models``): only D2 moves, so
-it tests the suspected cause of pathological NN1 outputs (the book's results page)."""
 SLOPE = 0.01
 NN1_CHANNELS = (1, 4, 8, 16, 8, 4, 1)
 NN2_ENCODER_CHANNELS = (1, 64, 128, 256, 512, 1024, 2048)
@@ -156,7 +149,7 @@ class NN1(nn.Module):
     Each conv is followed by LeakyReLU (ReLU after the last) and BatchNorm; Dropout D1 sits
     between the first activation and its BatchNorm, Dropout D2 between the last ReLU and
     the last BatchNorm (``head="table1"``). Works for any image size. 3,075 trainable
-    parameters. The measured variants (:data:`NN1_HEADS`) move D2 before the last conv
+    parameters. The measured variants (:data:`diffsurr.choices.NN1_HEADS`) move D2 before the last conv
     (``"d2-first"``), also drop the last BatchNorm (``"relu"``, two parameters fewer), or make
     the last activation a LeakyReLU (``"leaky"``).
     """

@@ -26,7 +26,8 @@ import torch
 import xarray as xr
 
 from . import data, io
-from .nets import NN1_VARIANT, Surrogate, saved_config
+from .choices import NN1_VARIANT
+from .nets import Surrogate, saved_config
 from .profiles import Profile
 from .registry import MODELS, table2_frame
 from .runid import RunId, data_path, data_values, results_dir
@@ -252,7 +253,7 @@ def history_summaries(profile: Profile) -> pd.DataFrame:
 
 def load_nn1_variant(profile: Profile) -> xr.Dataset | None:
     """The evaluations of the profile's ``nn1_variant_models`` trained with NN1's
-    :data:`~diffsurr.nets.NN1_VARIANT` head (those evaluated so far); None where there are
+    :data:`~diffsurr.choices.NN1_VARIANT` head (those evaluated so far); None where there are
     none."""
     models = evaluated_models(profile, profile.nn1_variant_models, nn1_head=NN1_VARIANT)
     return load_evals(profile, models, nn1_head=NN1_VARIANT) if models else None

@@ -22,7 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .baselines import BASELINE_MODEL, Baseline, baseline_profile
-from .nets import NN1_VARIANT, Surrogate
+from .choices import NN1_VARIANT
+from .nets import Surrogate
 from .profiles import Profile, baseline_archs
 from .registry import MODELS, spec
 from .runid import RunId, results_dir

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from diffsurr import io
-from diffsurr.baselines import ARCHS, Baseline, UNet, fno, require
+from diffsurr.baselines import Baseline, UNet, fno, require
+from diffsurr.choices import ARCHS
 from diffsurr.loss import ExpWeightedLoss
 from diffsurr.nets import count_parameters, saved_config
 from diffsurr.profiles import PROFILES, get_profile

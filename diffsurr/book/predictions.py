@@ -103,7 +103,7 @@ def in_range(evals: xr.Dataset, models) -> list[int]:
 
 def pathological_text(evals: xr.Dataset, variant: xr.Dataset | None = None) -> str:
     """Which models are pathological, how far out they go, and what the NN1 variant
-    (``variant``: the evaluations of :data:`~diffsurr.stages.train.NN1_VARIANT` runs, None
+    (``variant``: the evaluations of :data:`~diffsurr.choices.NN1_VARIANT` runs, None
     where the profile trains none) measured of the cause."""
     bad = pathological(evals)
     if not bad:
