@@ -29,12 +29,14 @@ from tqdm import tqdm
 from . import io, plateau
 from .nets import alive_fraction
 from .rollback import RollbackRule
-from .runid import identity_diff
 
 # Per attempted epoch: ``accepted`` is 0 for a jump; ``kept`` is 1 for the epochs that form
 # the final trajectory (0 for a jump and for the accepted epochs a later roll-back undid).
 MAX_NON_FINITE = 3
 """Non-finite training losses in a row, each after a roll-back to a finite state, that stop a run."""
+EXECUTION_SETTINGS = ("device", "checkpoint_every", "channels_last", "compile")
+"""Settings of how a run executes, not what it computes: never part of a run's identity (a
+checkpoint written on another device, or compiled, resumes all the same)."""
 HISTORY_VARS = ("epoch", "train_loss", "val_loss", "accepted", "kept", "rolled_back_to",
                 "wall_time_s", "alive_nn1", "alive_nn2")
 
@@ -343,7 +345,7 @@ def _resume(ckpt: Path, identity: dict, model, opt, gen, device) -> _Run:
     """The run state of checkpoint ``ckpt``, with model, optimiser and random generators set
     from it; ValueError when it belongs to another run (``identity`` differs)."""
     saved = io.load_checkpoint(ckpt)
-    differ = identity_diff(saved.get("identity"), _to_cpu(identity))
+    differ = io.dict_diff(saved.get("identity"), _to_cpu(identity), ignore=EXECUTION_SETTINGS)
     if differ:
         raise ValueError(f"checkpoint {ckpt} belongs to another run ({'; '.join(differ)}); "
                          "delete it or point to another output folder")
