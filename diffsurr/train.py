@@ -225,6 +225,7 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
     stopped = _on_plateau(run.hist, cfg)
     while len(run.accepted) < cfg.epochs and not stopped:
         warm = len(run.accepted) < cfg.nn1_warmup
+        model.train()
         train_loss = _train_epoch(nn1_alone if warm else step_model, loss_fn, opt, x_train,
                                   y_train, gen, cfg, device)
         val_loss = evaluate_loss(nn1_alone if warm else model, loss_fn, x_val, y_val,
@@ -265,8 +266,8 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
 def _train_epoch(fit, loss_fn, opt, x, y, gen, cfg: TrainConfig, device) -> float:
     """One pass over the training set in the shuffled order ``gen`` draws; the mean loss.
 
-    One host-to-device copy of the shuffle per epoch; no host sync inside the loop."""
-    fit.train()
+    ``fit`` (the model, compiled or with NN1 alone) is in training mode. One host-to-device
+    copy of the shuffle per epoch; no host sync inside the loop."""
     total = torch.zeros((), device=device, dtype=torch.float64)
     for idx in torch.randperm(len(x), generator=gen).to(device).split(cfg.batch_size):
         total += _train_batch(fit, loss_fn, opt, x[idx], y[idx], cfg.amp, device) * len(idx)
