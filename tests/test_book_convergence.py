@@ -103,3 +103,10 @@ def test_the_convergence_profile_uses_the_probes_choice():
     assert chosen is not None
     for key, value in chapter.nn1_probe.VARIANTS[chosen].items():
         assert getattr(chapter.PROFILE, key) == value
+
+
+def test_cpu_hours_count_every_resumed_part_of_a_training():
+    """A resumed training's last stage ran 20 min; its training took 3.4 h in all."""
+    h = xr.Dataset(attrs={"wall_time_s": 12_319.0, "stage_wall_time_s": 1_189.0,
+                          "torch_threads": 1})
+    assert chapter.training_cpu_hours(h) == pytest.approx(3.42, abs=0.01)

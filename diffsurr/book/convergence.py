@@ -275,6 +275,12 @@ def alive_scale_text() -> str:
             f"{nn1_probe.alive_threshold(h):.2g}; a dead NN1 sits at 0.")
 
 
+def training_cpu_hours(history: xr.Dataset) -> float:
+    """A training's CPU hours: its wall time summed over every resumed part (the trainer's
+    ``wall_time_s``, not one stage's) × its torch threads."""
+    return float(history.attrs["wall_time_s"]) * int(history.attrs.get("torch_threads", 1)) / 3600
+
+
 def best_text(profile: Profile = PROFILE) -> str:
     """The best run's test residuals against the preprint's best model, with its parameters
     and CPU time."""
@@ -288,8 +294,7 @@ def best_text(profile: Profile = PROFILE) -> str:
     net = Surrogate.from_table2(run.model, width=profile.width, head=profile.head)
     full = Surrogate.from_table2(run.model)
     h = read_optional(run.dir / "history.nc")
-    hours = (float(h.attrs["stage_wall_time_s"]) * int(h.attrs.get("torch_threads", 1)) / 3600
-             if h is not None else np.nan)
+    hours = training_cpu_hours(h) if h is not None else np.nan
     reach = ("reaches" if best["mean_res"] <= float(paper["paper_mean_res"].sel(model=pm))
              else "does not reach")
     return (f"The lowest mean test residual of any convergence run is "
@@ -299,7 +304,8 @@ def best_text(profile: Profile = PROFILE) -> str:
             f"·10⁻³, 99-P {fmt(float(paper['paper_p99_res'].sel(model=pm)) / 1e-2)}·10⁻², max "
             f"{fmt(float(paper['paper_max_res'].sel(model=pm)))}), with {count_parameters(net):,} "
             f"parameters ({count_parameters(full):,} at the preprint's width) and "
-            f"{fmt(hours, 2)} CPU hours of training.")
+            f"{fmt(hours, 2)} CPU hours of training (wall time × torch threads, over every "
+            "resumed part, on a machine shared with other work).")
 
 
 def figure(profile: Profile = PROFILE):
