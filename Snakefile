@@ -4,7 +4,8 @@
 # Local:   snakemake --cores 2 --config profile=ci
 # Cluster: snakemake --profile workflow/slurm --config profile=paper   (one Slurm job per rule
 #          instance: each training is one GPU job; see workflow/slurm/config.yaml)
-# Runs are named and parsed by diffsurr.runid only; the list of runs is diffsurr.stages.train.study_runs.
+# Runs are named and parsed by diffsurr.runid only; the runs and their files are
+# diffsurr.study's.
 import sys
 from pathlib import Path
 
@@ -14,8 +15,7 @@ from diffsurr.payoff import planned_output as payoff_output
 from diffsurr.params import model_list
 from diffsurr.profiles import baseline_archs, get_profile
 from diffsurr.runid import RunId, data_path, parse_data_name, results_dir
-from diffsurr.stages.baselines import FILENAME as BASELINES_FILE, compared_runs
-from diffsurr.stages.train import generalised_runs, study_runs
+from diffsurr.study import BASELINES_FILE, compared_runs, generalised_runs, study_runs
 
 STUDY = {k: config[k] for k in ("extra_seeds", "seed_models") if k in config}
 PROFILE, WHY = get_profile(config.get("profile", "auto"), **STUDY)
@@ -163,7 +163,7 @@ rule benchmark:
         f"{PM} notebooks/benchmark.ipynb {{output.notebook}} -p profile {P} -p quick {{params.quick}}"
 
 
-# The pay-off map (issue 13): the paper profile's full run writes
+# The pay-off map: the paper profile's full run writes
 # results/benchmarks/payoff-<device>.nc (committed), the scaled profiles' quick one
 # results/<profile>/payoff-<device>.nc (git-ignored).
 rule payoff:
@@ -177,7 +177,7 @@ rule payoff:
         f"{PM} notebooks/payoff.ipynb {{output.notebook}} -p profile {P} -p quick {{params.quick}}"
 
 
-# The baselines' size and cost next to models 9 and 12 (issue 13), measured in one run;
+# The baselines' size and cost next to models 9 and 12, measured in one run;
 # one thread, as each training runs.
 rule baselines:
     threads: 1

@@ -1,4 +1,4 @@
-"""Baselines beyond the preprint (issue 13): the field's standard networks for steady elliptic
+"""Baselines beyond the preprint: the field's standard networks for steady elliptic
 problems, trained by this study's trainer with a Table 2 model's loss, next to NN1 + NN2.
 
 * ``unet``: a small U-Net (two poolings, skip connections, written here: a few lines of
@@ -24,10 +24,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .choices import ARCHS
 from .nets import SLOPE, count_parameters, glorot_init
 
-ARCHS = ("table1", "unet", "fno")
-"""Network families a profile can train: the preprint's (Table 1) or a baseline."""
 ARCH_NAMES = {"unet": "U-Net", "fno": "FNO"}
 """How the book names each baseline."""
 UNET_CHANNELS = (8, 16, 32)

@@ -257,3 +257,26 @@ def load_checkpoint(path: str | os.PathLike, with_sha: bool = False):
         raise ValueError(f"checkpoint {path} cannot be loaded safely ({err}); delete it to "
                          "start over") from err
     return (state, hashlib.sha256(data).hexdigest()) if with_sha else state
+
+
+def dict_diff(stored: dict | None, current: dict, ignore=(), limit: int = 6) -> list[str]:
+    """The keys (dotted paths) where two nested dicts differ, each with both values; keys whose
+    last part is in ``ignore`` are left out. At most ``limit`` lines, then a count."""
+    a, b = _flat(stored or {}), _flat(current)
+    keys = [k for k in sorted(set(a) | set(b)) if k.rsplit(".", 1)[-1] not in ignore
+            and a.get(k, _ABSENT) != b.get(k, _ABSENT)]
+    lines = [f"{k}: {a.get(k, _ABSENT)!r} stored, {b.get(k, _ABSENT)!r} here" for k in keys]
+    return lines[:limit] + ([f"and {len(lines) - limit} more"] if len(lines) > limit else [])
+
+
+_ABSENT = "(absent)"
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

@@ -1,4 +1,4 @@
-"""Error-matched classical solvers (issue 25): what does a classical solve only as accurate as
+"""Error-matched classical solvers: what does a classical solve only as accurate as
 a surrogate cost, and does the surrogate pay off against it (Eq. 4, Sec. 4)?
 
 ``python -m diffsurr.matched [--quick] [--device cpu|cuda]`` measures, in ONE run, on the
@@ -10,11 +10,11 @@ placement and source model, N = 100; :func:`diffsurr.data.draw_inputs`):
   solve in float32; coarser n × n grids (:data:`COARSE`) solved at spacing h = (N+1)/(n+1)
   and interpolated back to N × N, in float64 and float32; conjugate gradients stopped at a
   relative residual (:data:`CG_TOLS`);
-- each one's time per sample (:func:`diffsurr.bench.time_per_sample`, best batch) and its
+- each one's time per sample (:func:`diffsurr.timing.time_per_sample`, best batch) and its
   residual statistics against the exact field (:func:`diffsurr.metrics.residual_stats`, the
   statistics of Table 2) on the same inputs;
 - ε, the forward time per sample of every surrogate of the reference study (the runs of
-  :func:`diffsurr.stages.train.generalised_runs`: Table 2's models and the baselines),
+  :func:`diffsurr.study.generalised_runs`: Table 2's models and the baselines),
   freshly initialised: the cost of a forward pass does not depend on the weights.
 
 The surrogates' errors are not measured here: they are their runs' test mean residuals
@@ -35,14 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
 
-from diffsurr import bench, io, solver
+from diffsurr import io, solver, timing
+from diffsurr.runid import results_root
 from diffsurr.data import PROBLEM, draw_inputs
 from diffsurr.metrics import residual_stats
 from diffsurr.profiles import PROFILES
 from diffsurr.speedup import break_even
+from diffsurr.study import build_model, generalised_runs
 
 MATCHED_FORMAT = 1
 """Layout of a matched file (the book's loader checks it)."""
@@ -61,11 +64,11 @@ STATS = ("mean_res", "p99_res", "max_res")
 
 
 @dataclass(frozen=True)
-class Plan:
+class MatchedPlan:
     """How much a run measures (quick: tests and CI; full: the committed file)."""
 
     batches: tuple       # batch sizes timed (solvers and networks alike)
-    warmup: int          # untimed calls per batch (bench.time_per_sample)
+    warmup: int          # untimed calls per batch (timing.time_per_sample)
     min_s: float         # timed calls go on until they add up to this ...
     max_calls: int
     min_calls: int       # ... but at least this many
@@ -74,11 +77,11 @@ class Plan:
     models: tuple        # Table 2 models timed as surrogates (empty: every run of the study)
 
 
-def plan_for(quick: bool) -> Plan:
+def plan_for(quick: bool) -> MatchedPlan:
     """The measurement sizes; the full plan takes a few minutes on the loaded 2-core CPU."""
     if quick:
-        return Plan((1, 4), 1, 0.0, 1, 1, 8, 1, (6, 9))
-    return Plan((1, 8, 32), 1, 0.3, 20, 3, 256, 4, ())
+        return MatchedPlan((1, 4), 1, 0.0, 1, 1, 8, 1, (6, 9))
+    return MatchedPlan((1, 8, 32), 1, 0.3, 20, 3, 256, 4, ())
 
 
 # ---------------------------------------------------------------- the classical variants
@@ -249,24 +252,22 @@ def matched_break_even(delta_exact: float, delta_matched: float, epsilon: float,
 # ---------------------------------------------------------------- the surrogates
 def surrogate_runs(models: tuple = ()) -> list:
     """The reference study's surrogates: Table 2's ``models`` (default all) and each
-    baseline, with the profile's seed (diffsurr.stages.train.generalised_runs)."""
+    baseline, with the profile's seed (diffsurr.study.generalised_runs)."""
     from diffsurr.registry import MODELS
-    from diffsurr.stages.train import generalised_runs
 
     runs = generalised_runs(_profile(), MODELS)
     return [r for r in runs if r.model in models] if models else runs
 
 
-def _time_network(run, x: np.ndarray, plan: Plan, device: torch.device) -> np.ndarray:
-    from diffsurr.stages.train import build_model
+def _time_network(run, x: np.ndarray, plan: MatchedPlan, device: torch.device) -> np.ndarray:
 
     torch.manual_seed(0)
     model = build_model(run.config(), run.model).to(device)
-    return bench.time_per_sample(bench.surrogate_call(model, device), x, _timing(plan))
+    return timing.time_per_sample(timing.surrogate_call(model, device), x, _timing(plan))
 
 
-def _timing(plan: Plan):
-    return argparse.Namespace(batches=plan.batches, warmup=plan.warmup, min_s=plan.min_s,
+def _timing(plan: MatchedPlan):
+    return timing.TimingRule(batches=plan.batches, warmup=plan.warmup, min_s=plan.min_s,
                               max_calls=plan.max_calls, min_calls=plan.min_calls)
 
 
@@ -295,7 +296,7 @@ def measure(device: str | None = "cpu", quick: bool = False, stage: dict | None 
             progress: bool = True) -> xr.Dataset:
     """Time and score every classical variant and time every surrogate, in one run; an
     xarray.Dataset (dims variant, run, batch, stat); see the module docstring."""
-    device = bench.resolve_device(device)
+    device = timing.resolve_device(device)
     stage = stage if stage is not None else io.stage_start()
     t0 = time.perf_counter()
     plan, prof = plan_for(quick), _profile()
@@ -313,7 +314,7 @@ def measure(device: str | None = "cpu", quick: bool = False, stage: dict | None 
     stats = np.full((len(vs), len(STATS)), np.nan)
     iters = np.full(len(vs), -1)
     for i, v in enumerate(vs):
-        solve_s[i] = bench.time_per_sample(v["fn"], x, _timing(plan))
+        solve_s[i] = timing.time_per_sample(v["fn"], x, _timing(plan))
         if v["family"] == "CG":
             out, iters[i] = cg_solve(x[:plan.n_score], v["level"])
         else:
@@ -331,14 +332,14 @@ def measure(device: str | None = "cpu", quick: bool = False, stage: dict | None 
             print(f"{run.name:28s} eps {1e3 * np.nanmin(infer_s[j]):8.3f} ms", flush=True)
     load_start, load_end = stage["load_average_start"][0], os.getloadavg()[0]
     threads = torch.get_num_threads()
-    other, loaded = bench.load_flag(load_start, load_end, threads, os.cpu_count())
+    other, loaded = timing.load_flag(load_start, load_end, threads, os.cpu_count())
     best = np.nanargmin(solve_s, axis=1)
     s = {"units": "s"}
     V, R = ("variant",), ("run",)
     ds = xr.Dataset(
         {
             "solve_s": (V + ("batch",), solve_s, {**s, "long_name": "classical solve time per "
-                        "sample at each batch (bench.time_per_sample)"}),
+                        "sample at each batch (timing.time_per_sample)"}),
             "cost_s": (V, solve_s[np.arange(len(vs)), best], {**s, "long_name": "time per "
                        "solve at its best batch"}),
             "cost_batch": (V, np.asarray(plan.batches)[best]),
@@ -364,29 +365,28 @@ def measure(device: str | None = "cpu", quick: bool = False, stage: dict | None 
                 "batch": list(plan.batches), "stat": list(STATS)},
         attrs=io.provenance(
             stage, matched_format=MATCHED_FORMAT, device=str(device), device_kind=device.type,
-            device_name=bench.device_name(device), solver_device=bench.device_name("cpu"),
+            device_name=timing.device_name(device), solver_device=timing.device_name("cpu"),
             profile=PROFILE, mode=prof.mode, placement=prof.placement,
             n_sources=PROBLEM["n_sources"], radius=PROBLEM["radius"], size=PROBLEM["size"],
             input_seed=INPUT_SEED, n_score=plan.n_score, n_check=plan.n_check,
             exact_vs_sparse=diff, max_diff=MAX_DIFF, quick=bool(quick),
             eq4_M=prof.n_samples,
-            timing=(f"bench.time_per_sample: {plan.warmup} untimed call(s), then the fastest of "
+            timing=(f"timing.time_per_sample: {plan.warmup} untimed call(s), then the fastest of "
                     f"at least {plan.min_calls} calls, more until they add up to {plan.min_s} s "
                     f"(at most {plan.max_calls}); batches {list(plan.batches)}; classical "
                     "solves on the host CPU, surrogates on the device, freshly initialised"),
             torch_threads=threads, cpu_count=os.cpu_count(),
             wall_time_s=time.perf_counter() - t0, load_start_1min=float(load_start),
             load_end_1min=float(load_end), load_other_1min=other, loaded=loaded,
-            loaded_per_core=bench.LOADED_PER_CORE))
+            loaded_per_core=timing.LOADED_PER_CORE))
     return ds
 
 
 # ---------------------------------------------------------------- the comparison
-def compare(ds: xr.Dataset, found: dict[str, dict] | None = None) -> "pd.DataFrame":
+def compare(ds: xr.Dataset, found: dict[str, dict] | None = None) -> pd.DataFrame:
     """One row per surrogate with an ``eval.nc`` (:func:`surrogates`): its mean residual, ε,
     the exact δ, the matched δ and how it was read (:func:`matched_cost`), the cheapest
     measured variant as accurate, the cost ratios, N_min (Eq. 4) against each opponent."""
-    import pandas as pd
 
     found = surrogates(ds.run.values) if found is None else found
     cost = ds.cost_s.values
@@ -415,15 +415,13 @@ def compare(ds: xr.Dataset, found: dict[str, dict] | None = None) -> "pd.DataFra
 def output_path(ds: xr.Dataset, profile: str | None = None, root=None) -> Path:
     """A full run: ``results/benchmarks/matched-<slug>.nc`` (committed); a quick one:
     ``results/<profile>/matched-<slug>.nc`` (git-ignored; ``profile`` default "ci")."""
-    root = Path(root) if root else io.REPO_ROOT / "results"
-    slug = bench.device_slug(ds.attrs["device_kind"], ds.attrs["device_name"])
-    folder = root / (profile or "ci") if int(ds.attrs["quick"]) else root / "benchmarks"
-    return folder / f"matched-{slug}.nc"
+    name = f"matched-{timing.file_slug(ds)}.nc"
+    return timing.measurement_file(name, name, bool(int(ds.attrs["quick"])), profile, root)
 
 
 def matched_files(folder=None) -> list[Path]:
     """The full runs' files in ``folder`` (default results/benchmarks), one per device."""
-    folder = Path(folder) if folder else io.REPO_ROOT / "results" / "benchmarks"
+    folder = Path(folder) if folder else results_root() / "benchmarks"
     return sorted(folder.glob("matched-*.nc"))
 
 

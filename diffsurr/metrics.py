@@ -1,4 +1,4 @@
-"""Accuracy metrics of a surrogate: the preprint's (Sec. 3) and today's neural-PDE ones.
+"""Accuracy metrics of a surrogate: the preprint's (Sec. 3) and the neural-PDE field's current ones.
 
 Inputs are targets ``y`` and predictions ``yhat`` of shape (sample, y, x), as numpy arrays or
 ``xarray.DataArray`` with those dims (a 2-D array is taken as one sample). Every function

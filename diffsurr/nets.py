@@ -18,21 +18,15 @@ from __future__ import annotations
 import math
 from numbers import Real
 
+import numpy as np
 import torch
 from torch import nn
 
+from diffsurr.choices import HEADS, NN1_HEADS
 from diffsurr.registry import spec as table2_spec
 
 GRID = 100
 """Image side N fixed by NN2's shapes in Table 1 (100 → 1 → 100)."""
-HEADS = ("table1", "relu")
-NN1_HEADS = ("table1", "d2-first", "relu", "leaky")
-"""NN1's last layers: Table 1's conv → ReLU → D2 → BatchNorm; D2 → conv → ReLU → BatchNorm
-(no dropout before the BatchNorm); D2 → conv → ReLU (no final BatchNorm, like NN2's relu head);
-conv → LeakyReLU → D2 → BatchNorm (Table 1 with a final activation that cannot die)."""
-NN1_VARIANT = "d2-first"
-"""The NN1 head a study trains next to Table 1's (``nn1_variant_models``): only D2 moves, so
-it tests the suspected cause of pathological NN1 outputs (the book's results page)."""
 SLOPE = 0.01
 NN1_CHANNELS = (1, 4, 8, 16, 8, 4, 1)
 NN2_ENCODER_CHANNELS = (1, 64, 128, 256, 512, 1024, 2048)
@@ -49,7 +43,7 @@ class BatchNorm2d(nn.BatchNorm2d):
     channels in channels_last layout are made contiguous (NCHW) first and the result returned
     in channels_last. The same maths; torch's CPU kernel vectorises channels_last over the
     channels, 8 floats at a time, and NN1's 4-channel layers fell to its scalar loop, about
-    2× slower (``python -m diffsurr.bench nn1-speed``). The NCHW kernel is also the more
+    2× slower (``python tools/speed.py nn1-speed``). The NCHW kernel is also the more
     accurate: on NN1's first BatchNorm (a channel of variance 1e-4) the channels_last one was
     2e-3 off float64 on outputs of order 1, the NCHW one 2e-6 (tests/test_nets.py compares). ``fast = False``
     (:func:`set_fast_paths`) is the plain layer."""
@@ -67,7 +61,7 @@ class BatchNorm2d(nn.BatchNorm2d):
 class Conv2d(nn.Conv2d):
     """``nn.Conv2d``; where the kernel covers the whole unpadded input (NN2's 3×3 → 1×1 conv)
     it is one matrix product, the same sums as the convolution, about 10× faster than
-    oneDNN's convolution for that shape on one CPU thread (``bench nn1-speed``). ``fast =
+    oneDNN's convolution for that shape on one CPU thread (``tools/speed.py nn1-speed``). ``fast =
     False``: the plain layer."""
 
     fast = True
@@ -110,7 +104,7 @@ class ConvTranspose2d(nn.ConvTranspose2d):
 def set_fast_paths(module: nn.Module, on: bool) -> nn.Module:
     """Switch the faster CPU paths of :class:`BatchNorm2d`, :class:`Conv2d` and
     :class:`ConvTranspose2d` on or off in every layer of ``module`` (on by default; off is the
-    plain torch layers, for tests and ``bench nn1-speed``); returns ``module``."""
+    plain torch layers, for tests and ``tools/speed.py nn1-speed``); returns ``module``."""
     for m in module.modules():
         if isinstance(m, (BatchNorm2d, Conv2d, ConvTranspose2d)):
             m.fast = bool(on)
@@ -155,7 +149,7 @@ class NN1(nn.Module):
     Each conv is followed by LeakyReLU (ReLU after the last) and BatchNorm; Dropout D1 sits
     between the first activation and its BatchNorm, Dropout D2 between the last ReLU and
     the last BatchNorm (``head="table1"``). Works for any image size. 3,075 trainable
-    parameters. The measured variants (:data:`NN1_HEADS`) move D2 before the last conv
+    parameters. The measured variants (:data:`diffsurr.choices.NN1_HEADS`) move D2 before the last conv
     (``"d2-first"``), also drop the last BatchNorm (``"relu"``, two parameters fewer), or make
     the last activation a LeakyReLU (``"leaky"``).
     """
@@ -328,7 +322,7 @@ class Surrogate(nn.Module):
 
 
 def saved_config(config: dict) -> dict:
-    """A saved ``Surrogate.config`` in today's form: files written before NN1 had variants
+    """A saved ``Surrogate.config`` in its current form: files written before NN1 had variants
     lack ``nn1_head`` and hold Table 1's NN1 (where NN1 is on); other configs (baselines)
     are returned as they are."""
     if "nn1_head" in config or "D1" not in config:
@@ -360,3 +354,25 @@ def alive_fraction(surrogate: Surrogate, x: torch.Tensor) -> dict[str, float]:
         for h in hooks:
             h.remove()
     return {name: (out > 0).float().mean().item() for name, out in outputs.items()}
+
+
+@torch.no_grad()
+def predict(net, x: torch.Tensor, batch_size: int = 100, parts: bool = False):
+    """Predictions of ``net`` (eval mode) for (n, 1, N, N) inputs, as (n, N, N) numpy arrays.
+
+    With ``parts=True`` also the unweighted NN1 and NN2 outputs (NaN for a network that is
+    off). Each network runs once per batch.
+    """
+    net.eval()
+    device = next(net.parameters()).device
+    out, p1, p2 = [], [], []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device)
+        y1, y2 = net.parts(xb)
+        out.append(net.combine(y1, y2)[:, 0].cpu().numpy())
+        if parts:
+            nan = torch.full_like(xb, float("nan"))
+            p1.append((nan if y1 is None else y1)[:, 0].cpu().numpy())
+            p2.append((nan if y2 is None else y2)[:, 0].cpu().numpy())
+    pred = np.concatenate(out)
+    return (pred, np.concatenate(p1), np.concatenate(p2)) if parts else pred

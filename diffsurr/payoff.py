@@ -1,10 +1,10 @@
-"""The pay-off map (issue 13): from which problem size on does a surrogate pay off? (Eq. 4, Sec. 4)
+"""The pay-off map: from which problem size on does a surrogate pay off? (Eq. 4, Sec. 4)
 
 ``python -m diffsurr.payoff [--quick] [--device cpu|cuda]`` measures, in ONE run on one
 device, for every cell (shape family, grid N, number of sources k):
 
 - δ: the exact float64 solver's time per solve (``diffsurr.solver.solve``, fast clamped path,
-  on the host's CPU), timed by :func:`diffsurr.bench.time_per_sample` at a few batch sizes,
+  on the host's CPU), timed by :func:`diffsurr.timing.time_per_sample` at a few batch sizes,
   best batch kept; checked against the sparse reference (``method="sparse"``) on the cell's
   first samples, the largest difference recorded;
 - the time to draw the cell's inputs (``draw_s``, not part of Eq. 4: a user has the inputs
@@ -21,7 +21,7 @@ then Eq. 4's N_min = (M + E/δ)/(1 − ε/δ) for each cell (diffsurr.speedup.br
 and the epochs from a named profile (:data:`EQ4_PROFILE`: M = its 20,000 solves; E =
 epochs × (training samples × τ + validation samples × ε), for its own 8 epochs and for the
 paper's 800). Each variable's ``measured`` attribute says whether it is measured,
-extrapolated or derived. The run records the device, the load flag of diffsurr.bench and
+extrapolated or derived. The run records the device, the load flag of diffsurr.timing and
 provenance (diffsurr.io).
 
 A full run writes ``results/benchmarks/payoff-<device-slug>.nc`` (committed); ``--quick``
@@ -41,7 +41,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from diffsurr import bench, io, solver
+from diffsurr import io, solver, timing
+from diffsurr.runid import results_root
 from diffsurr.data import PROBLEM, draw_inputs, draw_polylines, split
 from diffsurr.loss import ExpWeightedLoss
 from diffsurr.nets import Surrogate
@@ -72,12 +73,12 @@ MAX_DIFF = 1e-10
 
 
 @dataclass(frozen=True)
-class Plan:
+class PayoffPlan:
     """How much a run measures (quick: CI, grids 100 and 200; full: every grid)."""
 
     grids: tuple
     batches: dict        # grid -> batch sizes timed (solver and network alike)
-    warmup: int          # untimed calls per batch (bench.time_per_sample)
+    warmup: int          # untimed calls per batch (timing.time_per_sample)
     min_s: float         # timed calls go on until they add up to this ...
     max_calls: int
     min_calls: int       # ... but at least this many
@@ -85,12 +86,12 @@ class Plan:
     train_steps: int     # timed training steps (the fastest kept)
 
 
-def plan_for(quick: bool) -> Plan:
+def plan_for(quick: bool) -> PayoffPlan:
     """The measurement sizes; the full plan fits about 12 minutes on the loaded 2-core CPU."""
     if quick:
-        return Plan(QUICK_GRIDS, {100: (1, 4), 200: (1, 2)}, 1, 0.0, 1, 1,
+        return PayoffPlan(QUICK_GRIDS, {100: (1, 4), 200: (1, 2)}, 1, 0.0, 1, 1,
                     {100: 1, 200: 1}, 2)
-    return Plan(GRIDS, {100: (1, 8, 32), 200: (1, 8), 400: (1, 4), 512: (1, 4)}, 1, 0.5, 20, 3,
+    return PayoffPlan(GRIDS, {100: (1, 8, 32), 200: (1, 8), 400: (1, 4), 512: (1, 4)}, 1, 0.5, 20, 3,
                 {N: 2 for N in GRIDS}, 5)
 
 
@@ -114,7 +115,7 @@ def cell_seed(family: str, N: int, k: int) -> int:
     return 1000 * N + 10 * k + FAMILIES.index(family)
 
 
-def measure_cell(family: str, N: int, k: int, plan: Plan) -> dict:
+def measure_cell(family: str, N: int, k: int, plan: PayoffPlan) -> dict:
     """δ per batch (s per solve), its check against the sparse reference, rim size and the
     time to draw the inputs, for one cell."""
     batches = plan.batches[N]
@@ -127,14 +128,14 @@ def measure_cell(family: str, N: int, k: int, plan: Plan) -> dict:
     if not diff <= MAX_DIFF:
         raise RuntimeError(f"the fast solver differs from the sparse reference by {diff:.1e} "
                            f"> {MAX_DIFF:.0e} at N = {N}, {k} {family}")
-    solve_s = bench.time_per_sample(lambda b: solver.solve(b), x, _timing(plan, batches))
+    solve_s = timing.time_per_sample(lambda b: solver.solve(b), x, _timing(plan, batches))
     rim = solver.rim_mask(x != 0).sum(axis=(1, 2)).mean()
     return {"solve_s": solve_s, "solve_diff": diff, "rim": float(rim), "draw_s": draw_s}
 
 
-def _timing(plan: Plan, batches: tuple):
-    """The attributes bench.time_per_sample reads, for ``batches``."""
-    return argparse.Namespace(batches=batches, warmup=plan.warmup, min_s=plan.min_s,
+def _timing(plan: PayoffPlan, batches: tuple):
+    """The attributes timing.time_per_sample reads, for ``batches``."""
+    return timing.TimingRule(batches=batches, warmup=plan.warmup, min_s=plan.min_s,
                               max_calls=plan.max_calls, min_calls=plan.min_calls)
 
 
@@ -175,14 +176,14 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def measure_network(N: int, plan: Plan, device: torch.device, lr: float,
+def measure_network(N: int, plan: PayoffPlan, device: torch.device, lr: float,
                     batch_size: int) -> dict:
-    """ε per batch (s per sample, host numpy in and out as bench.surrogate_call) and τ, the
+    """ε per batch (s per sample, host numpy in and out as timing.surrogate_call) and τ, the
     training step per sample, of NN1 at grid N."""
     batches = plan.batches[N]
     nb = train_batch(N, batch_size)
     x = draw("disks", max(max(batches), nb), cell_seed("disks", N, 2), 2, N)
-    eps = bench.time_per_sample(bench.surrogate_call(network(device), device), x,
+    eps = timing.time_per_sample(timing.surrogate_call(network(device), device), x,
                                 _timing(plan, batches))
     xt = torch.from_numpy(x[:nb, None]).float().to(device)
     yt = torch.from_numpy(solver.solve(x[:nb])[:, None]).float().to(device)
@@ -220,7 +221,7 @@ def payoff(device: str | None = None, quick: bool = False, stage: dict | None = 
            progress: bool = True) -> xr.Dataset:
     """Measure the pay-off map in one run on one device; an xarray.Dataset (dims family, grid,
     sources, batch, epochs); see the module docstring."""
-    device = bench.resolve_device(device)
+    device = timing.resolve_device(device)
     stage = stage if stage is not None else io.stage_start()
     t0 = time.perf_counter()
     plan, prof = plan_for(quick), PROFILES[EQ4_PROFILE]
@@ -250,7 +251,7 @@ def payoff(device: str | None = None, quick: bool = False, stage: dict | None = 
     E, n_min, sizes = eq4(delta, eps, tau, EQ4_PROFILE)
     load_start, load_end = stage["load_average_start"][0], os.getloadavg()[0]
     threads = torch.get_num_threads()
-    other, loaded = bench.load_flag(load_start, load_end, threads, os.cpu_count())
+    other, loaded = timing.load_flag(load_start, load_end, threads, os.cpu_count())
     cell, grid = ("family", "grid", "sources"), ("grid",)
     s = {"units": "s"}
     ds = xr.Dataset(
@@ -289,7 +290,7 @@ def payoff(device: str | None = None, quick: bool = False, stage: dict | None = 
                 "batch": batches, "epochs": sizes["epochs"]},
         attrs=io.provenance(
             stage, payoff_format=PAYOFF_FORMAT, device=str(device), device_kind=device.type,
-            device_name=bench.device_name(device), solver_device=bench.device_name("cpu"),
+            device_name=timing.device_name(device), solver_device=timing.device_name("cpu"),
             solver=("diffsurr.solver.solve, fast clamped path, float64, numpy on the host CPU "
                     "(on every device)"),
             network=f"Table 2 model {NETWORK_MODEL}: NN1 alone (Table 1a, 3,075 parameters)",
@@ -297,38 +298,34 @@ def payoff(device: str | None = None, quick: bool = False, stage: dict | None = 
             eq4_profile=EQ4_PROFILE, eq4_M=sizes["M"], eq4_n_train=sizes["n_train"],
             eq4_n_val=sizes["n_val"], epoch_profiles=list(EPOCH_PROFILES),
             eq4="n_min = (M + E/delta) / (1 - epsilon/delta) (preprint Eq. 4, Sec. 4)",
-            timing=(f"bench.time_per_sample: {plan.warmup} untimed call(s), then the fastest of "
+            timing=(f"timing.time_per_sample: {plan.warmup} untimed call(s), then the fastest of "
                     f"at least {plan.min_calls} calls, more until they add up to {plan.min_s} s "
                     f"(at most {plan.max_calls}); batches {plan.batches}; training: fastest of "
                     f"{plan.train_steps} steps after one untimed"),
             n_check=plan.n_check, max_diff=MAX_DIFF, radius=PROBLEM["radius"],
             wall_time_s=time.perf_counter() - t0, load_start_1min=float(load_start),
             load_end_1min=float(load_end), load_other_1min=other, loaded=loaded,
-            loaded_per_core=bench.LOADED_PER_CORE))
+            loaded_per_core=timing.LOADED_PER_CORE))
     return ds
 
 
 def output_path(ds: xr.Dataset, profile: str | None = None, root=None) -> Path:
     """A full run: ``results/benchmarks/payoff-<slug>.nc`` (committed); a quick one:
     ``results/<profile>/payoff-<slug>.nc`` (git-ignored; ``profile`` default "ci")."""
-    root = Path(root) if root else io.REPO_ROOT / "results"
-    slug = bench.device_slug(ds.attrs["device_kind"], ds.attrs["device_name"])
-    folder = root / (profile or "ci") if int(ds.attrs["quick"]) else root / "benchmarks"
-    return folder / f"payoff-{slug}.nc"
+    name = f"payoff-{timing.file_slug(ds)}.nc"
+    return timing.measurement_file(name, name, bool(int(ds.attrs["quick"])), profile, root)
 
 
 def planned_output(profile, quick: bool) -> str:
     """The file a run for ``profile`` will write (the workflow rule's output), relative to the
     repository, for the profile's device (as :func:`output_path`)."""
-    kind = torch.device(profile.resolved_device()).type
-    slug = bench.device_slug(kind, bench.device_name(kind))
-    folder = profile.name if quick else "benchmarks"
-    return str(Path("results") / folder / f"payoff-{slug}.nc")
+    name = f"payoff-{timing.profile_slug(profile)}.nc"
+    return str(timing.measurement_file(name, name, quick, profile.name, Path("results")))
 
 
 def payoff_files(folder=None) -> list[Path]:
     """The full runs' files in ``folder`` (default results/benchmarks), one per device."""
-    folder = Path(folder) if folder else io.REPO_ROOT / "results" / "benchmarks"
+    folder = Path(folder) if folder else results_root() / "benchmarks"
     return sorted(folder.glob("payoff-*.nc"))
 
 

@@ -20,7 +20,7 @@ RUNS = tuple(RunId.make("pilot", MODEL, **values)
 PLATEAU_IMPROVEMENT = 0.05
 """A curve is on a plateau when its validation loss improved by less than 5 % ..."""
 PLATEAU_FRACTION = 0.2
-"""... over the last fifth of its epochs (issue: the reference schedule must reach one)."""
+"""... over the last fifth of its epochs (the reference schedule must reach one)."""
 
 
 def kept_curve(history: xr.Dataset, name: str = "val_loss") -> np.ndarray:

@@ -26,8 +26,7 @@ from numbers import Integral
 
 import torch
 
-from .baselines import ARCHS
-from .nets import HEADS, NN1_HEADS
+from .choices import ARCHS, HEADS, NN1_HEADS
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ such a name back and refuses anything that does not write back to itself.
 
 The data a run reads is identified by :data:`DATA_KEYS`; its file is ``data.nc`` for the
 profile's own values and ``data_key-value....nc`` otherwise, and the file's stored values
-must agree (:func:`diffsurr.stages.data.load_split` checks).
+must agree (:func:`diffsurr.results.load_split` checks).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from . import io
 from .baselines import ARCH_NAMES
 from .profiles import PROFILES, VALUE_NAMES, Profile
 from .registry import spec
+from .train import EXECUTION_SETTINGS
 
-EXECUTION = ("device", "checkpoint_every", "channels_last", "compile")
+EXECUTION = EXECUTION_SETTINGS
 """How a run executes, not what it computes: never part of its identity."""
 STUDY = ("extra_seeds", "seed_models", "head_variant", "nn1_variant_models", "baselines",
          "n_generalise", "milestones", "models", "train_divisors")
@@ -229,21 +230,4 @@ def identity_diff(stored: dict | None, current: dict, limit: int = 6) -> list[st
     """The keys (dotted paths) where two stored identities differ, each with both values;
     :data:`EXECUTION` settings are ignored (identities written before they left the identity
     still hold them). At most ``limit`` lines, then a count."""
-    a, b = _flat(stored or {}), _flat(current)
-    keys = [k for k in sorted(set(a) | set(b)) if k.rsplit(".", 1)[-1] not in EXECUTION
-            and a.get(k, _ABSENT) != b.get(k, _ABSENT)]
-    lines = [f"{k}: {a.get(k, _ABSENT)!r} stored, {b.get(k, _ABSENT)!r} here" for k in keys]
-    return lines[:limit] + ([f"and {len(lines) - limit} more"] if len(lines) > limit else [])
-
-
-_ABSENT = "(absent)"
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict) and v:
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
+    return io.dict_diff(stored, current, ignore=EXECUTION, limit=limit)

@@ -29,12 +29,14 @@ from tqdm import tqdm
 from . import io, plateau
 from .nets import alive_fraction
 from .rollback import RollbackRule
-from .runid import identity_diff
 
 # Per attempted epoch: ``accepted`` is 0 for a jump; ``kept`` is 1 for the epochs that form
 # the final trajectory (0 for a jump and for the accepted epochs a later roll-back undid).
 MAX_NON_FINITE = 3
 """Non-finite training losses in a row, each after a roll-back to a finite state, that stop a run."""
+EXECUTION_SETTINGS = ("device", "checkpoint_every", "channels_last", "compile")
+"""Settings of how a run executes, not what it computes: never part of a run's identity (a
+checkpoint written on another device, or compiled, resumes all the same)."""
 HISTORY_VARS = ("epoch", "train_loss", "val_loss", "accepted", "kept", "rolled_back_to",
                 "wall_time_s", "alive_nn1", "alive_nn2")
 
@@ -58,7 +60,7 @@ class TrainConfig:
     amp: bool = False             # bf16 autocast (CUDA only)
     channels_last: bool = True    # NHWC tensors: faster on CPU (oneDNN), fp32 all the same
     compile: bool = False
-    # Speed only (not in the signature; diffsurr.bench train-speed measures them on CPU).
+    # Speed only (not in the signature; tools/speed.py train-speed measures them on CPU).
     # Threads are the process's (OMP_NUM_THREADS; the workflow runs one per job, the fastest
     # on a shared 2-core CPU): train() never changes them, because lowering and raising
     # torch's thread count inside a process broke MKL's batched LU afterwards (torch 2.13).
@@ -128,11 +130,13 @@ class NN1Alone(torch.nn.Module):
         return self.surrogate.combine(self.surrogate.nn1(x), None)
 
 
-def evaluate_loss(model, loss_fn, x, y, batch_size: int = 256, amp: bool = False) -> float:
-    """Mean loss of ``model`` (eval mode) on (x, y), in batches."""
+def evaluate_loss(model, loss_fn, x, y, batch_size: int = 256, amp: bool = False,
+                  grad_mode=torch.inference_mode) -> float:
+    """Mean loss of ``model`` (eval mode) on (x, y), in batches, under ``grad_mode``
+    (``torch.no_grad`` is the slower mode that tools/speed.py compares with)."""
     model.eval()
     total = torch.zeros((), device=x.device, dtype=torch.float64)
-    with torch.inference_mode(), torch.autocast(x.device.type, torch.bfloat16, enabled=amp):
+    with grad_mode(), torch.autocast(x.device.type, torch.bfloat16, enabled=amp):
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             total += loss_fn(model(xb).float(), yb).double() * len(xb)
@@ -179,6 +183,19 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
                             **({"fused": True} if cfg.fused_adam and real else {}))
 
 
+@dataclass
+class _Run:
+    """What a run carries from epoch to epoch, and what its checkpoint stores."""
+
+    kept: dict                      # accepted-epoch number -> state after it (roll-back targets)
+    best: dict                      # best validation loss, its epoch and weights
+    hist: dict = field(default_factory=lambda: {k: [] for k in HISTORY_VARS})
+    accepted: list = field(default_factory=list)   # training loss of each accepted epoch
+    n_rollbacks: int = 0
+    t_used: float = 0.0             # wall time of the run before a resume
+    non_finite: int = 0             # non-finite training losses in a row
+
+
 def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, identity, progress,
            on_epoch_end, on_milestone):
     device = torch.device(cfg.device)
@@ -196,116 +213,152 @@ def _train(model, loss_fn, x_train, y_train, x_val, y_val, cfg, checkpoint, iden
     gen = torch.Generator(device="cpu")
     gen.manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-
-    hist = {k: [] for k in HISTORY_VARS}
-    accepted: list[float] = []          # training loss of each accepted epoch
-    kept = {0: _state(model, opt)}      # accepted-epoch number -> state after it
-    best = {"val": float("inf"), "epoch": 0, "state": copy.deepcopy(model.state_dict())}
-    n_rollbacks, t_used, non_finite = 0, 0.0, 0
-
+    run = _Run(kept={0: _state(model, opt)},
+               best={"val": float("inf"), "epoch": 0,
+                     "state": copy.deepcopy(model.state_dict())})
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
-        saved = io.load_checkpoint(ckpt)
-        differ = identity_diff(saved.get("identity"), _to_cpu(identity))
-        if differ:
-            raise ValueError(f"checkpoint {ckpt} belongs to another run ({'; '.join(differ)}); "
-                             "delete it or point to another output folder")
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["opt"])
-        kept = {int(k): v for k, v in saved["kept"].items()}
-        best = saved["best"]
-        hist, accepted = saved["history"], saved["accepted"]
-        n_rollbacks, t_used = saved["n_rollbacks"], saved["wall_time_s"]
-        gen.set_state(saved["gen"])
-        torch.set_rng_state(saved["torch_rng"])
-        if device.type == "cuda" and "cuda_rng" in saved:
-            torch.cuda.set_rng_state(saved["cuda_rng"], device)
+        run = _resume(ckpt, identity, model, opt, gen, device)
 
-    n_train, t0 = len(x_train), time.perf_counter() - t_used
-    bar = tqdm(total=cfg.epochs, initial=len(accepted), desc="epochs", disable=not progress)
-    stopped = _on_plateau(hist, cfg)
-    while len(accepted) < cfg.epochs and not stopped:
-        warm = len(accepted) < cfg.nn1_warmup
-        fit = nn1_alone if warm else step_model
+    t0 = time.perf_counter() - run.t_used
+    bar = tqdm(total=cfg.epochs, initial=len(run.accepted), desc="epochs", disable=not progress)
+    stopped = _on_plateau(run.hist, cfg)
+    while len(run.accepted) < cfg.epochs and not stopped:
+        warm = len(run.accepted) < cfg.nn1_warmup
         model.train()
-        total = torch.zeros((), device=device, dtype=torch.float64)
-        # one host-to-device copy of the shuffle per epoch; no host sync inside the loop
-        for idx in torch.randperm(n_train, generator=gen).to(device).split(cfg.batch_size):
-            xb, yb = x_train[idx], y_train[idx]
-            with torch.autocast(device.type, torch.bfloat16, enabled=cfg.amp):
-                loss = loss_fn(fit(xb).float(), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach().double() * len(idx)
-        train_loss = float(total) / n_train
+        train_loss = _train_epoch(nn1_alone if warm else step_model, loss_fn, opt, x_train,
+                                  y_train, gen, cfg, device)
         val_loss = evaluate_loss(nn1_alone if warm else model, loss_fn, x_val, y_val,
                                  cfg.val_batch_size, cfg.amp)
         alive = alive_fraction(model, x_val[:64])
-        n = len(accepted)
-        finite = bool(np.isfinite(train_loss))
-        non_finite = 0 if finite else non_finite + 1
-        if non_finite >= MAX_NON_FINITE:
-            raise FloatingPointError(
-                f"training loss was {train_loss} in {non_finite} attempts in a row at epoch "
-                f"{n + 1}, each after a roll-back to a finite state: the learning rate "
-                f"lr = {cfg.lr:g} is likely too large; lower it (e.g. lr = {cfg.lr / 10:g}), "
-                "or check the training data for non-finite values")
-        if not finite and (not kept or n_rollbacks >= cfg.max_rollbacks):
-            raise FloatingPointError(
-                f"training loss became {train_loss} at epoch {n + 1} after {n_rollbacks} "
-                f"roll-backs (max_rollbacks = {cfg.max_rollbacks}, rule {cfg.rollback.kind!r}): "
-                f"likely causes: a learning rate too large (lr = {cfg.lr:g}) or non-finite "
-                "values in the training data")
-        jump = n_rollbacks < cfg.max_rollbacks and (
-            not finite or cfg.rollback.is_jump(accepted, train_loss))
+        n = len(run.accepted)
+        jump = _check_loss(run, train_loss, n, cfg)
         back = -1
         if jump:
-            back = max(cfg.rollback.target_epoch(n), min(kept))   # min(kept): see needed_states
-            model.load_state_dict(kept[back]["model"])
-            opt.load_state_dict(kept[back]["opt"])
-            del accepted[back:]
-            kept = {k: v for k, v in kept.items() if k <= back}
-            n_rollbacks += 1
-            hist["kept"] = [k and e <= back for k, e in zip(hist["kept"], hist["epoch"])]
-            bar.n = len(accepted)
+            back = _roll_back(run, model, opt, n, cfg)
+            bar.n = len(run.accepted)
         else:
-            accepted.append(train_loss)
-            kept[n + 1] = _state(model, opt)
-            keep = set(cfg.rollback.needed_states(n + 1))
-            kept = {k: v for k, v in kept.items() if k in keep}
-            if val_loss < best["val"] and not warm:
-                best = {"val": val_loss, "epoch": n + 1,
-                        "state": copy.deepcopy(model.state_dict())}
+            _accept(run, model, opt, n, train_loss, val_loss, warm, cfg)
             bar.update(1)
         for key, value in zip(HISTORY_VARS, (n + 1, train_loss, val_loss, not jump, not jump, back,
                                              time.perf_counter() - t0, alive.get("nn1", np.nan),
                                              alive.get("nn2", np.nan))):
-            hist[key].append(value)
+            run.hist[key].append(value)
         if not jump and on_milestone is not None and n + 1 in cfg.milestones:
-            on_milestone(n + 1, best, _history(hist, n_rollbacks, best, t0, cfg, len(accepted),
-                                               "running"))
-        bar.set_postfix(loss=f"{train_loss:.3g}", val=f"{val_loss:.3g}", rb=n_rollbacks)
-        stopped = not jump and _on_plateau(hist, cfg)
+            on_milestone(n + 1, run.best, _history(run.hist, run.n_rollbacks, run.best, t0, cfg,
+                                                   len(run.accepted), "running"))
+        bar.set_postfix(loss=f"{train_loss:.3g}", val=f"{val_loss:.3g}", rb=run.n_rollbacks)
+        stopped = not jump and _on_plateau(run.hist, cfg)
         if not jump and ckpt and ((n + 1) % cfg.checkpoint_every == 0 or n + 1 == cfg.epochs
                                   or stopped):
-            io.save_checkpoint(_to_cpu({
-                "identity": identity, "model": model.state_dict(), "opt": opt.state_dict(),
-                "kept": {str(k): v for k, v in kept.items()}, "best": best, "history": hist,
-                "accepted": accepted, "n_rollbacks": n_rollbacks,
-                "wall_time_s": time.perf_counter() - t0, "gen": gen.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                **({"cuda_rng": torch.cuda.get_rng_state(device)}
-                   if device.type == "cuda" else {})}), ckpt)
+            _save_checkpoint(ckpt, identity, model, opt, run, gen, device, t0)
         if not jump and on_epoch_end is not None:
             on_epoch_end(n + 1)
     bar.close()
-    history = _history(hist, n_rollbacks, best, t0, cfg, len(accepted),
+    history = _history(run.hist, run.n_rollbacks, run.best, t0, cfg, len(run.accepted),
                        "plateau" if stopped else "epochs")
     if on_milestone is not None:
-        for epoch in sorted(e for e in cfg.milestones if e > len(accepted)):
-            on_milestone(epoch, best, history)
-    return best["state"], history
+        for epoch in sorted(e for e in cfg.milestones if e > len(run.accepted)):
+            on_milestone(epoch, run.best, history)
+    return run.best["state"], history
+
+
+def _train_epoch(fit, loss_fn, opt, x, y, gen, cfg: TrainConfig, device) -> float:
+    """One pass over the training set in the shuffled order ``gen`` draws; the mean loss.
+
+    ``fit`` (the model, compiled or with NN1 alone) is in training mode. One host-to-device
+    copy of the shuffle per epoch; no host sync inside the loop."""
+    total = torch.zeros((), device=device, dtype=torch.float64)
+    for idx in torch.randperm(len(x), generator=gen).to(device).split(cfg.batch_size):
+        total += _train_batch(fit, loss_fn, opt, x[idx], y[idx], cfg.amp, device) * len(idx)
+    return float(total) / len(x)
+
+
+def _train_batch(fit, loss_fn, opt, xb, yb, amp: bool, device) -> torch.Tensor:
+    """One Adam step on one batch; its loss (float64, detached, on the device)."""
+    with torch.autocast(device.type, torch.bfloat16, enabled=amp):
+        loss = loss_fn(fit(xb).float(), yb)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach().double()
+
+
+def _check_loss(run: _Run, train_loss: float, n: int, cfg: TrainConfig) -> bool:
+    """Whether epoch ``n + 1`` is a jump to roll back (Eq. 3, or a non-finite loss);
+    FloatingPointError, naming the likely cause, when non-finite losses go on."""
+    finite = bool(np.isfinite(train_loss))
+    run.non_finite = 0 if finite else run.non_finite + 1
+    if run.non_finite >= MAX_NON_FINITE:
+        raise FloatingPointError(
+            f"training loss was {train_loss} in {run.non_finite} attempts in a row at epoch "
+            f"{n + 1}, each after a roll-back to a finite state: the learning rate "
+            f"lr = {cfg.lr:g} is likely too large; lower it (e.g. lr = {cfg.lr / 10:g}), "
+            "or check the training data for non-finite values")
+    if not finite and (not run.kept or run.n_rollbacks >= cfg.max_rollbacks):
+        raise FloatingPointError(
+            f"training loss became {train_loss} at epoch {n + 1} after {run.n_rollbacks} "
+            f"roll-backs (max_rollbacks = {cfg.max_rollbacks}, rule {cfg.rollback.kind!r}): "
+            f"likely causes: a learning rate too large (lr = {cfg.lr:g}) or non-finite "
+            "values in the training data")
+    return run.n_rollbacks < cfg.max_rollbacks and (
+        not finite or cfg.rollback.is_jump(run.accepted, train_loss))
+
+
+def _roll_back(run: _Run, model, opt, n: int, cfg: TrainConfig) -> int:
+    """Model and optimiser back to the state after the rule's target epoch; that epoch."""
+    back = max(cfg.rollback.target_epoch(n), min(run.kept))   # min(kept): see needed_states
+    model.load_state_dict(run.kept[back]["model"])
+    opt.load_state_dict(run.kept[back]["opt"])
+    del run.accepted[back:]
+    run.kept = {k: v for k, v in run.kept.items() if k <= back}
+    run.n_rollbacks += 1
+    run.hist["kept"] = [k and e <= back for k, e in zip(run.hist["kept"], run.hist["epoch"])]
+    return back
+
+
+def _accept(run: _Run, model, opt, n: int, train_loss: float, val_loss: float, warm: bool,
+            cfg: TrainConfig) -> None:
+    """Epoch ``n + 1`` kept: its state stored where the rule may roll back to it, and the
+    best model updated (not during NN1's warm-up)."""
+    run.accepted.append(train_loss)
+    run.kept[n + 1] = _state(model, opt)
+    keep = set(cfg.rollback.needed_states(n + 1))
+    run.kept = {k: v for k, v in run.kept.items() if k in keep}
+    if val_loss < run.best["val"] and not warm:
+        run.best = {"val": val_loss, "epoch": n + 1, "state": copy.deepcopy(model.state_dict())}
+
+
+def _save_checkpoint(ckpt: Path, identity: dict, model, opt, run: _Run, gen, device,
+                     t0: float) -> None:
+    """The whole state of the run, written atomically (the random generators included)."""
+    io.save_checkpoint(_to_cpu({
+        "identity": identity, "model": model.state_dict(), "opt": opt.state_dict(),
+        "kept": {str(k): v for k, v in run.kept.items()}, "best": run.best,
+        "history": run.hist, "accepted": run.accepted, "n_rollbacks": run.n_rollbacks,
+        "wall_time_s": time.perf_counter() - t0, "gen": gen.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {})}),
+        ckpt)
+
+
+def _resume(ckpt: Path, identity: dict, model, opt, gen, device) -> _Run:
+    """The run state of checkpoint ``ckpt``, with model, optimiser and random generators set
+    from it; ValueError when it belongs to another run (``identity`` differs)."""
+    saved = io.load_checkpoint(ckpt)
+    differ = io.dict_diff(saved.get("identity"), _to_cpu(identity), ignore=EXECUTION_SETTINGS)
+    if differ:
+        raise ValueError(f"checkpoint {ckpt} belongs to another run ({'; '.join(differ)}); "
+                         "delete it or point to another output folder")
+    model.load_state_dict(saved["model"])
+    opt.load_state_dict(saved["opt"])
+    gen.set_state(saved["gen"])
+    torch.set_rng_state(saved["torch_rng"])
+    if device.type == "cuda" and "cuda_rng" in saved:
+        torch.cuda.set_rng_state(saved["cuda_rng"], device)
+    return _Run(kept={int(k): v for k, v in saved["kept"].items()}, best=saved["best"],
+                hist=saved["history"], accepted=saved["accepted"],
+                n_rollbacks=saved["n_rollbacks"], t_used=saved["wall_time_s"])
 
 
 def _history(hist: dict, n_rollbacks: int, best: dict, t0: float, cfg: TrainConfig,

@@ -26,7 +26,8 @@ device = None
 
 # %%
 from diffsurr import params
-from diffsurr.stages.baselines import baselines_path, baselines_stage
+from diffsurr.stages.baselines import baselines_stage
+from diffsurr.study import baselines_path
 
 p, _ = params.profile_params(globals(), "baselines")
 ds = baselines_stage(p)

@@ -1,4 +1,4 @@
-"""Baselines beyond the preprint (issue 13): the U-Net and the FNO in the surrogate interface,
+"""Baselines beyond the preprint: the U-Net and the FNO in the surrogate interface,
 chosen by the profile's ``arch``, trained by the study's own trainer."""
 
 import sys
@@ -8,16 +8,18 @@ import pytest
 import torch
 
 from diffsurr import io
-from diffsurr.baselines import ARCHS, Baseline, UNet, fno, require
+from diffsurr.baselines import Baseline, UNet, fno, require
+from diffsurr.choices import ARCHS
 from diffsurr.loss import ExpWeightedLoss
 from diffsurr.nets import count_parameters, saved_config
 from diffsurr.profiles import PROFILES, get_profile
 from diffsurr.rollback import RollbackRule
 from diffsurr.runid import RunId
 from diffsurr.stages import data as stage_data
-from diffsurr.stages.baselines import baselines_path, baselines_stage, compared_runs
-from diffsurr.stages.train import (baseline_runs, build_model, generalised_runs, study_runs,
-                                   train_stage)
+from diffsurr.stages.baselines import baselines_stage
+from diffsurr.stages.train import train_stage
+from diffsurr.study import (baseline_runs, baselines_path, build_model, compared_runs,
+                            generalised_runs, study_runs)
 from diffsurr.train import TrainConfig, make_optimizer, train
 
 

@@ -6,16 +6,16 @@ import dataclasses
 import json
 import math
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from diffsurr import bench, io, solver
+from diffsurr import bench, io, solver, timing
 from diffsurr.data import draw_inputs
 from diffsurr.loss import ExpWeightedLoss
 from diffsurr.nets import NN1, Surrogate
+from diffsurr.reference_solution import reference_solve
 from diffsurr.speedup import break_even
 
 VARIABLES = {
@@ -105,7 +105,7 @@ def test_quick_run_numbers_are_consistent(quick):
             assert float(r.n_min) == pytest.approx(expected) or math.isinf(expected) and \
                 math.isinf(float(r.n_min))
     assert (quick.infer_peak_rss > 0).all() and quick.infer_cuda_peak.isnull().all()
-    other, loaded = bench.load_flag(a["load_start_1min"], a["load_end_1min"],
+    other, loaded = timing.load_flag(a["load_start_1min"], a["load_end_1min"],
                                     a["torch_threads"], a["cpu_count"])
     assert (a["load_other_1min"], a["loaded"]) == (pytest.approx(other), int(loaded))
     assert len(json.loads(a["load_average_start"])) == 3
@@ -119,7 +119,7 @@ def test_cli_prints_and_writes(quick, tmp_path, monkeypatch, capsys):
     assert calls == [{"device": "cpu", "quick": True}]
     out = capsys.readouterr().out
     assert "Surrogate, Table 2 model 9" in out and "wrote" in out
-    slug = bench.device_slug("cpu", quick.attrs["device_name"])
+    slug = timing.device_slug("cpu", quick.attrs["device_name"])
     ds = io.read_netcdf(tmp_path / f"{slug}-quick.nc", require=tuple(VARIABLES))
     np.testing.assert_array_equal(ds.n_min, quick.n_min)
     assert list(ds.solver.values) == list(quick.solver.values)
@@ -129,7 +129,7 @@ def test_cli_prints_and_writes(quick, tmp_path, monkeypatch, capsys):
 def test_quick_runs_go_to_the_profile_folder_full_runs_to_benchmarks(quick, tmp_path):
     """A quick run never lands in the tracked results/benchmarks/ (make all leaves no
     untracked file there); a full run does."""
-    slug = bench.device_slug("cpu", quick.attrs["device_name"])
+    slug = timing.device_slug("cpu", quick.attrs["device_name"])
     assert bench.output_path(quick, "smoke", tmp_path) == tmp_path / "smoke" / f"benchmark-{slug}.nc"
     assert bench.output_path(quick, root=tmp_path) == tmp_path / "ci" / f"benchmark-{slug}.nc"
     full = quick.copy()
@@ -147,7 +147,7 @@ def test_quick_runs_go_to_the_profile_folder_full_runs_to_benchmarks(quick, tmp_
     ("cpu", "AMD EPYC 7763 64-Core Processor", "cpu-amd-epyc-7763-64-core-processor"),
 ])
 def test_device_slug(kind, name, slug):
-    assert bench.device_slug(kind, name) == slug
+    assert timing.device_slug(kind, name) == slug
 
 
 def test_bad_device_raises():
@@ -167,7 +167,7 @@ def test_reference_is_independent_and_accurate(mode, monkeypatch):
         raise AssertionError("the reference must not use diffsurr.solver")
     for name in ("solve", "steady_operator", "solve_sparse", "solve_fast", "sine_tables"):
         monkeypatch.setattr(solver, name, forbidden)
-    u, bound = bench.reference_solve(x, mode)
+    u, bound = reference_solve(x, mode)
     assert u.shape == x.shape and (bound < 1e-11).all()
     for m, v in expected.items():
         assert np.abs(u - v).max() < 1e-11, m
@@ -176,10 +176,10 @@ def test_reference_is_independent_and_accurate(mode, monkeypatch):
 
 
 def test_time_per_sample_is_one_rule_for_every_method():
-    plan = dataclasses.replace(bench._plan("cpu", quick=True), warmup=1, min_s=0.0,
+    plan = dataclasses.replace(bench.bench_plan("cpu", quick=True), warmup=1, min_s=0.0,
                                min_calls=2)
     seen = []
-    per = bench.time_per_sample(lambda b: seen.append(len(b)) or b, np.zeros((32, 4, 4)), plan,
+    per = timing.time_per_sample(lambda b: seen.append(len(b)) or b, np.zeros((32, 4, 4)), plan,
                                 max_batch=8)
     assert seen == [1, 1, 1, 8, 8, 8]  # warm-up, then 2 timed calls per batch; none above 8
     assert np.isfinite(per[:2]).all() and np.isnan(per[2])
@@ -187,11 +187,11 @@ def test_time_per_sample_is_one_rule_for_every_method():
 
 def test_interleaved_timing_visits_every_variant_in_each_round():
     """Variants timed one after another meet different loads on a shared machine; in rounds,
-    a load change meets them alike (issue 20: every variant interleaved in one run)."""
-    plan = dataclasses.replace(bench._plan("cpu", quick=True), batches=(1, 4), warmup=1,
+    a load change meets them alike (every variant interleaved in one run)."""
+    plan = dataclasses.replace(bench.bench_plan("cpu", quick=True), batches=(1, 4), warmup=1,
                                min_s=0.0, min_calls=2)
     seen = []
-    per = bench.time_interleaved([(lambda b: seen.append(("a", len(b))), None),
+    per = timing.time_interleaved([(lambda b: seen.append(("a", len(b))), None),
                                   (lambda b: seen.append(("b", len(b))), 1)],
                                  np.zeros((4, 2, 2)), plan, rounds=2)
     # round 1: warm-up + 1 timed call each; round 2: 1 timed call each; b never above batch 1
@@ -209,7 +209,7 @@ def _tiny():
 def test_surrogate_call_pays_the_same_copies_as_a_solver():
     model, x, _ = _tiny()
     model.train()
-    run = bench.surrogate_call(model, torch.device("cpu"))
+    run = timing.surrogate_call(model, torch.device("cpu"))
     out = run(np.random.default_rng(0).random((3, 12, 12)))  # float64 numpy in
     assert isinstance(out, np.ndarray) and out.shape == (3, 12, 12) and not model.training
     solve = bench._torch_solver(torch.device("cpu"), "clamped", torch.float64)
@@ -227,12 +227,12 @@ def test_training_is_timed_through_the_trainer(monkeypatch):
         calls.append((len(xs), cfg.epochs, cfg.max_rollbacks))
         return real(model, loss_fn, xs, ys, xv, yv, cfg, **kwargs)
     monkeypatch.setattr(diffsurr.train, "train", spy)
-    plan = dataclasses.replace(bench._plan("cpu", quick=True), train_steps=2, train_repeats=2,
+    plan = dataclasses.replace(bench.bench_plan("cpu", quick=True), train_steps=2, train_repeats=2,
                                min_s=0.0)
     model, x, y = _tiny()
     before = [p.detach().clone() for p in model.parameters()]
     data = (x[:6], y[:6], x[6:], y[6:])
-    r = bench._bench_train(model, ExpWeightedLoss(1.0, 1), data, 2, 1e-2,
+    r = timing.train_option_times(model, ExpWeightedLoss(1.0, 1), data, 2, 1e-2,
                            (False, True, False), plan, torch.device("cpu"), 0)
     assert calls == [(2, 3, 0), (6, 3, 0)]  # 1 and 1 + 2 steps per epoch, 1 + 2 epochs
     assert r["val_s_per_sample"] > 0
@@ -248,25 +248,25 @@ def test_train_timing_catches_compile_failures_only(monkeypatch):
             raise RuntimeError("no compiler here")
         return run
     monkeypatch.setattr(torch, "compile", broken_compile)
-    plan = dataclasses.replace(bench._plan("cpu", quick=True), train_steps=1, min_s=0.0)
+    plan = dataclasses.replace(bench.bench_plan("cpu", quick=True), train_steps=1, min_s=0.0)
     model, x, y = _tiny()
     data = (x[:4], y[:4], x[6:], y[6:])
-    r = bench._bench_train(model, ExpWeightedLoss(1.0, 1), data, 2, 1e-2, (False, False, True),
+    r = timing.train_option_times(model, ExpWeightedLoss(1.0, 1), data, 2, 1e-2, (False, False, True),
                            plan, torch.device("cpu"), 0)
     assert np.isnan(r["s_per_step"]) and r["error"].startswith("torch.compile failed")
     assert "no compiler here" in r["error"]
     with pytest.raises(RuntimeError, match="no compiler here"):  # only compile errors are caught
-        bench._bench_train(model, lambda yhat, y: broken_compile(None)(), data, 2, 1e-2,
+        timing.train_option_times(model, lambda yhat, y: broken_compile(None)(), data, 2, 1e-2,
                            (False, False, False), plan, torch.device("cpu"), 0)
 
 
 def test_gpu_plan_and_bf16_inference_on_a_tiny_model():
     """The CUDA plan's options, and its bf16-autocast inference branch (runs on the CPU)."""
-    plan = dataclasses.replace(bench._plan("cuda", quick=True), batches=(1, 4), warmup=1,
+    plan = dataclasses.replace(bench.bench_plan("cuda", quick=True), batches=(1, 4), warmup=1,
                                min_s=0.0)
     model, x, _ = _tiny()
     cpu, xs = torch.device("cpu"), x[:, 0].double().numpy()
-    per_sample = bench.time_interleaved([(bench.surrogate_call(model, cpu, p), None)
+    per_sample = timing.time_interleaved([(timing.surrogate_call(model, cpu, p), None)
                                          for p in plan.precisions], xs, plan, plan.rounds)
     cuda_peak, rss = bench._inference_memory(model, xs, plan, cpu)
     assert per_sample.shape == (2, 2) and (per_sample > 0).all() and np.isnan(cuda_peak).all()
@@ -274,7 +274,7 @@ def test_gpu_plan_and_bf16_inference_on_a_tiny_model():
     assert [bench._option_name(*o) for o in plan.train_options] == [
         "fp32", "bf16", "fp32+channels_last", "bf16+channels_last"]
     assert not any(o[2] for o in plan.train_options)  # quick on CUDA skips torch.compile
-    assert sum(o[2] for o in bench._plan("cuda", quick=False).train_options) == 4
+    assert sum(o[2] for o in bench.bench_plan("cuda", quick=False).train_options) == 4
 
 
 @pytest.mark.parametrize("ratio, text", [(1880.4, "1,880x faster"), (1 / 1880.4, "1,880x slower"),
@@ -282,35 +282,6 @@ def test_gpu_plan_and_bf16_inference_on_a_tiny_model():
                                          (math.nan, "n/a")])
 def test_ratio_text_says_which_way(ratio, text):
     assert bench._ratio_text(ratio) == text
-
-
-def test_train_speed_structure(tmp_path):
-    """``train-speed`` at tiny sizes: every variant measured, ratios to today, file written.
-
-    It runs in its own process: the benchmark lowers and raises torch's thread count, after
-    which MKL's batched LU misbehaves in the same process (see diffsurr.train.TrainConfig)."""
-    res = subprocess.run([sys.executable, "-m", "diffsurr.bench", "train-speed", "--widths",
-                          "0.0625", "--steps", "1", "--rounds", "1", "--n-val", "4", "--out",
-                          str(tmp_path)], capture_output=True, text=True, cwd=bench.io.REPO_ROOT)
-    assert res.returncode == 0, res.stderr
-    (path,) = tmp_path.glob("train-speed-cpu-*.nc")
-    ds = io.read_netcdf(path)
-    names = list(bench.speed_variants())
-    assert list(ds.variant.values) == names and names[0] == "today"
-    assert ds.attrs["default_variant"] == bench.default_variant(bench.speed_variants()) != ""
-    assert not any("compile" in n for n in names)
-    for var in ("train_samples_per_s", "val_samples_per_s", "train_ratio", "val_ratio",
-                "epoch_s", "epoch_ratio", "train_ms_per_step", "compile_s"):
-        assert ds[var].dims == ("width", "variant"), var
-    assert (ds.train_samples_per_s > 0).all() and (ds.val_samples_per_s > 0).all()
-    np.testing.assert_allclose(ds.train_ratio.sel(variant="today"), 1.0)
-    np.testing.assert_allclose(ds.epoch_s, 14_400 / ds.train_samples_per_s
-                               + 1_600 / ds.val_samples_per_s)
-    assert np.isnan(ds.compile_s).all()
-    assert int(ds.setting_fused_adam.sel(variant="today")) == 0
-    a = ds.attrs
-    assert a["device_kind"] == "cpu" and len(json.loads(a["load_average_start"])) == 3
-    assert "git_commit" in a and "today" in a["table"] and "load average" in a["table"]
 
 
 def test_training_leaves_threads_and_linear_algebra_intact():
@@ -342,25 +313,3 @@ def test_benchmark_files_leave_out_train_speed_payoff_and_matched_files(tmp_path
                  "matched-cpu-x.nc", "nn1-speed-cpu-x.nc", "notes.txt"):
         (tmp_path / name).write_text("")
     assert [f.name for f in bench.benchmark_files(tmp_path)] == ["cpu-x-quick.nc", "cpu-x.nc"]
-
-
-def test_nn1_speed_structure(tmp_path):
-    """``nn1-speed`` at tiny sizes (its own process: it sets torch's threads): every layer of
-    NN1 and NN2 timed on both paths, every variant's step, ratios to the plain path, the
-    table printed and the file written."""
-    res = subprocess.run([sys.executable, "-m", "diffsurr.bench", "nn1-speed", "--width",
-                          "0.0625", "--batch", "2", "--n-pool", "2", "--steps", "1", "--rounds",
-                          "1", "--layer-rounds", "1", "--out", str(tmp_path)],
-                         capture_output=True, text=True, cwd=bench.io.REPO_ROOT)
-    assert res.returncode == 0, res.stderr
-    (path,) = tmp_path.glob("nn1-speed-cpu-*.nc")
-    ds = io.read_netcdf(path)
-    assert list(ds.variant.values) == ["plain", "fast"]
-    assert list(ds.path.values) == list(bench.NN1_SPEED_PATHS)
-    layers = list(ds.layer.values)
-    assert len([n for n in layers if n.startswith("NN1")]) == len(NN1(0.1, 0.1).layers)
-    assert layers[0] == "NN1 0 Conv2d" and layers[-1].startswith("NN2") and "x" in str(ds.output_shape.values[0])
-    assert (ds.forward_ms > 0).all() and (ds.backward_ms >= 0).all() and (ds.step_ms > 0).all()
-    np.testing.assert_allclose(ds.step_ratio, ds.step_ms / ds.step_ms.sel(variant="plain"))
-    assert ds.attrs["torch_threads"] == bench.WORKFLOW_THREADS and "git_commit" in ds.attrs
-    assert "training step fast" in res.stdout and "NN1" in res.stdout and "load average" in res.stdout

@@ -4,7 +4,7 @@ themselves (a real forward pass, the layers' own tensors)."""
 import pytest
 import torch
 
-from diffsurr import bookfig
+from diffsurr.book import bookfig
 from diffsurr.book import architecture as A
 from diffsurr.nets import NN1, NN2, count_parameters
 

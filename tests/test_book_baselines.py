@@ -9,10 +9,11 @@ from diffsurr.book import baselines as chapter
 from diffsurr.nets import count_parameters
 from diffsurr.profiles import get_profile
 from diffsurr.stages import data as stage_data
-from diffsurr.stages.baselines import baselines_stage, compared_runs
+from diffsurr.stages.baselines import baselines_stage
 from diffsurr.stages.evaluate import evaluate_stage
 from diffsurr.stages.generalise import generalise_stage
-from diffsurr.stages.train import baseline_runs, train_stage
+from diffsurr.stages.train import train_stage
+from diffsurr.study import baseline_runs, compared_runs
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from diffsurr import report
 from diffsurr.book import beyond_metrics as chapter
 from diffsurr.registry import MODELS
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from diffsurr.book import claims, landing
+from diffsurr.book import claims, comparison, landing
 from diffsurr.profiles import PROFILES
 from diffsurr.registry import MODELS
 
@@ -47,7 +47,8 @@ def test_sum_beats_nn2_holds_fails_or_is_not_resolved_by_the_numbers():
 
 def test_every_matched_pair_and_each_statistic_of_the_claim_is_judged():
     vs = claims.verdicts(seeds_ds(base()))
-    pairs = lambda key: list(dict.fromkeys((c.model_a, c.model_b) for c in vs[key].comparisons))
+    def pairs(key):
+        return list(dict.fromkeys((c.model_a, c.model_b) for c in vs[key].comparisons))
     assert pairs("sum-beats-nn2") == [(11, 12), (3, 5), (2, 4)]
     assert pairs("mae-beats-mse") == [(12, 5), (11, 3), (10, 2)]
     assert pairs("low-dropout-nn2") == [(5, 4), (14, 13)]
@@ -177,7 +178,7 @@ def test_summary_groups_the_claims_by_verdict_and_carries_the_scale():
 def test_seed_stats_mean_and_sample_std():
     da = xr.DataArray([[1.0, 2.0, 3.0], [4.0, np.nan, np.nan], [2.0, 6.0, np.nan]],
                       dims=("model", "seed"), coords={"model": [1, 2, 3], "seed": [0, 1, 2]})
-    st = claims.seed_stats(da)
+    st = comparison.seed_stats(da)
     np.testing.assert_allclose(st["mean"], [2.0, 4.0, 4.0])
     np.testing.assert_allclose(st["std"].sel(model=[1, 3]), [1.0, np.sqrt(8.0)])  # ddof = 1
     assert np.isnan(float(st["std"].sel(model=2)))                                # one seed

@@ -71,7 +71,7 @@ def test_an_empty_study_renders_as_not_in_yet(tmp_path, monkeypatch):
 
 
 def test_a_run_still_training_shows_its_history_up_to_its_latest_milestone(tmp_results):
-    from diffsurr.stages.train import study_runs
+    from diffsurr.study import study_runs
     run = study_runs(chapter.PROFILE)[0]
     run.dir.mkdir(parents=True)
     for epochs in (8, 16):

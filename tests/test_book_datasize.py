@@ -7,7 +7,7 @@ import xarray as xr
 
 from diffsurr.book import datasize
 from diffsurr.profiles import PROFILES
-from diffsurr.stages.train import study_runs
+from diffsurr.study import study_runs
 
 
 def _df(res):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from diffsurr import io, matched, plots
+from diffsurr import io, matched
+from diffsurr.book import plots
 from diffsurr.book import matched as bm
 from diffsurr.book import payoff as po
 from diffsurr.profiles import PROFILES
@@ -146,7 +147,7 @@ def test_map_labels_are_short(v, text):
 
 COLUMN_PX, DPI = 660, 110
 """The book's content column at a 1280 px window (screenshot of the pay-off page), and the
-dpi figures are glued at (diffsurr.bookfig.glue_figure)."""
+dpi figures are glued at (diffsurr.book.bookfig.glue_figure)."""
 
 
 def _page_pt(fig, fontsize):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from diffsurr import io, plots
+from diffsurr import io
+from diffsurr.book import plots
 from diffsurr.book import payoff as po
 from diffsurr.profiles import PROFILES
 from diffsurr.speedup import break_even

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from diffsurr import plots, report
+from diffsurr import results as result_files
+from diffsurr.book import plots
 from diffsurr.book import claims, predictions as chapter
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, table2_frame
@@ -14,7 +15,7 @@ from diffsurr.registry import MODELS, table2_frame
 
 @pytest.fixture(scope="module")
 def base(results, smoke):
-    return report.load_evals(smoke, MODELS)
+    return result_files.load_evals(smoke, MODELS)
 
 
 @pytest.fixture()

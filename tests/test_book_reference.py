@@ -150,7 +150,7 @@ def test_every_run_shows_its_numbers_under_its_label(partial, tmp_path):
 
 
 def test_the_pilot_figure_names_runs_by_label_and_is_legible():
-    from diffsurr import bookfig, plots
+    from diffsurr.book import bookfig, plots
 
     curves = chapter.pilot_curves()
     assert all(name.startswith("model 12") and "_" not in name for name in curves)

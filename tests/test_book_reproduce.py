@@ -1,11 +1,12 @@
-"""diffsurr.book.reproduce and the executed notebooks' titles (diffsurr.book_ext)."""
+"""diffsurr.book.reproduce and the executed notebooks' titles (diffsurr.book.sphinx_ext)."""
 
 import json
 
 import pytest
 import xarray as xr
 
-from diffsurr import book_ext, io
+from diffsurr import io
+from diffsurr.book import sphinx_ext
 from diffsurr.book import reproduce as chapter
 from diffsurr.profiles import get_profile
 from diffsurr.runid import data_path
@@ -79,14 +80,14 @@ def test_executed_text_counts_per_stage(executed, tmp_path):
 
 
 def test_titles_name_stage_run_seed_and_profile():
-    out = json.loads(book_ext.retitle(notebook(), "2_train_model_09_seed1"))
+    out = json.loads(sphinx_ext.retitle(notebook(), "2_train_model_09_seed1"))
     assert out["cells"][0]["source"] == "# Stage 2: train model 9, seed 1 (profile ci)\nText."
-    assert book_ext.title_for("2_train_model_09_rollback-none", "Stage 2: train one run",
+    assert sphinx_ext.title_for("2_train_model_09_rollback-none", "Stage 2: train one run",
                               "ci") == "Stage 2: train model 9 (no roll-back) (profile ci)"
-    assert book_ext.title_for("4_generalise", "Stage 3b: generalisation to other layouts",
+    assert sphinx_ext.title_for("4_generalise", "Stage 3b: generalisation to other layouts",
                               "smoke") == "Stage 3b: generalise (profile smoke)"
     # no profile in the notebook: the run's name as it is
-    assert book_ext.title_for("3_evaluate_model_01", "Stage 3: evaluate one trained run") == \
+    assert sphinx_ext.title_for("3_evaluate_model_01", "Stage 3: evaluate one trained run") == \
         "Stage 3: evaluate model_01"
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from diffsurr.book import seeds as chapter
 from diffsurr.profiles import PROFILES
-from diffsurr.report import RESIDUALS
+from diffsurr.book.report import RESIDUALS
 
 from conftest import base, seeds_ds
 

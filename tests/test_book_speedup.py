@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from diffsurr import bench, io
+from diffsurr import bench, io, timing
 from diffsurr.book import speedup as sp
 
 SOLVERS = ["time stepping (numpy)", "sparse LU (scipy)", "fast (numpy)",
@@ -83,9 +83,9 @@ def test_load_sentence_flags_a_loaded_run():
 
 def test_load_flag_threshold():
     # 2 cores, 2 own threads: other load = max(start, end - 2) against 0.5 * 2 = 1
-    assert bench.load_flag(0.5, 2.9, 2, 2) == (pytest.approx(0.9), False)
-    assert bench.load_flag(1.2, 2.0, 2, 2) == (pytest.approx(1.2), True)
-    assert bench.load_flag(0.1, 3.5, 2, 2)[1]
+    assert timing.load_flag(0.5, 2.9, 2, 2) == (pytest.approx(0.9), False)
+    assert timing.load_flag(1.2, 2.0, 2, 2) == (pytest.approx(1.2), True)
+    assert timing.load_flag(0.1, 3.5, 2, 2)[1]
 
 
 def test_gpu_sentence():
@@ -167,13 +167,13 @@ def test_readme_headline_is_generated_from_the_committed_file():
 
 
 def test_the_speed_figure_names_no_file_and_no_bare_profile_width():
-    from diffsurr import bookfig, plots
+    from diffsurr.book import bookfig, plots
     from diffsurr.book import speedup as S
 
     benches, _ = S.load_benchmarks()
     fig = plots.speed_bars(benches)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels and not any(".nc" in l or "[" in l for l in labels)
+    assert labels and not any(".nc" in label or "[" in label for label in labels)
     assert "model 9, NN2 at Table 1 width (paper)" in labels
     assert "model 9, NN2 at width 0.125 (ci)" in labels
     assert bookfig.small_text(fig) == []
@@ -182,7 +182,7 @@ def test_the_speed_figure_names_no_file_and_no_bare_profile_width():
 
 
 def test_bar_values_are_written_in_their_unit():
-    from diffsurr.plots import _seconds
+    from diffsurr.book.plots.study import _seconds
 
     assert [_seconds(v) for v in (1.5, 0.07, 3e-4, 0.0018)] == ["1.5 s", "70 ms", "300 µs",
                                                                "1.8 ms"]

@@ -7,7 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
-from diffsurr import metrics, plots, report
+from diffsurr import metrics
+from diffsurr.book import plots, report
+from diffsurr import results as result_files
 from diffsurr.book import supplement as chapter
 from diffsurr.registry import MODELS
 
@@ -21,7 +23,7 @@ def _load(root, smoke, shared):
         mp.setattr(metrics, "slice_pdfs", functools.partial(metrics.slice_pdfs,
                                                             range=(-0.5, 0.5)))
     write_results(root, smoke)
-    out = report.load_evals(smoke, MODELS)
+    out = result_files.load_evals(smoke, MODELS)
     mp.undo()
     return out
 
@@ -58,7 +60,7 @@ def mixed(tmp_path_factory, smoke):
     write_results(root, smoke)
     mp.setattr(metrics, "slice_pdfs", functools.partial(metrics.slice_pdfs, range=(-0.5, 0.5)))
     write_results(root, smoke, models=(9,))
-    out = report.load_evals(smoke, MODELS)
+    out = result_files.load_evals(smoke, MODELS)
     mp.undo()
     return out
 

@@ -3,7 +3,7 @@
 import numpy as np
 import xarray as xr
 
-from diffsurr import report
+from diffsurr.book import report
 from diffsurr.book import table2 as chapter
 from diffsurr.profiles import PROFILES
 from diffsurr.registry import MODELS, table2_frame

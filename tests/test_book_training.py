@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from diffsurr import report
+from diffsurr.book import report
+from diffsurr import results as result_files
 from diffsurr.book import training as chapter
 from diffsurr.profiles import PROFILES
 from diffsurr.rollback import RollbackRule
@@ -104,7 +105,7 @@ def hist(tmp_path, monkeypatch):
     monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
     smoke = PROFILES["smoke"]
     write_results(tmp_path, smoke)
-    return report.load_histories(smoke)
+    return result_files.load_histories(smoke)
 
 
 def test_rollback_table_counts_rejected_and_attempted_epochs(hist):

@@ -1,5 +1,5 @@
 """The built book as a reader sees it: every page in headless Chromium with the network blocked
-(diffsurr.browser), on a book built from the `smoke` profile.
+(diffsurr.book.browser), on a book built from the `smoke` profile.
 
 The smoke results come from the workflow (`snakemake --config profile=smoke results`, which
 only computes what is missing under results/smoke/), and the book is built into
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from diffsurr import browser
+from diffsurr.book import browser
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -174,15 +174,15 @@ def test_offline_maths_and_citations_are_configured():
 def test_executed_stage_notebooks_get_unique_titles():
     import json
 
-    from diffsurr import book_ext
+    from diffsurr.book import sphinx_ext
 
     nb = {"cells": [{"cell_type": "markdown", "source": ["# Stage 2: train one Table 2 model\n",
                                                          "Trains model `model`."]}]}
-    out = json.loads(book_ext.retitle(json.dumps(nb), "train_model_09_seed1"))
+    out = json.loads(sphinx_ext.retitle(json.dumps(nb), "train_model_09_seed1"))
     assert out["cells"][0]["source"] == "# Stage 2: train model_09_seed1\nTrains model `model`."
-    assert book_ext.title_for("evaluate_model_12_head-table1", "Stage 3: evaluate one model") \
+    assert sphinx_ext.title_for("evaluate_model_12_head-table1", "Stage 3: evaluate one model") \
         == "Stage 3: evaluate model_12_head-table1"
-    assert book_ext.title_for("data", "Stage 1: data") == "Stage 1: data"
+    assert sphinx_ext.title_for("data", "Stage 1: data") == "Stage 1: data"
 
 
 def test_no_browser_skips_locally_and_fails_under_ci(tmp_path):

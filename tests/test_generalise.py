@@ -9,7 +9,8 @@ import xarray as xr
 
 from diffsurr import io, params
 from diffsurr.stages import data as stage_data, train as stage_train
-from diffsurr.stages.generalise import LAYOUTS, generalise_path, generalise_stage
+from diffsurr.stages.generalise import LAYOUTS, generalise_stage
+from diffsurr.study import generalise_path
 from diffsurr.runid import RunId
 
 TINY = {"n_samples": 60, "epochs": 1}

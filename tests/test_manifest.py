@@ -103,8 +103,8 @@ def test_committed_studies_match_their_manifests(monkeypatch):
 
 
 def test_an_eval_of_another_model_is_refused_by_the_loaders(tmp_results):
-    """A stale eval.nc (the run was retrained after it) looked current to the book before."""
-    from diffsurr import report
+    """A stale eval.nc (the run was retrained after it) is refused by the book's loaders."""
+    from diffsurr import results as result_files
     from diffsurr.profiles import get_profile
 
     run = _evaluated()
@@ -113,7 +113,7 @@ def test_an_eval_of_another_model_is_refused_by_the_loaders(tmp_results):
     io.write_netcdf(ds, run.dir / "eval.nc")
     profile = get_profile("smoke", **TINY)[0]
     with pytest.raises(ValueError, match="eval.nc describes another model .* evaluate the run"):
-        report.load_evals(profile, [6])
+        result_files.load_evals(profile, [6])
     assert any("eval.nc names model 000000000000" in p for p in manifest.problems("smoke"))
     with xr.open_dataset(run.dir / "history.nc") as h:
         assert h.attrs["model_sha256"] == io.sha256_file(run.dir / "model.pt")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from diffsurr import bench, matched, solver
+from diffsurr import bench, matched, solver, timing
 from diffsurr.data import draw_inputs
 from diffsurr.metrics import residual_stats
 from diffsurr.profiles import PROFILES
@@ -162,7 +162,7 @@ def test_compare_reads_off_each_surrogate(quick):
 
 
 def test_files_go_where_the_others_do(quick, tmp_path):
-    slug = bench.device_slug("cpu", quick.attrs["device_name"])
+    slug = timing.device_slug("cpu", quick.attrs["device_name"])
     assert matched.output_path(quick, root=tmp_path) == tmp_path / "ci" / f"matched-{slug}.nc"
     full = quick.copy()
     full.attrs = {**quick.attrs, "quick": 0}

@@ -133,7 +133,7 @@ def test_nn1_heads_move_d2_and_the_last_batchnorm(head, tail, n_params):
 
 
 def test_table1_nn1_keeps_its_state_dict_keys():
-    """Models saved before NN1 had variants load into today's Table 1 NN1."""
+    """Models saved before NN1 had variants load into the current Table 1 NN1."""
     keys = list(NN1(0.3, 0.3).state_dict())
     assert "layers.19.running_var" in keys and "layers.0.weight" in keys
 

@@ -97,6 +97,7 @@ def test_the_leaky_head_keeps_table1s_layers_and_parameters():
     from diffsurr.nets import NN1, count_parameters
     table1, leaky = NN1(0.4, 0.4), NN1(0.4, 0.4, head="leaky")
     assert count_parameters(leaky) == count_parameters(table1) == 3075
-    kinds = lambda net: [type(m).__name__ for m in net.layers]
+    def kinds(net):
+        return [type(m).__name__ for m in net.layers]
     assert kinds(leaky)[:-3] == kinds(table1)[:-3]
     assert kinds(leaky)[-3:] == ["LeakyReLU", "Dropout", "BatchNorm2d"]

@@ -6,11 +6,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from diffsurr import bench, io, payoff
+from diffsurr import io, payoff, timing
 from diffsurr.profiles import PROFILES
 from diffsurr.speedup import break_even
 
-TINY = payoff.Plan((40, 48), {40: (1, 2), 48: (1,)}, 1, 0.0, 1, 1, {40: 1, 48: 2}, 1)
+TINY = payoff.PayoffPlan((40, 48), {40: (1, 2), 48: (1,)}, 1, 0.0, 1, 1, {40: 1, 48: 2}, 1)
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +39,9 @@ def test_every_cell_is_measured_checked_and_named(tiny):
                                                                "derived"), name
     assert tiny.train_s.attrs["measured"].startswith("extrapolated")
     a = tiny.attrs
-    assert a["device_name"] == bench.device_name("cpu") and "NN1" in a["network"]
+    assert a["device_name"] == timing.device_name("cpu") and "NN1" in a["network"]
     assert a["eq4_profile"] == payoff.EQ4_PROFILE and a["eq4_M"] == 20_000
-    other, loaded = bench.load_flag(a["load_start_1min"], a["load_end_1min"],
+    other, loaded = timing.load_flag(a["load_start_1min"], a["load_end_1min"],
                                     a["torch_threads"], a["cpu_count"])
     assert int(a["loaded"]) == int(loaded) and "git_commit" in a and "versions" in a
 
@@ -84,7 +84,7 @@ def test_train_batch_keeps_the_pixels_per_step():
 
 
 def test_quick_runs_go_to_the_profile_folder_full_runs_to_benchmarks(tiny, tmp_path):
-    slug = bench.device_slug("cpu", tiny.attrs["device_name"])
+    slug = timing.device_slug("cpu", tiny.attrs["device_name"])
     assert payoff.output_path(tiny, "smoke", tmp_path) == tmp_path / "smoke" / f"payoff-{slug}.nc"
     full = tiny.copy()
     full.attrs = {**tiny.attrs, "quick": 0}

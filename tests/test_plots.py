@@ -1,4 +1,4 @@
-"""Tests of diffsurr.plots: every figure function returns a Figure with the expected panels,
+"""Tests of diffsurr.book.plots: every figure function returns a Figure with the expected panels,
 on small synthetic result datasets (built by the helpers of tests/test_report.py)."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-from diffsurr import plots, report
+from diffsurr.book import plots, report
+from diffsurr import results as result_files
 from diffsurr.book.generalisation import layout_ratios
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, table2_frame
@@ -22,9 +23,9 @@ def loaded(tmp_path_factory):
     mp.setenv("DIFFSURR_RESULTS", str(root))
     smoke = get_profile("smoke")[0]
     write_results(root, smoke)
-    out = {"evals": report.load_evals(smoke), "hist": report.load_histories(smoke),
-           "h_none": report.load_history(smoke, 9, rollback="none"),
-           "h_rb": report.load_history(smoke, 9)}
+    out = {"evals": result_files.load_evals(smoke), "hist": result_files.load_histories(smoke),
+           "h_none": result_files.load_history(smoke, 9, rollback="none"),
+           "h_rb": result_files.load_history(smoke, 9)}
     yield out
     mp.undo()
 
@@ -121,7 +122,7 @@ def test_seed_spread_dots_and_error_bars(tmp_path, monkeypatch):
     monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
     smoke = get_profile("smoke")[0]
     write_seed_results(smoke)
-    seeds = report.load_seed_evals(smoke, (5, 6, 12))
+    seeds = result_files.load_seed_evals(smoke, (5, 6, 12))
     test = seeds.sel(set="test")
     fig = plots.seed_spread({"mean": test["mean_res"], "p99": test["p99_res"],
                              "max": test["max_res"]})
@@ -174,7 +175,7 @@ def test_every_model_has_its_own_style_and_families_their_colour_maps():
 
 
 def test_multi_model_figures_are_legible(loaded):
-    from diffsurr import bookfig
+    from diffsurr.book import bookfig
 
     for fig in (plots.alive_fractions(loaded["hist"]), plots.rollback_counts(loaded["hist"])):
         assert bookfig.small_text(fig) == []

@@ -1,4 +1,4 @@
-"""Tests of diffsurr.report: the book's profile, result loading, Table 2 and captions.
+"""Tests of diffsurr.book.report: the book's profile, result loading, Table 2 and captions.
 
 The results are small synthetic ``eval.nc``/``history.nc`` files written by the builders
 below (also used by tests/test_plots.py), in the layout of diffsurr.stages and with the
@@ -12,7 +12,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from diffsurr import io, metrics, report
+from diffsurr import io, metrics
+from diffsurr.book import report
+from diffsurr import results as result_files
+from diffsurr import statistics
 from diffsurr.stages import evaluate
 from diffsurr.profiles import get_profile
 from diffsurr.registry import MODELS, spec, table2_frame
@@ -123,7 +126,7 @@ def write_results(root, profile, models=MODELS, steps=None):
 
 @pytest.fixture(scope="module")
 def evals(results, smoke):
-    return report.load_evals(smoke)
+    return result_files.load_evals(smoke)
 
 
 # ---------------------------------------------------------------- profile and banner
@@ -169,22 +172,22 @@ def test_load_evals_has_model_dim_and_table2_columns(evals):
 
 def test_load_evals_missing_raises(results, smoke):
     with pytest.raises(FileNotFoundError, match="model_03_head-table1"):
-        report.load_evals(smoke, [3], head="table1")
+        result_files.load_evals(smoke, [3], head="table1")
 
 
 def test_load_histories_pads_and_keeps_counts(results, smoke):
-    hist = report.load_histories(smoke)
+    hist = result_files.load_histories(smoke)
     lengths = [6 + m % 3 for m in MODELS]
     assert hist.sizes["step"] == max(lengths)
     assert int(hist["train_loss"].sel(model=1).notnull().sum()) == lengths[0]
     np.testing.assert_array_equal(hist["n_rollbacks"], 1)
-    last = report.last_valid(hist["epoch"])
+    last = statistics.last_valid(hist["epoch"])
     assert last.dims == ("model",) and np.isfinite(last).all()
 
 
 def test_run_dir_variant_and_history(results, smoke):
-    assert report.run_dir(smoke, 9, rollback="none").name == "model_09_rollback-none"
-    h = report.load_history(smoke, 9, rollback="none")
+    assert result_files.run_dir(smoke, 9, rollback="none").name == "model_09_rollback-none"
+    h = result_files.load_history(smoke, 9, rollback="none")
     assert (h["accepted"] == 1).all() and h.attrs["path"].endswith("history.nc")
 
 
@@ -223,17 +226,17 @@ def test_pooled_dispersion_is_rms_of_residual():
     rng = np.random.default_rng(3)
     x, y, yhat = fake_fields(rng, 5, 0.05)
     stats = metrics.slice_stats(y, yhat, width=0.1).expand_dims(model=[1])
-    rms = report.pooled_dispersion(stats)
+    rms = statistics.pooled_dispersion(stats)
     np.testing.assert_allclose(float(rms.sel(model=1)), np.sqrt(((yhat - y) ** 2).mean()),
                                rtol=1e-10)
 
 
 def test_pdf_overlap_and_low_mass(evals):
     same = evals[["pdf_true", "value"]].assign(pdf_pred=evals["pdf_true"])
-    np.testing.assert_allclose(report.pdf_overlap(same), 1.0, rtol=1e-9)
-    ov = report.pdf_overlap(evals)
+    np.testing.assert_allclose(statistics.pdf_overlap(same), 1.0, rtol=1e-9)
+    ov = statistics.pdf_overlap(evals)
     assert ((ov > 0) & (ov <= 1 + 1e-9)).all()
-    low = report.low_value_mass(evals)
+    low = statistics.low_value_mass(evals)
     assert set(low.data_vars) == {"true_low", "pred_low", "true_zero", "pred_zero"}
     assert ((low["true_low"] + low["true_zero"]) <= 1 + 1e-9).all()
 
@@ -278,11 +281,11 @@ def write_seed_results(profile, models=SEEDED, seeds=(1, 2)):
 def seeded(tmp_path, monkeypatch, smoke):
     monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
     write_seed_results(smoke)
-    return report.load_seed_evals(smoke, SEEDED)
+    return result_files.load_seed_evals(smoke, SEEDED)
 
 
 def test_seed_runs_and_load_seed_evals(seeded, smoke):
-    assert report.seed_runs(smoke, SEEDED) == {5: [0, 1, 2], 6: [0, 1, 2], 12: [0]}
+    assert result_files.seed_runs(smoke, SEEDED) == {5: [0, 1, 2], 6: [0, 1, 2], 12: [0]}
     assert list(seeded["seed"].values) == [0, 1, 2]
     assert list(seeded["n_seeds"].values) == [3, 3, 1]
     # model 12 has seed 0 only: the other seeds are NaN
@@ -298,7 +301,7 @@ def test_seed_runs_and_load_seed_evals(seeded, smoke):
 def test_load_seed_evals_requires_the_profiles_seeds(seeded, smoke):
     wants = smoke.replace(extra_seeds=(1, 2, 3), seed_models=(5,))
     with pytest.raises(FileNotFoundError, match="model_05_seed3"):
-        report.load_seed_evals(wants, SEEDED)
+        result_files.load_seed_evals(wants, SEEDED)
 
 
 def fake_generalisation(models=(5, 9, 12), n_examples=3):
@@ -331,11 +334,11 @@ def test_metrics_frame_and_rank_agreement(evals):
     np.testing.assert_allclose(df["rms_pde_all"], test["rms_pde_all"].values)
     # the bands' squares add up to the mean squared error (Parseval)
     np.testing.assert_allclose((df[["frmse_low", "frmse_mid", "frmse_high"]] ** 2).sum(axis=1),
-                               report.pooled_dispersion(evals).sel(set="test").values ** 2,
+                               statistics.pooled_dispersion(evals).sel(set="test").values ** 2,
                                rtol=1e-6)
     toy = pd.DataFrame({"mean_res": [1, 2, 3, 4], "same": [10, 20, 30, 40],
                         "reverse": [4, 3, 2, 1]})
-    rho = report.rank_agreement(toy)
+    rho = statistics.rank_agreement(toy)
     assert rho["same"] == pytest.approx(1.0) and rho["reverse"] == pytest.approx(-1.0)
     assert "mean_res" not in rho.index
 
@@ -343,17 +346,17 @@ def test_metrics_frame_and_rank_agreement(evals):
 def test_a_study_under_way_loads_what_is_in_and_says_what_is_not(tmp_path, monkeypatch, smoke):
     monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
     write_seed_results(smoke)                      # models 5, 6, 12; seeds 1, 2 of 5 and 6
-    ev = report.load_study_evals(smoke)
+    ev = result_files.load_study_evals(smoke)
     assert list(ev["model"].values) == [5, 6, 12]
     assert ev.attrs["missing"] == [m for m in MODELS if m not in (5, 6, 12)]
     wants = smoke.replace(extra_seeds=(1, 2, 3), seed_models=(5, 9))
     with pytest.raises(FileNotFoundError, match="model_05_seed3"):
-        report.load_seed_evals(wants, SEEDED)
-    part = report.load_seed_evals(wants, (5, 9, 12), partial=True)
+        result_files.load_seed_evals(wants, SEEDED)
+    part = result_files.load_seed_evals(wants, (5, 9, 12), partial=True)
     assert part["n_seeds"].sel(model=5) == 3 and list(part["model"].values) == [5, 12]
     assert any("model_05_seed3" in p for p in part.attrs["missing"])
     assert any("model_09/" in p for p in part.attrs["missing"])
-    done, missing = report.study_progress(smoke)
+    done, missing = result_files.study_progress(smoke)
     assert done == ["model_05", "model_06", "model_12"] and "model_01" in missing
     assert f"**This study is still under way**: 3 of {len(done) + len(missing)} runs" in \
         report.banner(smoke)
@@ -362,8 +365,8 @@ def test_a_study_under_way_loads_what_is_in_and_says_what_is_not(tmp_path, monke
 def test_the_nn1_variant_loads_what_is_evaluated(tmp_path, monkeypatch, smoke):
     monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
     wants = smoke.replace(nn1_variant_models=(6, 9))
-    assert report.load_nn1_variant(smoke) is None and report.load_nn1_variant(wants) is None
-    d = report.run_dir(wants, 9, nn1_head="d2-first")
+    assert result_files.load_nn1_variant(smoke) is None and result_files.load_nn1_variant(wants) is None
+    d = result_files.run_dir(wants, 9, nn1_head="d2-first")
     d.mkdir(parents=True)
     io.write_netcdf(fake_eval(9), d / "eval.nc")
-    assert list(report.load_nn1_variant(wants)["model"].values) == [9]
+    assert list(result_files.load_nn1_variant(wants)["model"].values) == [9]

@@ -7,7 +7,7 @@ import pytest
 from diffsurr.profiles import PROFILES, coerce
 from diffsurr.runid import (DATA_KEYS, IDENTITY_KEYS, RunId, data_path, parse_data_name,
                             run_label)
-from diffsurr.stages.train import study_runs
+from diffsurr.study import study_runs
 
 # A valid value other than each profile's own, for every identity value.
 OTHER = {"n_samples": 500, "test_fraction": 0.25, "val_fraction": 0.15, "epochs": 12,
@@ -128,7 +128,7 @@ def test_study_runs_are_unique_and_parse_back():
 
 def test_the_reference_study_is_the_issues_run_list():
     """All 14 models, three seeds of 5, 9, 11 and 12, the clamped reading of 5, 9, 12 and the
-    baselines (issue 13: a U-Net with three seeds, an FNO); no run without roll-back where the
+    baselines (a U-Net with three seeds, an FNO); no run without roll-back where the
     rule cannot fire (8 epochs < m = 20) and no head variant."""
     reference = PROFILES["reference"]
     names = [r.name for r in study_runs(reference)]

@@ -10,7 +10,6 @@ import xarray as xr
 
 from conftest import tiny_run
 from diffsurr import io
-from diffsurr.runid import RunId
 from diffsurr.runlock import RunBusy, run_lock
 from diffsurr.stages import evaluate, generalise, train as stage_train
 

@@ -103,22 +103,22 @@ def test_single_disk_matches_continuum_k0():
     lat + wall; bound 0.4–1.7 %, measured max ratio err/bound 0.71). Negative control:
     the same bound is violated by a field computed with γ = 1/420 (l = 19.5).
     """
-    N, c, R, l = 201, 100, 5, 20.0
+    N, c, R, ell = 201, 100, 5, 20.0
     i, j = np.mgrid[:N, :N]
     r = np.hypot(i - c, j - c)
     band, window = (r >= 8) & (r <= 60), (r >= 15) & (r <= 30)
     rb = r[band]
-    aniso = 0.5 * k1(R / l) / (l * k0(rb / l)) * (R / rb) ** 4
-    lat = 1 / (12 * rb ** 2 * k0(rb / l))
+    aniso = 0.5 * k1(R / ell) / (ell * k0(rb / ell)) * (R / rb) ** 4
+    lat = 1 / (12 * rb ** 2 * k0(rb / ell))
     images = [(-2 - c, c), (2 * N - c, c), (c, -2 - c), (c, 2 * N - c)]
-    wall = sum(k0(np.hypot(i[band] - a, j[band] - b) / l) for a, b in images) / k0(rb / l)
+    wall = sum(k0(np.hypot(i[band] - a, j[band] - b) / ell) for a, b in images) / k0(rb / ell)
     e = aniso + lat + wall
-    disp = np.maximum(0, np.maximum(15 - rb, rb - 30)) / (24 * l ** 3)
+    disp = np.maximum(0, np.maximum(15 - rb, rb - 30)) / (24 * ell ** 3)
     bound = e + e[window[band]].max() + disp
 
     def fit_error(gamma):
         u = solve(disk(N, (c, c), R), gamma=gamma)
-        _, r_fit, rel = k0_fit(u, r, l, window=(15, 30), band=(8, 60))   # the problem page's fit
+        _, r_fit, rel = k0_fit(u, r, ell, window=(15, 30), band=(8, 60))   # the problem page's fit
         return r_fit, np.abs(rel)
 
     r_fit, err = fit_error(1 / 400)
@@ -237,11 +237,11 @@ def test_timestep_warns_when_stopped_early():
         solver.solve_timestep(disk(20, (10, 10), 3)[None], t_max=5)
 
 
-def test_bench_solver_runs(tmp_path, capsys):
-    from diffsurr import bench
+def test_solver_speed_tool_runs(tmp_path, capsys):
+    from test_speed_tools import speed
 
     out = tmp_path / "solver.json"
-    result = bench.main(["solver", "--n", "3", "--n-sparse", "2", "--n-timestep", "1",
+    result = speed.main(["solver", "--n", "3", "--n-sparse", "2", "--n-timestep", "1",
                          "--grid", "20", "--repeats", "1", "--device", "cpu",
                          "--json", str(out)])
     assert "ms/solve" in capsys.readouterr().out

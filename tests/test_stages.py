@@ -11,7 +11,8 @@ import pytest
 import torch
 import xarray as xr
 
-from diffsurr import io
+from diffsurr import data, io
+from diffsurr import results as result_files
 from diffsurr.stages import data as stage_data, evaluate, train as stage_train
 from diffsurr.runid import RunId, data_path
 
@@ -36,12 +37,12 @@ def test_data_files_are_named_by_their_values_and_checked(results):
     path = stage_data.data_stage(run.config())
     assert path == data_path(run.config()) and path.name == "data_n_samples-60.nc"
     ds = io.read_netcdf(path)
-    assert ds.attrs["data_sha256"] == stage_data.checksum(ds)
+    assert ds.attrs["data_sha256"] == result_files.checksum(ds)
     # a file whose stored values differ from the run's is refused, naming both values
     other = RunId.make("smoke", 6, mode="production", **TINY).config()
     shutil.copy(path, data_path(other))
     with pytest.raises(ValueError, match=r"data_n_samples-60_mode-production.nc was made with"):
-        stage_data.load_split(other)
+        result_files.load_split(other)
     with pytest.raises(ValueError, match="profile_mode = 'clamped' in the file, 'production' in this run"):
         stage_data.data_stage(other)
 
@@ -78,7 +79,7 @@ def test_a_model_trained_on_other_data_is_not_evaluated(results):
     run = _trained()
     ds = io.read_netcdf(data_path(run.config()))
     ds["target"][:] = ds["target"] * 0.5
-    ds.attrs["data_sha256"] = stage_data.checksum(ds)
+    ds.attrs["data_sha256"] = result_files.checksum(ds)
     io.write_netcdf(ds, data_path(run.config()))
     with pytest.raises(ValueError, match="was trained on data with checksum"):
         evaluate.evaluate_stage(run)
@@ -179,7 +180,7 @@ def test_stages_record_the_commit_they_started_on(results, monkeypatch):
             return stage_step(*args, **kwargs)
         return step
 
-    monkeypatch.setattr(stage_data.data, "draw_inputs", commit_meanwhile(stage_data.data.draw_inputs))
+    monkeypatch.setattr(data, "draw_inputs", commit_meanwhile(data.draw_inputs))
     monkeypatch.setattr(stage_train, "train", commit_meanwhile(stage_train.train))
     monkeypatch.setattr(evaluate, "predict", commit_meanwhile(evaluate.predict))
     run = RunId.make("smoke", 6, **TINY)
@@ -292,9 +293,9 @@ def test_a_share_of_the_training_part_is_nested_and_leaves_val_and_test_alone(tm
     """train_fraction (the datasize profile): the first share of the drawn training part."""
     profile = RunId.make("smoke", 12, n_samples=60).config()
     stage_data.data_stage(profile)
-    whole, _ = stage_data.load_split(profile)
+    whole, _ = result_files.load_split(profile)
     for f in (0.5, 0.25):
-        part, _ = stage_data.load_split(profile.replace(train_fraction=f))
+        part, _ = result_files.load_split(profile.replace(train_fraction=f))
         n = int(np.ceil(f * len(whole["train"][0])))
         assert len(part["train"][0]) == n
         assert torch.equal(part["train"][0], whole["train"][0][:n])

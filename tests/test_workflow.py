@@ -13,7 +13,7 @@ import pytest
 from diffsurr.bench import planned_output
 from diffsurr.payoff import planned_output as payoff_output
 from diffsurr.profiles import get_profile
-from diffsurr.stages.train import generalised_runs, study_runs
+from diffsurr.study import generalised_runs, study_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = get_profile("smoke")[0]

@@ -30,7 +30,7 @@ echo "training: $(( $(date +%s) - t0 )) s"
 $PY - "$profile" "$epochs" <<'PYEOF'
 import sys
 from diffsurr.runid import RunId
-from diffsurr.report import display_path
+from diffsurr.results import display_path
 import xarray as xr
 run = RunId.make(sys.argv[1], 9, epochs=int(sys.argv[2]))
 path = run.dir / "history.nc"

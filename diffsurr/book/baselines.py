@@ -1,12 +1,12 @@
-"""The baselines chapter (``book/baselines.md``, issue 13): is the preprint's architecture
+"""The baselines chapter (``book/baselines.md``): is the preprint's architecture
 competitive with the field's standard networks at equal budget?
 
-:func:`load` gathers, for each network of :func:`diffsurr.stages.baselines.compared_runs`
+:func:`load` gathers, for each network of :func:`diffsurr.study.compared_runs`
 (models 9 and 12 and the profile's baselines), every seed the study trains: the run's
 ``eval.nc`` (test set) and ``history.nc``; the profile seed's ``generalise.nc``; and the one-run
 cost file ``baselines.nc``. Runs not in yet are listed, so a study under way renders what it
 has. :func:`verdict` chooses the chapter's one sentence from the numbers, with the seeds
-page's criterion (:data:`diffsurr.book.claims.SPREAD_K`).
+page's criterion (:data:`diffsurr.book.comparison.SPREAD_K`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ import xarray as xr
 from ..baselines import ARCH_NAMES, FNO_CHANNELS, FNO_MODES, UNET_CHANNELS, baseline_profile
 from ..nets import Surrogate, count_parameters
 from ..profiles import Profile
-from ..report import display_path, fmt
+from .report import fmt
+from ..results import display_path
 from ..runid import RunId
-from ..stages.baselines import baselines_path, compared_runs
-from ..stages.generalise import generalise_path
-from ..stages.train import study_runs
-from .claims import SPREAD_K
+from ..study import baselines_path, compared_runs, generalise_path, study_runs
+from .comparison import SPREAD_K
 from .generalisation import checked
 
 METRICS = {"mean_res": "⟨res⟩ (10⁻³)", "p99_res": "99-P res (10⁻²)", "max_res": "max res",
@@ -241,8 +240,8 @@ def verdict(comp: Comparison) -> tuple[str, str]:
     key, s, std, p, b = j["key"], j["s"], j["std"], j["p"], j["b"]
     size = comp.runs.groupby("network", sort=False)["parameters"].first()
     minutes = comp.runs.groupby("network", sort=False)["train_min"].mean()
-    head = (f"**Whether the preprint's architecture is competitive at equal budget is not "
-            f"resolved**" if key == VERDICTS[2] else
+    head = ("**Whether the preprint's architecture is competitive at equal budget is not "
+            "resolved**" if key == VERDICTS[2] else
             f"**The preprint's architecture {key} at equal budget**")
     same_loss = ""
     if j["matched"]:

@@ -1,7 +1,7 @@
 """The metrics chapter: nRMSE, boundary-ring, Fourier-band and PDE-residual errors per model.
 
-Numbers and sentences for ``book/metrics.md`` from :func:`diffsurr.report.metrics_frame`
-(one row per model, columns :data:`diffsurr.report.METRIC_COLUMNS`). Named
+Numbers and sentences for ``book/metrics.md`` from :func:`diffsurr.book.report.metrics_frame`
+(one row per model, columns :data:`diffsurr.book.report.METRIC_COLUMNS`). Named
 ``beyond_metrics`` so as not to shadow :mod:`diffsurr.metrics`, which computes them.
 """
 
@@ -15,7 +15,8 @@ import xarray as xr
 
 from .. import metrics
 from ..registry import spec
-from ..report import METRIC_COLUMNS, fmt, rank_agreement
+from .report import METRIC_COLUMNS, fmt
+from ..statistics import rank_agreement
 
 LABELS = dict(METRIC_COLUMNS)
 """Column name -> the label the page shows."""

@@ -33,10 +33,10 @@ import yaml
 from .. import manifest
 from ..io import REPO_ROOT
 from ..profiles import Profile, get_profile
-from ..report import PROFILE_ENV
+from .report import PROFILE_ENV
 from ..runid import data_path, results_dir
-from ..stages.data import data_stage, ensure_data
-from ..stages.train import study_runs
+from ..dataset import data_stage, ensure_data
+from ..study import study_runs
 from .reproduce import copy_executed
 
 

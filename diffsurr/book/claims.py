@@ -4,9 +4,9 @@ Each :class:`Claim` quotes the preprint's words and says how this study reads th
 how models compare is judged on every matched pair of Table 2 models (same everything but the
 factor in question) and on each statistic its words are about; with several training seeds per
 model, a comparison counts only when the difference of the seed means exceeds the seed spread
-(:data:`SPREAD_K`). A comparison is *not evidence* when one of its models has a dead network
-(its output is a constant, :data:`DEAD_STD`) or when the claim is about overfitting and neither
-model overfits (:data:`OVERFIT_RATIO`). The claims on roll-back and on speed are judged from
+(:data:`diffsurr.book.comparison.SPREAD_K`). A comparison is *not evidence* when one of its models has a dead network
+(its output is a constant, :data:`diffsurr.book.report.DEAD_STD`) or when the claim is about overfitting and neither
+model overfits (:data:`diffsurr.book.comparison.OVERFIT_RATIO`). The claims on roll-back and on speed are judged from
 what the study's runs and benchmark files record (:class:`Context`). Pages show verdicts only
 through :func:`badge`, which tags them in the HTML so a test can check that every page agrees
 (``tests/test_book_claims.py``).
@@ -22,26 +22,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import report
+from .. import results
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
-from ..report import DEAD_STD, fmt, low_value_mass, pdf_overlap
+from .comparison import (SPREAD_K, Comparison, compare, dead_networks, overfit_ratio,
+                         OVERFIT_RATIO)
+from .report import DEAD_STD, fmt
+from ..statistics import low_value_mass, pdf_overlap
 
-SPREAD_K = 2.0
-"""A difference Δ = m_a − m_b of two models' seed means exceeds the seed spread when
-|Δ| > SPREAD_K · sqrt(s_a² + s_b²) (sample standard deviations over seeds, ddof = 1): larger
-than two single runs, one of each model, would typically differ by seed noise alone."""
-ESTIMATED_SPREAD = "median coefficient of variation of the models with several seeds"
-"""A model trained with one seed has no spread of its own; its standard deviation is estimated
-as its value times the median, over the models with several seeds, of their std / |mean| on
-the same statistic (and the comparison is marked as using an estimated spread)."""
 LOW, HIGH = 0.01, 0.1
 """Fig. 11's "low non-zero values": field values in [LOW, HIGH)."""
 ORDER = 10 ** 0.5
 """"An order of magnitude larger": a ratio that rounds to ten on a logarithmic scale (≥ √10)."""
-OVERFIT_RATIO = 1.1
-"""A model overfits when its mean test residual exceeds its mean training residual by more
-than 10 %; a claim about overfitting is tested only on pairs where one model does."""
 SPEED_FLOOR = 500.0
 """"About 1000 times faster" holds at a measured speed-up of at least 500 (within a factor
 of two of the claim)."""
@@ -57,15 +49,6 @@ beyond the seed spread), *fails* (one goes the other way beyond it), *not resolv
 the spread, or one seed only), *not tested* (no comparison is evidence at this scale, with
 the reason)."""
 
-COMPARISON = {
-    "supported": "in the claimed direction and larger than the seed spread",
-    "within spread": "within the seed spread",
-    "contradicted": "against the claimed direction and larger than the seed spread",
-    "one seed": "not judged: no model has several seeds, so the difference cannot be "
-                "compared with seed noise",
-    "not evidence": "not evidence",
-}
-"""A comparison's outcome, in words."""
 
 RES, P99, MAX = "⟨res⟩ (10⁻³)", "99-P (10⁻²)", "max res"
 GAP_RES, GAP_STD = "⟨res⟩ gap (10⁻³)", "slice-std gap (10⁻³)"
@@ -203,84 +186,19 @@ def context(profile: Profile) -> Context:
     and without roll-back where both are evaluated, and every benchmark file's speed."""
     from .speedup import load_benchmarks, speed_evidence
 
-    hist = report.history_summaries(profile)
+    hist = results.history_summaries(profile)
     caveat = scale_caveat(profile)
     n = int((hist["best_epoch"] == hist["n_epochs"]).sum())
     improving = (f"{n} of {len(hist)} runs had their best epoch at their last, still "
                  "improving" if caveat and len(hist) else "")
     pair = None
-    if report.evaluated_models(profile, [9]) and report.evaluated_models(profile, [9],
+    if results.evaluated_models(profile, [9]) and results.evaluated_models(profile, [9],
                                                                          rollback="none"):
-        pair = tuple(float(report.load_evals(profile, [9], **over)["mean_res"]
+        pair = tuple(float(results.load_evals(profile, [9], **over)["mean_res"]
                            .sel(set="test", model=9)) for over in ({}, {"rollback": "none"}))
     return Context(caveat=caveat, improving=improving, epochs=profile.epochs, m=profile.m,
                    n_rollbacks=int(hist["n_rollbacks"].sum()) if len(hist) else None,
                    rollback_pair=pair, speed=speed_evidence(load_benchmarks()[0]))
-
-
-@dataclass
-class Comparison:
-    """Models a and b compared on one statistic; the claim is that ``lower`` has the lower
-    value times ``factor`` (``need`` "lower": beyond the seed spread). ``excluded`` says why
-    the comparison is not evidence (a dead network, nothing overfits)."""
-
-    stat: str
-    unit: float
-    model_a: int
-    model_b: int
-    lower: int
-    mean_a: float
-    std_a: float
-    n_a: int
-    mean_b: float
-    std_b: float
-    n_b: int
-    need: str = "lower"
-    estimated: bool = False
-    factor: float = 1.0
-    excluded: str = ""
-
-    def _scaled(self, model: int) -> float:
-        return self.factor if model == self.lower else 1.0
-
-    @property
-    def delta(self) -> float:
-        """m_a − m_b, the claimed lower model's mean multiplied by ``factor``."""
-        return self.mean_a * self._scaled(self.model_a) - self.mean_b * self._scaled(self.model_b)
-
-    @property
-    def spread(self) -> float:
-        return float(np.hypot(self.std_a * self._scaled(self.model_a),
-                              self.std_b * self._scaled(self.model_b)))
-
-    @property
-    def outcome(self) -> str:
-        """A key of :data:`COMPARISON`."""
-        if self.excluded:
-            return "not evidence"
-        if not np.isfinite(self.spread):
-            return "one seed"
-        if abs(self.delta) <= SPREAD_K * self.spread:
-            return "supported" if self.need == "not higher" else "within spread"
-        return "supported" if self.agrees else "contradicted"
-
-    @property
-    def agrees(self) -> bool:
-        """Whether the difference points the claimed way (whatever its size)."""
-        return self.delta != 0 and (self.delta < 0) == (self.lower == self.model_a)
-
-    @property
-    def single_seed(self) -> bool:
-        return min(self.n_a, self.n_b) < 2
-
-    def words(self) -> str:
-        if self.excluded:
-            return f"not evidence: {self.excluded}"
-        note = " (a single-seed model's spread estimated)" if self.estimated else ""
-        if self.outcome in ("supported", "contradicted"):
-            return COMPARISON[self.outcome] + note
-        side = "in the claimed direction" if self.agrees else "against the claimed direction"
-        return f"{side}, but {COMPARISON[self.outcome]}{note}"
 
 
 @dataclass
@@ -292,32 +210,6 @@ class Verdict:
     evidence: str = ""
     caveat: str = ""
     improving: str = ""
-
-
-def seed_stats(da: xr.DataArray, dim: str = "seed") -> xr.Dataset:
-    """Mean, sample standard deviation (ddof = 1; NaN with fewer than two values) and number
-    of values of ``da`` over ``dim`` (NaN values, seeds a model lacks, are skipped)."""
-    n = da.notnull().sum(dim)
-    mean = da.mean(dim, skipna=True)
-    var = ((da - mean) ** 2).sum(dim, skipna=True) / (n - 1).where(n > 1)
-    return xr.Dataset({"mean": mean, "std": np.sqrt(var), "n": n})
-
-
-def compare(values: xr.DataArray, stat: str, unit: float, a: int, b: int, lower: int,
-            need: str = "lower", factor: float = 1.0, excluded: str = "") -> Comparison:
-    """Models ``a`` and ``b`` of ``values`` (dims model, seed) compared on their seed
-    statistics; a single-seed model's std is estimated (:data:`ESTIMATED_SPREAD`)."""
-    st = seed_stats(values)
-    seeded = st["n"] >= 2
-    cv = float((st["std"] / np.abs(st["mean"])).where(seeded).median()) if seeded.any() else np.nan
-    out, estimated = [], False
-    for m in (a, b):
-        mean, std, n = float(st["mean"].sel(model=m)), float(st["std"].sel(model=m)), int(st["n"].sel(model=m))
-        if n == 1 and np.isfinite(cv):
-            std, estimated = cv * abs(mean), True
-        out += [mean, std, n]
-    return Comparison(stat, unit, a, b, lower, *out, need=need, estimated=estimated,
-                      factor=factor, excluded=excluded)
 
 
 def statistics(seeds: xr.Dataset) -> dict[str, tuple[xr.DataArray, float]]:
@@ -339,26 +231,6 @@ def statistics(seeds: xr.Dataset) -> dict[str, tuple[xr.DataArray, float]]:
         std = seeds["std_xprime"].mean("slice", skipna=True)
         out[GAP_STD] = (std.sel(set="test") - std.sel(set="train"), 1e-3)
     return out
-
-
-def dead_networks(seeds: xr.Dataset) -> dict[int, list[str]]:
-    """Model -> the networks ("NN1", "NN2") whose output is constant (:data:`DEAD_STD`) in any
-    of its seeds."""
-    out: dict[int, list[str]] = {}
-    for net in ("nn1", "nn2"):
-        name = f"out_std_{net}"
-        if name not in seeds:
-            continue
-        dead = (seeds[name] < DEAD_STD).any("seed")
-        for m in seeds["model"].values[dead.values]:
-            out.setdefault(int(m), []).append(net.upper())
-    return out
-
-
-def overfit_ratio(seeds: xr.Dataset) -> xr.DataArray:
-    """Seed-mean test / training mean residual per model (> :data:`OVERFIT_RATIO`: overfits)."""
-    res = seeds["mean_res"].mean("seed", skipna=True)
-    return res.sel(set="test") / res.sel(set="train")
 
 
 def _excluded(key: str, a: int, b: int, dead: dict, ratio: xr.DataArray) -> str:
@@ -475,7 +347,7 @@ def _speed(ctx: Context) -> tuple[str, str, str]:
 
 def verdicts(seeds: xr.Dataset, ctx: Context | None = None) -> dict[str, Verdict]:
     """Every claim of :data:`CLAIMS` judged on the per-seed results
-    (:func:`diffsurr.report.load_seed_evals`) and the study's :class:`Context`."""
+    (:func:`diffsurr.results.load_seed_evals`) and the study's :class:`Context`."""
     ctx = ctx or Context()
     stats = statistics(seeds)
     out = {}
@@ -493,8 +365,8 @@ def verdicts(seeds: xr.Dataset, ctx: Context | None = None) -> dict[str, Verdict
 
 def judged(profile: Profile, seeds: xr.Dataset | None = None) -> dict[str, Verdict]:
     """:func:`verdicts` of a profile's results with their :func:`context` (``seeds`` from
-    :func:`diffsurr.report.load_seed_evals` unless given), as every page shows them."""
-    seeds = seeds if seeds is not None else report.load_seed_evals(profile, partial=True)
+    :func:`diffsurr.results.load_seed_evals` unless given), as every page shows them."""
+    seeds = seeds if seeds is not None else results.load_seed_evals(profile, partial=True)
     return verdicts(seeds, context(profile))
 
 

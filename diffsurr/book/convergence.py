@@ -22,9 +22,10 @@ from ..pilot import kept_curve
 from ..nets import Surrogate, count_parameters
 from ..profiles import PROFILES, Profile
 from ..registry import table2_frame
-from ..report import load_seed_evals, fmt
+from .report import fmt
+from ..results import load_seed_evals
 from ..runid import RunId, run_label
-from ..stages.train import eval_name, history_name, study_runs
+from ..study import eval_name, history_name, study_runs
 from . import claims
 from .reference import read_optional
 

@@ -4,7 +4,7 @@ residual against the number of training samples, a fit of the logarithmic law th
 follow-up reports, and the sentence the numbers allow.
 
 A difference counts only where it exceeds the seed spread of the reference study's model 12
-(:data:`diffsurr.book.claims.SPREAD_K` times the standard deviation over its seeds, the same
+(:data:`diffsurr.book.comparison.SPREAD_K` times the standard deviation over its seeds, the same
 yardstick as the seeds page)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pandas as pd
 
 from ..profiles import PROFILES, Profile
 from ..runid import RunId
-from ..stages.train import study_runs
-from .claims import SPREAD_K
+from ..study import study_runs
+from .comparison import SPREAD_K
 from .reference import read_optional
 
 PROFILE = PROFILES["datasize"]

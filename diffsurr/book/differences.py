@@ -20,9 +20,12 @@ import xarray as xr
 from .. import data, solver
 from ..profiles import Profile
 from ..registry import table2_frame
-from ..report import fmt, last_valid, run_dir
+from .report import fmt
+from ..results import run_dir
+from ..statistics import last_valid
 from ..rollback import RollbackRule
 from ..runid import RunId, run_label
+from ..study import study_runs
 from .text import TABLE_FONT
 from .training import DEAD_FRACTION, replay
 
@@ -132,9 +135,8 @@ _OPTION = re.compile(r"\b([A-Za-z_]\w*)=('[^']*'|[^,\s()]+)")
 
 
 def second_readings(profile: Profile) -> dict[tuple[str, str], list[int]]:
-    """The models a profile's study (:func:`diffsurr.stages.train.study_runs`) also trains with
+    """The models a profile's study (:func:`diffsurr.study.study_runs`) also trains with
     another (mode, placement) than its own, by that pair."""
-    from ..stages.train import study_runs
 
     out: dict[tuple[str, str], list[int]] = {}
     for run in study_runs(profile):

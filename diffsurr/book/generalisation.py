@@ -20,10 +20,12 @@ import pandas as pd
 import xarray as xr
 
 from .. import data
-from ..stages.generalise import FILENAME, LAYOUTS, generalise_path, stored_model_sha
+from ..stages.generalise import LAYOUTS, stored_model_sha
+from ..study import GENERALISE_FILE, generalise_path
 from ..profiles import Profile
 from ..registry import MODELS, spec
-from ..report import display_path, fmt
+from .report import fmt
+from ..results import display_path
 from ..runid import RunId, results_dir
 
 STATS = ("mean_res", "p99_res", "max_res", "mean_nrmse", "rms_pde_all")
@@ -60,14 +62,14 @@ def checked(run: RunId, first: xr.Dataset | None) -> tuple[xr.Dataset | None, st
     stale file, or other test sets than ``first``'s)."""
     path = generalise_path(run)
     if not path.exists():
-        return None, f"no {FILENAME} (run its generalise stage)"
+        return None, f"no {GENERALISE_FILE} (run its generalise stage)"
     eval_sha = stored_model_sha(run.dir / "eval.nc")
     if eval_sha is None:
         return None, "no eval.nc to check its model against (evaluate the run)"
     ds = _read(path)
     sha = str(ds.attrs.get("model_sha256"))
     if sha != eval_sha:
-        return None, (f"stale: {FILENAME} was made with model.pt {sha[:12]}, eval.nc describes "
+        return None, (f"stale: {GENERALISE_FILE} was made with model.pt {sha[:12]}, eval.nc describes "
                       f"{eval_sha[:12]} (the run was retrained; run its generalise stage again)")
     if first is not None and ds.attrs.get("layouts_sha256") != first.attrs.get("layouts_sha256"):
         return None, (f"other test sets than model {int(first['model'].values[0])}'s "
@@ -109,7 +111,7 @@ def load(profile: Profile, models: Sequence[int] = MODELS) -> tuple[xr.Dataset, 
 
 def source(profile: Profile) -> str:
     """``results/<profile>/model_NN/generalise.nc``, as captions name the files read."""
-    return f"{display_path(results_dir(profile))}/model_NN/{FILENAME}"
+    return f"{display_path(results_dir(profile))}/model_NN/{GENERALISE_FILE}"
 
 
 def models_of(gen: xr.Dataset) -> list[int]:
@@ -389,7 +391,7 @@ class Findings:
 def findings(profile: Profile, gen: xr.Dataset, missing: dict[str, str],
              evals: xr.Dataset, models: Sequence[int] = MODELS) -> Findings:
     """The chapter's numbers and sentences (``evals``: the shown models' eval.nc, from
-    :func:`diffsurr.report.load_evals`)."""
+    :func:`diffsurr.results.load_evals`)."""
     return Findings(
         models=models_of(gen), best=best_model(gen, evals),
         k=min(N_EXAMPLES, gen.sizes["example"]), source=source(profile),

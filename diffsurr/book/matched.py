@@ -1,5 +1,5 @@
 """The pay-off chapter's error-matched section (book/payoff.md): what a classical solve only
-as accurate as each surrogate costs, and Eq. 4 against it (issue 25; not in the preprint).
+as accurate as each surrogate costs, and Eq. 4 against it (not in the preprint).
 
 Everything is computed here from the ``python -m diffsurr.matched`` file (:func:`load`) and the
 reference runs' ``eval.nc``/``history.nc`` (:func:`diffsurr.matched.surrogates`); the page
@@ -218,7 +218,7 @@ def map_sentence(maps: dict[str, xr.Dataset], table: pd.DataFrame,
 def figure(ds: xr.Dataset, table: pd.DataFrame):
     """plots.matched_cost of the file's variants (error > 0), their front and the compared
     surrogates, one marker per :func:`group`."""
-    from .. import plots
+    from . import plots
 
     df = classical(ds)
     front = df[df["front"]].sort_values("error")
@@ -263,7 +263,7 @@ def section(profile, maps: dict[str, xr.Dataset], folder=None, root=None,
     """Everything the page's section shows: "source", "figure", "caption", "text" (the
     curve, the verdict, the map against a scaled opponent) and "table" (a styled table, or a
     line saying why there is none); without a file, the lines saying so."""
-    from .. import plots
+    from . import plots
     from .text import compact_table
 
     files, kind = load(profile, folder, root)

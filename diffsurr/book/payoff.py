@@ -18,7 +18,8 @@ import xarray as xr
 
 from .. import io, payoff
 from ..registry import table2_frame
-from ..report import fmt
+from ..runid import results_root
+from .report import fmt
 from .speedup import load_sentence
 
 FASTER = 1.0
@@ -42,7 +43,7 @@ def full_or_quick(full, profile, prefix: str, root=None) -> tuple[dict[str, xr.D
     quick ``<prefix>-*.nc`` files under ``<root>/<profile>/`` (default results/) and "quick"."""
     if full:
         return {p.name: io.read_netcdf(p) for p in full}, "full"
-    root = Path(root) if root else io.REPO_ROOT / "results"
+    root = Path(root) if root else results_root()
     quick = sorted((root / profile.name).glob(f"{prefix}-*.nc"))
     return {p.name: io.read_netcdf(p) for p in quick}, "quick"
 

@@ -1,7 +1,7 @@
 """The results chapter: predictions and residuals (preprint Figs. 5–11).
 
 Numbers, figures with their captions, and sentences for ``book/results.md``, computed from
-the evaluations of every model (:func:`diffsurr.report.load_evals`). The preprint's claims
+the evaluations of every model (:func:`diffsurr.results.load_evals`). The preprint's claims
 between models are judged only in :mod:`diffsurr.book.claims`; this module shows their
 verdicts. A model whose residuals exceed the field's bound is named as pathological wherever
 its numbers enter a figure or an average.
@@ -14,11 +14,12 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage
 
-from .. import metrics, plots
+from .. import metrics
+from . import plots
 from ..profiles import Profile
 from ..registry import spec, table2_frame
-from ..report import (MAE_MODELS, MSE_MODELS, NN1_ONLY, WITH_NN2, caption, eval_glob,
-                      eval_sources, fmt, low_value_mass, pdf_overlap, pooled_dispersion)
+from .report import MAE_MODELS, MSE_MODELS, NN1_ONLY, WITH_NN2, caption, eval_glob, eval_sources, fmt
+from ..statistics import low_value_mass, pdf_overlap, pooled_dispersion
 from . import claims
 from .text import compact_table, models_text, needs
 
@@ -102,7 +103,7 @@ def in_range(evals: xr.Dataset, models) -> list[int]:
 
 def pathological_text(evals: xr.Dataset, variant: xr.Dataset | None = None) -> str:
     """Which models are pathological, how far out they go, and what the NN1 variant
-    (``variant``: the evaluations of :data:`~diffsurr.stages.train.NN1_VARIANT` runs, None
+    (``variant``: the evaluations of :data:`~diffsurr.choices.NN1_VARIANT` runs, None
     where the profile trains none) measured of the cause."""
     bad = pathological(evals)
     if not bad:

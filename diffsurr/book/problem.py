@@ -16,7 +16,7 @@ from scipy.optimize import brentq
 from scipy.special import k0
 
 from .. import solver
-from ..report import fmt
+from .report import fmt
 
 L_D = 20.0
 """Diffusion length l_D = √(D/γ) with D = 1, γ = 1/400 (preprint Sec. 2)."""

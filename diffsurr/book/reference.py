@@ -13,12 +13,13 @@ import xarray as xr
 
 from .. import pilot
 from ..baselines import ARCH_NAMES
-from .claims import SPREAD_K
+from .comparison import SPREAD_K
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
-from ..report import RESIDUALS, fmt, load_evals, style_table2, table2_comparison
+from .report import RESIDUALS, fmt, style_table2, table2_comparison
+from ..results import load_evals
 from ..runid import RunId, run_label
-from ..stages.train import study_runs
+from ..study import study_runs
 
 PROFILE = PROFILES["reference"]
 TARGET_MEAN_RES = 5e-3
@@ -36,7 +37,7 @@ def read_optional(path) -> xr.Dataset | None:
 
 
 def status(profile: Profile = PROFILE) -> pd.DataFrame:
-    """One row per run of the study (:func:`diffsurr.stages.train.study_runs`): whether it is trained
+    """One row per run of the study (:func:`diffsurr.study.study_runs`): whether it is trained
     and evaluated, its epochs, best epoch, roll-backs, wall time, peak memory, commit."""
     rows = []
     for run in study_runs(profile):
@@ -97,7 +98,7 @@ def table2_runs(st: pd.DataFrame) -> list[int]:
 
 
 def table2(st: pd.DataFrame) -> pd.DataFrame:
-    """:func:`diffsurr.report.table2_comparison` of the evaluated Table 2 runs (empty if none)."""
+    """:func:`diffsurr.book.report.table2_comparison` of the evaluated Table 2 runs (empty if none)."""
     models = table2_runs(st)
     return table2_comparison(load_evals(PROFILE, models)) if models else pd.DataFrame()
 
@@ -206,7 +207,7 @@ def budget_text(st: pd.DataFrame, profile: Profile = PROFILE, jobs: int = 2) -> 
     known = kind.map(per_kind)
     part = "" if known.notna().all() else " (kinds not yet timed left out)"
     over = int((done["wall time (min)"] > 45).sum())
-    return (f"Measured wall time per training (mean by kind, range in brackets): "
+    return ("Measured wall time per training (mean by kind, range in brackets): "
             + ", ".join(f"{k} {v}" for k, v in ranges.items())
             + f"; {over} of {len(done)} trainings took longer than the 45-minute budget. These "
             f"are wall times on a shared 2-core machine with {jobs} trainings side by side; "

@@ -4,7 +4,7 @@ executed stage notebooks in stage order.
 :func:`copy_executed` is what :mod:`diffsurr.book.build` runs to put the papermill outputs
 under ``book/executed/``: each copy's name starts with its stage's place in :data:`STAGES`,
 so that the book's sidebar (``_toc.yml``: ``glob: book/executed/*``, sorted by name) lists
-them in stage order; :mod:`diffsurr.book_ext` titles them by run.
+them in stage order; :mod:`diffsurr.book.sphinx_ext` titles them by run.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pandas as pd
 import xarray as xr
 
 from ..profiles import PROFILES, Profile
-from ..report import evaluated_runs
-from ..stages.generalise import FILENAME as GENERALISE
+from ..results import evaluated_runs
+from ..study import GENERALISE_FILE as GENERALISE
 from ..runid import DATA_KEYS, data_path, results_dir
 
 STAGES = ("data", "train", "evaluate", "generalise", "benchmark", "payoff", "baselines")

@@ -12,8 +12,9 @@ import xarray as xr
 
 from ..profiles import Profile
 from ..registry import table2_frame
-from ..report import RESIDUALS, fmt
-from .claims import SPREAD_K, pm, seed_stats
+from .report import RESIDUALS, fmt
+from .claims import pm
+from .comparison import SPREAD_K, seed_stats
 
 
 def _models(models) -> str:

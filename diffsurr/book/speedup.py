@@ -22,7 +22,7 @@ import xarray as xr
 
 from .. import io, speedup
 from ..bench import BENCH_FORMAT, EXACT_TOL, LOADED_PER_CORE, benchmark_files
-from ..plots import surrogate_label
+from .plots import surrogate_label
 
 CLAIMED_SPEEDUP = speedup.PREPRINT_SPEEDUP
 """The preprint's δ/ε, "about 1000 times faster" (Sec. 4)."""

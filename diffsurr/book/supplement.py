@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .. import bookfig, plots
+from . import bookfig, plots
 from ..metrics import SLICE_PDF_HALF_WIDTH
 from ..profiles import Profile
 from ..registry import MODELS
-from ..report import caption, eval_sources, fmt
+from .report import caption, eval_sources, fmt
 from .predictions import FIELD_BOUND, models_text, pathological, pct
 from .text import missing_figure
 

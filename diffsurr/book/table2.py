@@ -1,7 +1,7 @@
 """The Table 2 chapter: this study's residuals of the 14 models next to the preprint's.
 
 Numbers and sentences for ``book/table2.md`` (and the summary of ``book/index.md``), from
-:func:`diffsurr.report.table2_comparison`. The preprint's claims between models are judged
+:func:`diffsurr.book.report.table2_comparison`. The preprint's claims between models are judged
 only by :mod:`diffsurr.book.claims`; this module describes the single runs.
 """
 
@@ -13,8 +13,8 @@ import xarray as xr
 
 from ..profiles import Profile
 from ..registry import MODELS, spec
-from ..report import (DEAD_MARK, DEAD_STD, NN1_ONLY, RESIDUALS, WITH_NN2, caption, eval_glob,
-                      fmt, output_std)
+from .report import DEAD_MARK, DEAD_STD, NN1_ONLY, RESIDUALS, WITH_NN2, caption, eval_glob, fmt
+from ..statistics import output_std
 from .text import missing_note
 
 MEAN_RES, MEAN_UNIT = RESIDUALS[0][3], RESIDUALS[0][2]

@@ -9,8 +9,8 @@ import re
 
 import pandas as pd
 
-from .. import plots
-from ..report import fmt
+from . import plots
+from .report import fmt
 
 TABLE_FONT = "0.74em"
 """Font size of wide tables, so that they fit the content column (checked by the browser test)."""

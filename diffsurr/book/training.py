@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import plots
+from . import plots
 from ..profiles import Profile
-from ..report import WITH_NN1, WITH_NN2, caption, fmt, last_valid, load_history, run_dir
+from .report import WITH_NN1, WITH_NN2, caption, fmt
+from ..results import load_history, run_dir
+from ..statistics import last_valid
 from ..rollback import RollbackRule
 from .text import missing_figure, missing_note
 
@@ -172,7 +174,7 @@ def fig4_text(n: dict, model: int = 9) -> str:
 
 
 def rollback_table(hist: xr.Dataset) -> pd.DataFrame:
-    """Per model (:func:`diffsurr.report.load_histories`): loss, roll-backs, attempted and
+    """Per model (:func:`diffsurr.results.load_histories`): loss, roll-backs, attempted and
     rejected epochs, best epoch, best validation loss, training time."""
     return pd.DataFrame({
         "loss": hist["loss"].values,

@@ -1,4 +1,4 @@
-"""Workflow rule ``baselines`` (issue 13): the study's baseline networks next to models 9 and
+"""Workflow rule ``baselines``: the study's baseline networks next to models 9 and
 12, their size and cost measured side by side in one run.
 
 For each compared run (:func:`compared_runs`) the trained weights are loaded and timed on the
@@ -10,43 +10,26 @@ from its own ``eval.nc`` and ``generalise.nc`` (the book's baselines page puts t
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import xarray as xr
 
-from .. import bench, io, manifest
+from .. import io, manifest, timing
 from ..nets import count_parameters
 from ..payoff import train_step_s
 from ..profiles import Profile
-from ..runid import RunId, results_dir
-from .data import load_split
-from .train import baseline_runs, load_trained
+from ..results import load_split, load_trained
+from ..runid import results_dir
+from ..study import BASELINES_FILE, compared_runs
 
-FILENAME = "baselines.nc"
-COMPARED = (9, 12)
-"""The Table 1 models the baselines stand next to (the best with NN1 + NN2 and with NN2
-alone in Table 2)."""
 INFER_BATCH = 100
 """Batch of the timed forward pass (as the evaluation stage's)."""
 
 
-def compared_runs(profile: Profile) -> list[RunId]:
-    """Models :data:`COMPARED` and each of the profile's baselines, with the profile's seed."""
-    return ([RunId.of(profile, m) for m in COMPARED]
-            + [run for run in baseline_runs(profile) if run.seed == profile.seed])
-
-
-def baselines_path(profile: Profile) -> Path:
-    """``results/<profile>/baselines.nc``."""
-    return results_dir(profile) / FILENAME
-
-
-def _timing(min_s: float) -> argparse.Namespace:
-    return argparse.Namespace(batches=(INFER_BATCH,), warmup=1, min_s=min_s, max_calls=20,
+def _timing(min_s: float) -> timing.TimingRule:
+    return timing.TimingRule(batches=(INFER_BATCH,), warmup=1, min_s=min_s, max_calls=20,
                               min_calls=3)
 
 
@@ -63,7 +46,7 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
     if missing:
         raise FileNotFoundError(f"train these runs first: {', '.join(missing)}")
     t0, start = time.perf_counter(), io.stage_start()
-    out = io.prepare_output_dir(results_dir(profile), (FILENAME,))
+    out = io.prepare_output_dir(results_dir(profile), (BASELINES_FILE,))
     split, data_sha = load_split(profile)
     device = torch.device(profile.resolved_device())
     x, y = (t[:max(INFER_BATCH, profile.batch_size)] for t in split["test"])
@@ -72,7 +55,7 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
     for run in runs:
         net, stored = load_trained(run, data_sha)
         net = net.to(device)
-        infer = bench.time_per_sample(bench.surrogate_call(net, device),
+        infer = timing.time_per_sample(timing.surrogate_call(net, device),
                                       x[:INFER_BATCH, 0].numpy().astype(np.float64),
                                       _timing(min_s))[0]
         rows.append({"parameters": count_parameters(net), "infer_s": infer,
@@ -87,9 +70,9 @@ def baselines_stage(profile: Profile, steps: int = 5, min_s: float = 2.0) -> xr.
                 "model": ("run", [run.model for run in runs])})
     ds["infer_s"].attrs["units"] = ds["train_step_s"].attrs["units"] = "s per sample"
     ds.attrs = io.provenance(start, **profile.as_attrs(), device=str(device),
-                             device_name=bench.device_name(device), data_sha256=data_sha,
+                             device_name=timing.device_name(device), data_sha256=data_sha,
                              torch_threads=torch.get_num_threads(), train_steps=steps,
                              infer_batch=INFER_BATCH, wall_time_s=time.perf_counter() - t0)
-    io.write_netcdf(ds, out / FILENAME)
-    manifest.record(profile.name, out / FILENAME, start["git_commit"], data_sha256=data_sha)
+    io.write_netcdf(ds, out / BASELINES_FILE)
+    manifest.record(profile.name, out / BASELINES_FILE, start["git_commit"], data_sha256=data_sha)
     return ds

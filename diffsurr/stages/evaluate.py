@@ -7,37 +7,14 @@ from contextlib import nullcontext
 
 import time
 
-import numpy as np
-import torch
 import xarray as xr
 
 from .. import io, manifest, metrics
+from ..nets import predict
+from ..results import load_split, load_trained
 from ..runid import RunId
 from ..runlock import run_lock
-from .data import load_split
-from .train import eval_name, load_trained, milestone_file
-
-
-@torch.no_grad()
-def predict(net, x: torch.Tensor, batch_size: int = 100, parts: bool = False):
-    """Predictions of ``net`` (eval mode) for (n, 1, N, N) inputs, as (n, N, N) numpy arrays.
-
-    With ``parts=True`` also the unweighted NN1 and NN2 outputs (NaN for a network that is
-    off). Each network runs once per batch.
-    """
-    net.eval()
-    device = next(net.parameters()).device
-    out, p1, p2 = [], [], []
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size].to(device)
-        y1, y2 = net.parts(xb)
-        out.append(net.combine(y1, y2)[:, 0].cpu().numpy())
-        if parts:
-            nan = torch.full_like(xb, float("nan"))
-            p1.append((nan if y1 is None else y1)[:, 0].cpu().numpy())
-            p2.append((nan if y2 is None else y2)[:, 0].cpu().numpy())
-    pred = np.concatenate(out)
-    return (pred, np.concatenate(p1), np.concatenate(p2)) if parts else pred
+from ..study import eval_name, milestone_file
 
 
 def _per_set(name: str, x, y, yhat) -> xr.Dataset:

@@ -23,13 +23,12 @@ import torch
 import xarray as xr
 
 from .. import data, io, manifest, metrics
-from .evaluate import predict
+from ..nets import predict
 from ..profiles import Profile, coerce_flag
+from ..results import load_trained
 from ..runid import RunId
 from ..runlock import run_lock
-from .train import load_trained
-
-FILENAME = "generalise.nc"
+from ..study import GENERALISE_FILE
 
 # name -> arguments of diffsurr.data.generate; "training" is the training distribution
 LAYOUTS = {
@@ -43,11 +42,6 @@ LAYOUTS = {
 }
 N_EXAMPLES = 4
 """Example predictions kept per layout (for the book's figure)."""
-
-
-def generalise_path(run: RunId) -> Path:
-    """``results/<profile>/<run>/generalise.nc``."""
-    return run.dir / FILENAME
 
 
 def layout_sets(profile: Profile, n: int, seed: int = 10_000) -> dict[str, xr.Dataset]:
@@ -89,14 +83,14 @@ def generalise_stage(run: RunId, force: bool = False, n: int | None = None,
     t0, start = time.perf_counter(), io.stage_start()
     profile = run.config(**execution)
     n = int(profile.n_generalise if n is None else n)
-    out = io.prepare_output_dir(run.dir, (FILENAME,))
+    out = io.prepare_output_dir(run.dir, (GENERALISE_FILE,))
     with run_lock(out, "generalise", str(run)):
         return _generalise(run, profile, n, n_examples, force, execution, t0, start)
 
 
 def _generalise(run, profile, n, n_examples, force, execution, t0, start) -> xr.Dataset:
     device = profile.resolved_device()
-    path = run.dir / FILENAME
+    path = run.dir / GENERALISE_FILE
     net, stored = load_trained(run, **execution)
     model_sha = stored["model_sha256"]
     eval_sha = stored_model_sha(run.dir / "eval.nc")

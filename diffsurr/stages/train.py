@@ -1,16 +1,5 @@
 """Workflow rule ``train``: train one run with roll-back (Eq. 3) and write its model.pt and
-history.nc; also the list of every run of a study (:func:`study_runs`).
-
-Layout of ``results/<profile>/``::
-
-    data.nc                 inputs, targets and the train/val/test split (data_k-v.nc for
-                            other data values)
-    model_09/model.pt       best weights (validation loss), the run's identity and settings
-    model_09/history.nc     per-epoch losses, roll-backs, alive fractions, wall time
-    model_09/eval.nc        metrics, figure samples, histograms (diffsurr.stages.evaluate)
-    model_09/generalise.nc  the same model on other source layouts (diffsurr.stages.generalise)
-    model_09_seed1/ ...     the same model trained with another seed
-    model_09_rollback-none/ the same model with a profile value overridden (here: no roll-back)
+history.nc in its folder (the layout: :mod:`diffsurr.study`).
 
 Every value is checked and every output folder found writable before any compute. Final
 files are written atomically and only at the end of a stage, so a later stage never reads a
@@ -29,97 +18,18 @@ import torch
 import xarray as xr
 
 from .. import io, manifest
+from ..dataset import ensure_data
 from ..loss import ExpWeightedLoss
-from ..baselines import BASELINE_MODEL, Baseline, baseline_profile
-from ..nets import NN1_VARIANT, Surrogate, saved_config
-from ..profiles import Profile, baseline_archs, coerce_flag
-from ..registry import MODELS, spec
+from ..nets import Surrogate
+from ..profiles import Profile, coerce_flag
+from ..registry import spec
 from ..rollback import RollbackRule
-from ..runid import RunId, data_path, identity_diff
+from ..results import load_split
+from ..runid import RunId, identity_diff
 from ..runlock import run_lock
-from ..ties import check_tie, recorded_model
+from ..ties import recorded_model
+from ..study import TRAIN_OUTPUTS, build_model, eval_name, history_name, milestone_file
 from ..train import TrainConfig, train
-from .data import ensure_data, load_split
-
-TRAIN_OUTPUTS = ("model.pt", "history.nc", "checkpoint.pt")
-
-
-def study_runs(profile: Profile, models=None) -> list[RunId]:
-    """Every training run of a study, in order: Table 2's ``models``; the profile's
-    ``seed_models`` with each of its ``extra_seeds`` (error bars); model 9 without roll-back
-    (Fig. 4a) where the rule can fire at all (more epochs than its window m); model 12 with
-    the other NN2 head if ``head_variant``; the profile's ``nn1_variant_models`` with NN1's
-    :data:`NN1_VARIANT` head; where the profile reads sources as the authors' code did
-    (production), models 5, 9 and 12 with the preprint's text (clamped sources, preprint
-    placement); and the profile's ``baselines`` with model 12's loss (the first one with every
-    extra seed too, for its spread). A profile that names its ``models`` trains only those,
-    with their extra seeds and, for each of its ``train_divisors``, on that share of the
-    training data (:func:`data_size_values`)."""
-    if profile.models:
-        models = models or profile.models
-        return list(dict.fromkeys(
-            [RunId.of(profile, m) for m in models]
-            + [RunId.of(profile, m, s) for m in profile.seed_models for s in profile.extra_seeds]
-            + [RunId.of(profile.replace(**values), m) for values in data_size_values(profile)
-               for m in models]))
-    models = models if models is not None else MODELS
-    no_nn1 = [m for m in profile.nn1_variant_models if spec(m).p1 == 0]
-    if no_nn1:
-        raise ValueError(f"nn1_variant_models {no_nn1} do not use NN1 (p1 = 0 in Table 2)")
-    runs = [RunId.of(profile, m) for m in models]
-    runs += [RunId.of(profile, m, s) for m in profile.seed_models for s in profile.extra_seeds]
-    variants = []
-    if profile.epochs > profile.m:
-        variants.append((9, {"rollback": "none"}))
-    if profile.head_variant:
-        variants.append((12, {"head": "relu" if profile.head == "table1" else "table1"}))
-    variants += [(m, {"nn1_head": NN1_VARIANT}) for m in profile.nn1_variant_models]
-    if profile.mode == "production":
-        variants += [(m, {"mode": "clamped", "placement": "preprint"}) for m in (5, 9, 12)]
-    runs += [RunId.of(profile.replace(**values), m) for m, values in variants]
-    runs += baseline_runs(profile)
-    return list(dict.fromkeys(runs))
-
-
-def data_size_values(profile: Profile) -> list[dict]:
-    """The profile values of its data-size runs: for each of ``train_divisors`` d, 1/d of the
-    training part at the profile's epochs (equal epochs) and at d times as many (equal
-    optimiser steps)."""
-    return [values for d in profile.train_divisors
-            for values in ({"train_fraction": 1 / d},
-                           {"train_fraction": 1 / d, "epochs": profile.epochs * d})]
-
-
-def baseline_runs(profile: Profile) -> list[RunId]:
-    """The runs of the profile's ``baselines``, trained with model 12's loss and their share
-    of the epochs (:func:`diffsurr.baselines.baseline_profile`): each with the profile's
-    seed, then the first one with every extra seed."""
-    archs = baseline_archs(profile.baselines)
-    runs = [RunId.of(baseline_profile(profile, arch), BASELINE_MODEL) for arch in archs]
-    if archs:
-        first = baseline_profile(profile, archs[0])
-        runs += [RunId.of(first, BASELINE_MODEL, s) for s in profile.extra_seeds]
-    return runs
-
-
-def generalised_runs(profile: Profile, models=MODELS) -> list[RunId]:
-    """The runs the generalisation stage tests: Table 2's ``models`` and each baseline, with
-    the profile's seed; none for a profile that names its ``models`` (a study of training,
-    such as ``convergence``)."""
-    if profile.models:
-        return []
-    return ([RunId.of(profile, m) for m in models]
-            + [run for run in baseline_runs(profile) if run.seed == profile.seed])
-
-
-def build_model(profile: Profile, model: int) -> Surrogate | Baseline:
-    """Table 2's ``model`` with the profile's networks, or the profile's baseline ``arch``
-    (trained with that model's loss)."""
-    if profile.arch != "table1":
-        return Baseline(profile.arch, model)
-    return Surrogate.from_table2(model, width=profile.width, head=profile.head,
-                                 nn1_head=profile.nn1_head)
-
 
 # Rough cost of one sample through one epoch (training step and validation), in ms. CPU, one
 # torch thread: what the reference runs' history.nc record on the 2-core CPU at their quietest
@@ -270,17 +180,6 @@ def _train_locked(run, out, retrain, progress, start, profile, cfg) -> Path:
           f"{history.attrs['wall_time_s']:.1f} s -> {out}")
     return out
 
-
-def milestone_file(epoch: int) -> str:
-    """The weights kept after ``epoch`` accepted epochs (the profile's ``milestones``)."""
-    return f"milestone-{epoch:03d}.pt"
-
-
-def history_name(milestone: int) -> str:
-    """The history so far when milestone ``milestone`` was reached."""
-    return f"history-{int(milestone):03d}.nc"
-
-
 def _commit(run: RunId, out: Path, commit: str, history, model: dict, data_sha: str) -> None:
     """Replace the run's model: its evaluations (of the old one) and the milestones'
     histories (history.nc holds them) removed, a milestone's evaluation only where it
@@ -302,47 +201,9 @@ def _commit(run: RunId, out: Path, commit: str, history, model: dict, data_sha: 
     manifest.record(run.profile, out / "history.nc", commit, run, model_sha256=model_sha,
                     data_sha256=data_sha)
 
-
-def eval_name(milestone: int | None = None) -> str:
-    """``eval.nc`` for the final model, ``eval-EEE.nc`` for the best model after EEE epochs."""
-    return "eval.nc" if milestone is None else f"eval-{int(milestone):03d}.nc"
-
-
 def _cuda_peak(device: str) -> dict:
     """Peak CUDA memory allocated by this process, where the training ran on CUDA."""
     if not device.startswith("cuda"):
         return {}
     return {"cuda_peak_bytes": torch.cuda.max_memory_allocated(device)}
-
-
-def load_trained(run: RunId, data_sha: str | None = None, milestone: int | None = None,
-                 **execution) -> tuple[Surrogate, dict]:
-    """The trained surrogate of ``run`` (eval mode) and the identity its model.pt (or its
-    ``milestone`` file) records, with ``model_sha256``, the SHA-256 of the bytes loaded.
-    Refused with both identities if the file belongs to another run; if its history.nc names
-    another model (:mod:`diffsurr.ties`; model.pt only); given ``data_sha``, if it was trained
-    on other data."""
-    path = run.dir / ("model.pt" if milestone is None else milestone_file(milestone))
-    saved, sha = io.load_checkpoint(path, with_sha=True)
-    stored = {**saved.get("identity", {}), "model_sha256": sha}
-    net = build_model(run.config(**execution), run.model)
-    if stored.get("run") != run.as_dict() or saved_config(saved.get("config", {})) != net.config:
-        raise ValueError(f"{path} belongs to another run: it holds {stored.get('run')} "
-                         f"(network {saved.get('config')}), this run is {run.as_dict()} "
-                         f"(network {net.config})")
-    if data_sha is not None and stored.get("data_sha256") != data_sha:
-        raise ValueError(f"{path} was trained on data with checksum "
-                         f"{stored.get('data_sha256')}, but {data_path(run.config())} has "
-                         f"{data_sha}: retrain the run on this data (retrain=True) or restore "
-                         "its data")
-    if milestone is None:
-        check_tie(run.dir, sha, names=("history.nc",))
-    try:
-        net.load_state_dict(saved["state"])
-    except RuntimeError as err:               # torch's second line names the tensor
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        raise ValueError(f"{path}: its tensors do not fit the network of {run} "
-                         f"({lines[min(1, len(lines) - 1)][:200]}); delete it and train the run "
-                         "again (retrain=True)") from None
-    return net.eval(), stored
 

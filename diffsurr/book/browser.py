@@ -1,7 +1,7 @@
 """Open every page of the built book in headless Chromium, offline, and check what a reader sees.
 
-    python -m diffsurr.browser _build/html                # exit 1 and a list if anything fails
-    python -m diffsurr.browser _build/html --shots DIR    # full-page screenshots (default
+    python -m diffsurr.book.browser _build/html                # exit 1 and a list if anything fails
+    python -m diffsurr.book.browser _build/html --shots DIR    # full-page screenshots (default
                                                           # <html>/../screenshots)
 
 The browser is the system's Chromium (``apt-get install chromium``; ``$CHROMIUM`` overrides

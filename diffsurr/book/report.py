@@ -1,43 +1,40 @@
-"""Helpers the book's pages use: which profile they show, loading results, Table 2, captions.
+"""Helpers the book's pages use: which profile they show, its banner, Table 2, captions.
 
 Every page starts with::
 
-    from diffsurr import report
+    from diffsurr.book import report
     profile, why = report.book_profile()
     report.show_banner(profile, why)       # boxed report.banner(): which run made the numbers
 
-and reads its numbers only through the loaders here (:func:`load_evals`,
-:func:`load_histories`, :func:`load_history`, :func:`load_data`), so that every figure and
-every number in the text comes from ``results/<profile>/`` at build time.
+and reads its numbers only through the loaders of :mod:`diffsurr.results`, so that every
+figure and every number in the text comes from ``results/<profile>/`` at build time.
 
 The profile is ``$DIFFSURR_PROFILE`` when set, else ``diffsurr.profiles.get_profile("auto")``
 (``paper`` with CUDA, ``ci`` without). The results root is ``$DIFFSURR_RESULTS`` or
-``<repo>/results`` (:func:`diffsurr.runid.results_dir`).
+``<repo>/results`` (:func:`diffsurr.runid.results_root`).
 
-Figures are shown with :func:`show`: the PNG, then a markdown caption right under it, built by
-:func:`caption` so that every caption names the preprint figure, the profile and the data.
+Figures are glued with their caption by :func:`diffsurr.book.bookfig.glue_figure`; the
+caption is built by :func:`caption`, so that every caption names the preprint figure, the
+profile and the data.
 """
 
 from __future__ import annotations
 
 import io as _io
 import os
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import io
-from .nets import NN1_VARIANT
-from .profiles import PROFILES, Profile, get_profile
-from .registry import MODELS, spec, table2_frame
-from .runid import RunId, data_path, results_dir
-from .ties import check_tie
+from ..profiles import PROFILES, Profile, get_profile
+from ..registry import MODELS, spec, table2_frame
+from ..runid import RunId, data_path, results_dir
+from ..results import display_path, run_dir, study_progress
+from ..statistics import output_std
 
 PROFILE_ENV = "DIFFSURR_PROFILE"
-RESULTS_ENV = "DIFFSURR_RESULTS"
 NN1_ONLY = tuple(m for m in MODELS if spec(m).p2 == 0)        # models 6, 7
 WITH_NN2 = tuple(m for m in MODELS if spec(m).p2 != 0)
 WITH_NN1 = tuple(m for m in MODELS if spec(m).p1 != 0)
@@ -57,15 +54,6 @@ def book_profile() -> tuple[Profile, str]:
         profile, _ = get_profile(name)
         return profile, "asked for by name when the book was built"
     return get_profile("auto")
-
-
-def display_path(path: str | os.PathLike) -> str:
-    """``path`` relative to the repository when it lies inside it, else absolute."""
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(io.REPO_ROOT.resolve()))
-    except ValueError:
-        return str(path)
 
 
 _DATA_KEYS = ("n_samples", "test_fraction", "val_fraction", "data_seed", "split_seed", "mode",
@@ -169,209 +157,9 @@ def banner_line(profile: Profile) -> str:
 
 
 # ---------------------------------------------------------------- loading results
-def run_dir(profile: Profile, model: int, **overrides) -> Path:
-    """Folder of ``model`` for ``profile`` with profile values overridden (e.g. rollback="none")."""
-    return RunId.of(profile.replace(**overrides) if overrides else profile, model).dir
-
-
-def evaluated_runs(profile: Profile) -> list[RunId]:
-    """Every run of ``profile`` (any seed or overridden values) that has an ``eval.nc``."""
-    root = results_dir(profile)
-    runs = []
-    for d in sorted(root.iterdir()) if root.is_dir() else ():
-        try:
-            runs.append(RunId.parse(profile.name, d.name))
-        except ValueError:                      # data files, notebooks, other folders
-            continue
-    return [run for run in runs if (run.dir / "eval.nc").exists()]
-
-
-def _need(paths: Iterable[Path]) -> None:
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        shown = ", ".join(display_path(p) for p in missing[:6])
-        more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
-        raise FileNotFoundError(
-            f"results missing: {shown}{more}. Run the study for this profile first "
-            "(`make study PROFILE=<name>` or `snakemake --cores 2 --config profile=<name>`), "
-            f"or point ${RESULTS_ENV} at a results root that has them.")
-
-
-def load_data(profile: Profile) -> xr.Dataset:
-    """The profile's data file loaded into memory (inputs, targets, split, attrs)."""
-    path = data_path(profile)
-    _need([path])
-    with xr.open_dataset(path) as ds:
-        return ds.load()
-
-
-def _spec_vars(models: Sequence[int]) -> dict:
-    t2 = table2_frame().sel(model=list(models))
-    return {name: t2[name] for name in ("w", "p1", "p2", "D1", "D2", "D3", "D4", "loss")}
-
-
-def load_evals(profile: Profile, models: Sequence[int] = MODELS, **overrides) -> xr.Dataset:
-    """Every model's ``eval.nc`` in one Dataset with a leading ``model`` dim.
-
-    The residual histogram of Supplement A has its own bins per model, so its dim ``xprime``
-    becomes ``xbin`` and the bin centres/edges ``xprime``, ``xprime_lower``, ``xprime_upper``
-    are variables over (model, xbin). Per-model attributes that are numbers (``n_test``,
-    ``predict_s_per_sample``, ...) become variables over ``model``; Table 2's hyperparameters
-    (``w``, ``p1``, ``p2``, ``D1``–``D4``, ``loss``) are added as variables too. The attrs keep
-    the profile values and ``paths`` (the files read). An eval.nc of another model than its
-    run's history.nc or model.pt is refused (:func:`diffsurr.ties.check_tie`), here and in
-    the other loaders.
-    """
-    models = [int(m) for m in models]
-    paths = [run_dir(profile, m, **overrides) / "eval.nc" for m in models]
-    _need(paths)
-    parts, scalars = [], {}
-    for m, path in zip(models, paths):
-        check_tie(path.parent)
-        with xr.open_dataset(path) as ds:
-            ds = ds.load()
-        if "xprime" in ds.dims:
-            centres = ds["xprime"].values
-            ds = ds.reset_coords([c for c in ("xprime_lower", "xprime_upper") if c in ds.coords])
-            ds = ds.drop_vars("xprime").rename_dims({"xprime": "xbin"})
-            ds["xprime"] = ("xbin", centres)
-        for key in ("n_test", "n_train_evaluated", "predict_s_per_sample", "wall_time_s"):
-            scalars.setdefault(key, []).append(ds.attrs.get(key, np.nan))
-        parts.append(ds)
-    out = xr.concat(parts, dim=pd.Index(models, name="model"), coords="minimal",
-                    compat="override", combine_attrs="drop_conflicts", join="outer")
-    for key, values in scalars.items():
-        out[key] = ("model", np.asarray(values, dtype=float))
-    for name, var in _spec_vars(models).items():
-        out[name] = var
-    out.attrs = {k: v for k, v in out.attrs.items() if k.startswith("profile_")}
-    out.attrs["paths"] = [display_path(p) for p in paths]
-    return out
-
-
-def evaluated_models(profile: Profile, models: Sequence[int] = MODELS, **overrides) -> list[int]:
-    """Those of ``models`` whose run (the profile's seed and values) has an ``eval.nc``."""
-    return [int(m) for m in models if (run_dir(profile, m, **overrides) / "eval.nc").exists()]
-
-
-def load_study_evals(profile: Profile, **overrides) -> xr.Dataset:
-    """:func:`load_evals` of the Table 2 models evaluated so far (a study under way shows the
-    runs that are in; :func:`study_progress` says which are not); the attr ``missing`` lists
-    the others. FileNotFoundError, as :func:`load_evals`, if none is."""
-    models = evaluated_models(profile, **overrides)
-    out = load_evals(profile, models or MODELS, **overrides)
-    out.attrs["missing"] = [m for m in MODELS if m not in models]
-    return out
-
-
-def study_progress(profile: Profile) -> tuple[list[str], list[str]]:
-    """Names of the study's runs (:func:`diffsurr.stages.train.study_runs`) that are
-    evaluated, and of those that are not."""
-    from .stages.train import study_runs
-
-    runs = study_runs(profile)
-    done = [r.name for r in runs if (r.dir / "eval.nc").exists()]
-    return done, [r.name for r in runs if r.name not in done]
-
-
-def history_summaries(profile: Profile) -> pd.DataFrame:
-    """Per study run with a history.nc (index: run name): roll-backs, best epoch and the
-    number of accepted epochs of its final trajectory."""
-    from .stages.train import study_runs
-
-    rows = {}
-    for run in study_runs(profile):
-        path = run.dir / "history.nc"
-        if path.exists():
-            with xr.open_dataset(path) as h:
-                rows[run.name] = {"n_rollbacks": int(h.attrs["n_rollbacks"]),
-                                  "best_epoch": int(h.attrs["best_epoch"]),
-                                  "n_epochs": int((h["kept"] == 1).sum())}
-    return pd.DataFrame.from_dict(rows, orient="index",
-                                  columns=["n_rollbacks", "best_epoch", "n_epochs"])
-
-
-def load_nn1_variant(profile: Profile) -> xr.Dataset | None:
-    """The evaluations of the profile's ``nn1_variant_models`` trained with NN1's
-    :data:`~diffsurr.nets.NN1_VARIANT` head (those evaluated so far); None where there are
-    none."""
-    models = evaluated_models(profile, profile.nn1_variant_models, nn1_head=NN1_VARIANT)
-    return load_evals(profile, models, nn1_head=NN1_VARIANT) if models else None
-
-
-def load_history(profile: Profile, model: int, **overrides) -> xr.Dataset:
-    """``history.nc`` of one run (``overrides`` pick a variant, e.g. rollback="none")."""
-    path = run_dir(profile, model, **overrides) / "history.nc"
-    _need([path])
-    check_tie(path.parent)
-    with xr.open_dataset(path) as ds:
-        ds = ds.load()
-    ds.attrs["path"] = display_path(path)
-    return ds
-
-
-def load_histories(profile: Profile, models: Sequence[int] = MODELS, **overrides) -> xr.Dataset:
-    """Every model's ``history.nc`` with a ``model`` dim; shorter runs are padded with NaN along
-    ``step``. The attrs ``n_rollbacks``, ``best_epoch``, ``best_val_loss``, ``wall_time_s``
-    become variables over ``model``."""
-    models = [int(m) for m in models]
-    hists = [load_history(profile, m, **overrides) for m in models]
-    scalars = {k: [h.attrs.get(k, np.nan) for h in hists]
-               for k in ("n_rollbacks", "best_epoch", "best_val_loss", "wall_time_s")}
-    hists = [h.reset_coords("epoch").astype(float) for h in hists]
-    out = xr.concat(hists, dim=pd.Index(models, name="model"), join="outer",
-                    combine_attrs="drop_conflicts", fill_value=np.nan)
-    for key, values in scalars.items():
-        out[f"run_{key}" if key == "wall_time_s" else key] = ("model", np.asarray(values, float))
-    for name, var in _spec_vars(models).items():
-        out[name] = var
-    out.attrs = {k: v for k, v in out.attrs.items() if k.startswith("profile_")}
-    return out
 
 
 # ---------------------------------------------------------------- derived numbers
-def last_valid(da: xr.DataArray, dim: str = "step") -> xr.DataArray:
-    """The last non-NaN value along ``dim`` (NaN where there is none), e.g. a history's final
-    value when shorter runs are padded with NaN."""
-    def last(a):
-        ok = np.isfinite(a)
-        idx = np.where(ok.any(-1), a.shape[-1] - 1 - np.argmax(ok[..., ::-1], -1), 0)
-        out = np.take_along_axis(a, idx[..., None], -1)[..., 0]
-        return np.where(ok.any(-1), out, np.nan)
-    return xr.apply_ufunc(last, da.astype(float), input_core_dims=[[dim]])
-
-
-def pooled_dispersion(evals: xr.Dataset) -> xr.DataArray:
-    """RMS of ŷ − y over all pixels of each (model, set), from the 10-slice statistics.
-
-    With n_i, μ_i, σ_i the count, mean and std of x' = (ŷ − y)/√2 in slice i:
-    rms(ŷ − y) = √2 · sqrt(Σ n_i (σ_i² + μ_i²) / Σ n_i) (empty slices count 0).
-    """
-    n = evals["count"]
-    second = (evals["std_xprime"] ** 2 + evals["mean_xprime"] ** 2).fillna(0)
-    return np.sqrt(2 * (n * second).sum("slice") / n.sum("slice")).rename("rms_res")
-
-
-def pdf_overlap(evals: xr.Dataset) -> xr.DataArray:
-    """Overlap ∫ min(p_true, p_pred) dv of the field PDFs of Fig. 11 (1 = identical), per model."""
-    width = float(np.diff(evals["value"].values).mean())
-    both = np.minimum(evals["pdf_true"].fillna(0), evals["pdf_pred"].fillna(0))
-    return (both.sum("value") * width).rename("pdf_overlap")
-
-
-def low_value_mass(evals: xr.Dataset, low: float = 0.01, high: float = 0.1) -> xr.Dataset:
-    """Probability mass of true and predicted field values in [low, high) and below ``low``
-    (Fig. 11's "low non-zero values"), from the binned PDFs."""
-    v = evals["value"]
-    width = float(np.diff(v.values).mean())
-    sel_low = (v >= low) & (v < high)
-    sel_zero = v < low
-    return xr.Dataset({
-        "true_low": (evals["pdf_true"].where(sel_low).sum("value") * width),
-        "pred_low": (evals["pdf_pred"].where(sel_low).sum("value") * width),
-        "true_zero": (evals["pdf_true"].where(sel_zero).sum("value") * width),
-        "pred_zero": (evals["pdf_pred"].where(sel_zero).sum("value") * width)},
-        attrs={"low": low, "high": high})
 
 
 # ---------------------------------------------------------------- Table 2
@@ -523,15 +311,6 @@ def figure_png(fig, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def show(fig, caption_md: str | None = None, dpi: int = 110) -> None:
-    """Display ``fig`` as a PNG and its markdown caption right under it (in a notebook)."""
-    from IPython.display import Image, Markdown, display
-
-    display(Image(data=figure_png(fig, dpi)))
-    if caption_md:
-        display(Markdown(caption_md))
-
-
 def md(text: str) -> None:
     """Display markdown text (findings computed at build time); empty text displays nothing."""
     from IPython.display import Markdown, display
@@ -541,33 +320,6 @@ def md(text: str) -> None:
 
 
 # ---------------------------------------------------------------- seeds: error bars
-# Variables of eval.nc that the seeds page compares (small; the rest of eval.nc is not read).
-SEED_VARS = ("mean_res", "p99_res", "max_res", "mean_nrmse", "count", "mean_xprime",
-             "std_xprime", "pdf_true", "pdf_pred")
-
-
-def seed_runs(profile: Profile, models: Sequence[int] = MODELS,
-              **overrides) -> dict[int, list[int]]:
-    """Training seeds of each model whose results the seeds page reads.
-
-    The profile's own seed (folder ``model_NN``) always; for the profile's ``seed_models`` also
-    its ``extra_seeds`` (these must exist: :func:`load_seed_evals` raises if they are missing);
-    and any other ``model_NN_seedS`` folder with an ``eval.nc`` (e.g. seeds asked for on the
-    Snakemake command line).
-    """
-    p = profile.replace(**overrides) if overrides else profile
-    same = RunId.of(p, 9).overrides
-    found: dict[int, set[int]] = {}
-    for run in evaluated_runs(p):
-        if run.overrides == same:
-            found.setdefault(run.model, set()).add(run.seed)
-    out = {}
-    for m in (int(m) for m in models):
-        seeds = {p.seed} | found.get(m, set())
-        if m in p.seed_models:
-            seeds |= set(p.extra_seeds)
-        out[m] = sorted(seeds)
-    return out
 
 
 DEAD_STD = 1e-6
@@ -575,63 +327,6 @@ DEAD_STD = 1e-6
 deviation over the stored test samples and pixels; fields lie in [0, 1]) is dead: its final
 ReLU passes nothing and the output is a constant."""
 DEAD_MARK = "†"
-
-
-def output_std(ev: xr.Dataset, net: str) -> float:
-    """Standard deviation of one network's unweighted output over an eval.nc's figure samples
-    and pixels (``fig_nn1``/``fig_nn2``; NaN where the network is off or not stored): about 0
-    when the network's output is a constant (a dead final ReLU)."""
-    name = f"fig_{net}"
-    if name not in ev or not np.isfinite(ev[name].values).any():
-        return np.nan
-    return float(np.nanstd(ev[name].values))
-
-
-def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
-                    variables: Sequence[str] = SEED_VARS, partial: bool = False,
-                    name: str = "eval.nc", **overrides) -> xr.Dataset:
-    """``variables`` of every (model, seed) ``eval.nc`` in one Dataset with dims ``model`` and
-    ``seed`` (NaN where a model was not trained with that seed; ``name``: another evaluation
-    file of the runs, e.g. a milestone's ``eval-008.nc``), plus ``n_seeds`` over
-    ``model`` and, over (model, seed), the attributes ``n_test``, ``n_train_evaluated`` and
-    each network's :func:`output_std` (``out_std_nn1``, ``out_std_nn2``); the
-    seeds are those of :func:`seed_runs`. The attrs keep ``paths`` and ``missing`` (the runs
-    of :func:`seed_runs` without an ``eval.nc``): they raise FileNotFoundError unless
-    ``partial`` (a study under way), which leaves them out."""
-    p = profile.replace(**overrides) if overrides else profile
-    runs = seed_runs(p, models)
-    paths = {(m, s): RunId.of(p, m, s).dir / name for m, seeds in runs.items() for s in seeds}
-    missing = [path for path in paths.values() if not path.exists()]
-    if partial:
-        paths = {k: path for k, path in paths.items() if path.exists()}
-        runs = {m: [s for s in seeds if (m, s) in paths] for m, seeds in runs.items()}
-        runs = {m: seeds for m, seeds in runs.items() if seeds}
-    _need(paths.values() or missing)
-    all_seeds = sorted({s for seeds in runs.values() for s in seeds})
-    rows = []
-    for m, seeds in runs.items():
-        parts, parts_attrs = [], []
-        for s in seeds:
-            check_tie(paths[(m, s)].parent)
-            with xr.open_dataset(paths[(m, s)]) as ds:
-                keep = [v for v in variables if v in ds]
-                parts.append(ds[keep].load().reset_coords(drop=True))
-                parts_attrs.append({**ds.attrs, **{f"out_std_{n}": output_std(ds, n)
-                                                   for n in ("nn1", "nn2")}})
-        row = xr.concat(parts, dim=pd.Index(seeds, name="seed"), join="outer",
-                        combine_attrs="drop")
-        for key in ("n_test", "n_train_evaluated", "out_std_nn1", "out_std_nn2"):
-            row[key] = ("seed", np.array([float(part.get(key, np.nan))
-                                          for part in parts_attrs]))
-        rows.append(row.reindex(seed=all_seeds))
-    out = xr.concat(rows, dim=pd.Index(list(runs), name="model"), join="outer",
-                    combine_attrs="drop")
-    out["n_seeds"] = ("model", np.array([len(runs[m]) for m in runs]))
-    for name, var in _spec_vars(list(runs)).items():
-        out[name] = var
-    out.attrs = {"paths": [display_path(path) for path in paths.values()],
-                 "missing": [display_path(path) for path in missing]}
-    return out
 
 
 # ---------------------------------------------------------------- metrics beyond the preprint
@@ -658,7 +353,3 @@ def metrics_frame(evals: xr.Dataset, set_name: str = "test") -> pd.DataFrame:
             cols[key] = ds[key].values
     return pd.DataFrame(cols, index=pd.Index(models, name="model"))
 
-
-def rank_agreement(df: pd.DataFrame, reference: str = "mean_res") -> pd.Series:
-    """Spearman rank correlation of each column of ``df`` with ``reference`` over the rows."""
-    return df.corr(method="spearman")[reference].drop(reference)

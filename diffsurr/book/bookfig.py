@@ -13,7 +13,7 @@ and the Markdown after the cell places them as a numbered figure, which the text
     {glue:md}`fig-loss-caption`
     ```
 
-The caption is :func:`diffsurr.report.caption`'s text with its "**Figure 5** (reproduces
+The caption is :func:`diffsurr.book.report.caption`'s text with its "**Figure 5** (reproduces
 preprint Fig. 5)." lead moved to the end as "(Reproduces preprint Fig. 5.)": the book numbers
 its own figures.
 """
