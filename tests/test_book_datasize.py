@@ -43,6 +43,11 @@ def test_sentences_follow_the_numbers_and_the_spread():
     data_limited = _df({1.0: (0.05, 0.05), 0.125: (0.09, 0.08)})
     text = datasize.sentence(data_limited, spread)
     assert "At equal optimiser steps" in text and "data limit the surrogate" in text
+    partly = _df({1.0: (0.05, 0.05), 0.5: (0.06, 0.0505), 0.25: (0.07, 0.051),
+                  0.125: (0.09, 0.08)})
+    text = datasize.sentence(partly, spread).split("At equal optimiser steps")[1]
+    assert "while the runs on 1/2, 1/4 of it stay within it" in text
+    assert "the data limit the surrogate only below 1/4" in text
     same = _df({1.0: (0.05, 0.05), 0.125: (0.0505, 0.0502)})
     assert datasize.sentence(same, spread).count("within the seed spread") == 2
     assert datasize.sentence(_df({}), spread) == ("At equal epochs: not in yet. "

@@ -71,25 +71,33 @@ def log_fit(n: np.ndarray, res: np.ndarray) -> dict:
     return out
 
 
-def comparison(df: pd.DataFrame, spread: float, budget: str) -> dict | None:
-    """For the ``budget`` ("epochs": the profile's epochs; "steps": as many steps as on all
-    the data): the smallest share against all of it, their difference and whether it exceeds
-    SPREAD_K·√2·spread; None until both runs are in."""
+def _matched(df: pd.DataFrame, budget: str) -> tuple[pd.Series | None, pd.DataFrame]:
+    """The run on all the data and the smaller shares' runs at the same ``budget`` ("epochs":
+    the profile's epochs; "steps": as many optimiser steps as on all the data)."""
     full = df[(df.share == 1.0) & df.mean_res.notna()]
     if full.empty:
-        return None
-    steps = float(full.steps.iloc[0])
+        return None, df.iloc[:0]
     part = df[(df.share < 1.0) & df.mean_res.notna()]
     part = part[(part.epochs == full.epochs.iloc[0]) if budget == "epochs"
-                else np.isclose(part.steps, steps, rtol=0.01)]
-    if part.empty:
+                else np.isclose(part.steps, float(full.steps.iloc[0]), rtol=0.01)]
+    return full.iloc[0], part
+
+
+def comparison(df: pd.DataFrame, spread: float, budget: str) -> dict | None:
+    """For the ``budget``: the smallest share against all of it, their difference and whether
+    it exceeds SPREAD_K·√2·spread; ``within``: the shares whose difference does not, largest
+    first; None until both runs are in."""
+    full, part = _matched(df, budget)
+    if full is None or part.empty:
         return None
-    small = part.loc[part.share.idxmin()]
-    delta = float(small.mean_res - full.mean_res.iloc[0])
     bound = SPREAD_K * np.sqrt(2) * spread
+    delta = part.mean_res - float(full.mean_res)
+    small = part.loc[part.share.idxmin()]
+    within = sorted(part.share[~(delta.abs() > bound)], reverse=True)
     return {"share": float(small.share), "small": float(small.mean_res),
-            "all": float(full.mean_res.iloc[0]), "delta": delta, "bound": bound,
-            "resolved": bool(np.isfinite(bound) and abs(delta) > bound)}
+            "all": float(full.mean_res), "delta": float(small.mean_res - full.mean_res),
+            "bound": bound, "resolved": bool(np.isfinite(bound) and abs(delta[small.name]) > bound),
+            "within": [float(w) for w in within]}
 
 
 def _share(f: float) -> str:
@@ -111,6 +119,12 @@ def sentence(df: pd.DataFrame, spread: float) -> str:
         if not c["resolved"]:
             lines.append(head + ": the difference is within the seed spread, so at this "
                                 "budget the residual does not tell the data sizes apart.")
+        elif c["delta"] > 0 and c["within"]:
+            lines.append(head + f": beyond the spread, while the runs on {', '.join(map(_share, c['within']))} "
+                                "of it stay within it, so at this budget "
+                                f"{'the data' if budget == 'steps' else 'data or steps'} limit "
+                                f"the surrogate only below {_share(min(c['within']))} of the "
+                                "training part.")
         elif c["delta"] > 0:
             lines.append(head + ": less data gives a larger residual beyond the spread, so "
                                 f"{'data' if budget == 'steps' else 'data or steps'} limit the "
