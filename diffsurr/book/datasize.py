@@ -71,33 +71,27 @@ def log_fit(n: np.ndarray, res: np.ndarray) -> dict:
     return out
 
 
-def _matched(df: pd.DataFrame, budget: str) -> tuple[pd.Series | None, pd.DataFrame]:
-    """The run on all the data and the smaller shares' runs at the same ``budget`` ("epochs":
-    the profile's epochs; "steps": as many optimiser steps as on all the data)."""
+def comparison(df: pd.DataFrame, spread: float, budget: str) -> dict | None:
+    """For the ``budget`` ("epochs": the profile's epochs; "steps": as many optimiser steps as
+    on all the data): the smallest share against all of it, their difference and whether it
+    exceeds SPREAD_K·√2·spread; ``within``: the shares whose difference does not, largest
+    first; None until both runs are in."""
     full = df[(df.share == 1.0) & df.mean_res.notna()]
     if full.empty:
-        return None, df.iloc[:0]
+        return None
+    full = full.iloc[0]
     part = df[(df.share < 1.0) & df.mean_res.notna()]
-    part = part[(part.epochs == full.epochs.iloc[0]) if budget == "epochs"
-                else np.isclose(part.steps, float(full.steps.iloc[0]), rtol=0.01)]
-    return full.iloc[0], part
-
-
-def comparison(df: pd.DataFrame, spread: float, budget: str) -> dict | None:
-    """For the ``budget``: the smallest share against all of it, their difference and whether
-    it exceeds SPREAD_K·√2·spread; ``within``: the shares whose difference does not, largest
-    first; None until both runs are in."""
-    full, part = _matched(df, budget)
-    if full is None or part.empty:
+    part = part[(part.epochs == full.epochs) if budget == "epochs"
+                else np.isclose(part.steps, float(full.steps), rtol=0.01)]
+    if part.empty:
         return None
     bound = SPREAD_K * np.sqrt(2) * spread
-    delta = part.mean_res - float(full.mean_res)
+    beyond = (part.mean_res - full.mean_res).abs() > bound
     small = part.loc[part.share.idxmin()]
-    within = sorted(part.share[~(delta.abs() > bound)], reverse=True)
     return {"share": float(small.share), "small": float(small.mean_res),
             "all": float(full.mean_res), "delta": float(small.mean_res - full.mean_res),
-            "bound": bound, "resolved": bool(np.isfinite(bound) and abs(delta[small.name]) > bound),
-            "within": [float(w) for w in within]}
+            "bound": bound, "resolved": bool(beyond[small.name]),
+            "within": sorted(float(w) for w in part.share[~beyond])[::-1]}
 
 
 def _share(f: float) -> str:
