@@ -110,3 +110,26 @@ def test_cpu_hours_count_every_resumed_part_of_a_training():
     h = xr.Dataset(attrs={"wall_time_s": 12_319.0, "stage_wall_time_s": 1_189.0,
                           "torch_threads": 1})
     assert chapter.training_cpu_hours(h) == pytest.approx(3.42, abs=0.01)
+
+
+def test_the_runs_table_says_how_far_each_run_is_and_whether_nn1_lives(tmp_results):
+    """A run at its 8-epoch milestone shows as training on; a finished one as done, with its
+    roll-backs and NN1's alive fraction at its last accepted (not its last attempted) epoch."""
+    from diffsurr.study import study_runs
+    first, second = study_runs(chapter.PROFILE)[:2]
+    for run in (first, second):
+        run.dir.mkdir(parents=True)
+    attrs = {"best_epoch": 7, "n_rollbacks": 0, "wall_time_s": 3600.0, "torch_threads": 1}
+    h = _history(np.ones(8)).assign(alive_nn1=("step", np.full(8, np.nan)))
+    h.assign_attrs(**attrs, n_epochs=8, stopped="running").to_netcdf(
+        first.dir / "history-008.nc")
+    h = _history(np.ones(33)).assign(alive_nn1=("step", np.r_[np.full(32, 0.8), 0.0]))
+    h["accepted"][-1] = 0
+    h.assign_attrs(**{**attrs, "n_rollbacks": 1}, n_epochs=32, stopped="epochs").to_netcdf(
+        second.dir / "history.nc")
+    table = chapter.runs_table()
+    assert table.loc[first.label, "state"] == "training on"
+    assert table.loc[first.label, "NN1 alive at the last epoch"] == "—"
+    assert table.loc[second.label, "state"] == "done"
+    assert table.loc[second.label, "roll-backs"] == 1
+    assert table.loc[second.label, "NN1 alive at the last epoch"] == "0.8"

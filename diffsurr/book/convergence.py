@@ -275,6 +275,28 @@ def alive_scale_text() -> str:
             f"{nn1_probe.alive_threshold(h):.2g}; a dead NN1 sits at 0.")
 
 
+def runs_table(profile: Profile = PROFILE) -> pd.DataFrame:
+    """One row per run that is in: epochs trained and why it stopped (or the milestone it is
+    at while it trains on), its best epoch, its roll-backs, NN1's alive fraction at its last
+    accepted epoch (models with NN1) and its CPU hours so far."""
+    rows = []
+    for name, h in histories(profile).items():
+        done = h.attrs.get("stopped")
+        accepted = h["accepted"].values == 1
+        alive = h["alive_nn1"].values[accepted]
+        rows.append({
+            "run": run_label(profile.name, name),
+            "epochs": int(h.attrs["n_epochs"]),
+            "state": {"epochs": "done", "plateau": "stopped on a plateau"}.get(
+                done, "training on"),
+            "best epoch": int(h.attrs["best_epoch"]),
+            "roll-backs": int(h.attrs["n_rollbacks"]),
+            "NN1 alive at the last epoch": (fmt(alive[-1], 2) if alive.size and
+                                            np.isfinite(alive[-1]) else "—"),
+            "CPU hours": fmt(training_cpu_hours(h), 2)})
+    return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
+
+
 def training_cpu_hours(history: xr.Dataset) -> float:
     """A training's CPU hours: its wall time summed over every resumed part (the trainer's
     ``wall_time_s``, not one stage's) × its torch threads."""
