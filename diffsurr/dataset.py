@@ -13,7 +13,7 @@ import numpy as np
 
 from . import data, io, manifest
 from .profiles import Profile, coerce_flag
-from .results import check_data, checksum
+from .results import checksum, load_checked_data
 from .runid import data_path
 
 
@@ -25,7 +25,7 @@ def data_stage(profile: Profile, force: bool = False) -> Path:
     path = data_path(profile)
     io.prepare_output_dir(path.parent, (path.name,))
     if path.exists() and not force:
-        check_data(profile, io.read_netcdf(path, require=("input", "target", "split")), path)
+        load_checked_data(profile)
         print(f"{path} exists with this profile's data values; nothing to do (force=True "
               "regenerates it)")
         return path

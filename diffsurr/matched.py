@@ -275,6 +275,7 @@ def surrogates(names, profile: str = PROFILE) -> dict[str, dict]:
     """{run name: test mean residual and the other statistics (``eval.nc``), the training
     wall time E (``history.nc``: stage_wall_time_s), model} for the runs of ``names`` whose
     files are in; a run without them is left out."""
+    from diffsurr.results import load_attrs, load_optional
     from diffsurr.runid import RunId
 
     out = {}
@@ -283,10 +284,10 @@ def surrogates(names, profile: str = PROFILE) -> dict[str, dict]:
         ev, hist = run.dir / "eval.nc", run.dir / "history.nc"
         if not (ev.exists() and hist.exists()):
             continue
-        e, h = io.read_netcdf(ev), io.read_netcdf(hist)
+        e, h = load_optional(ev), load_attrs(hist)
         out[str(name)] = {**{s: float(e[s].sel(set="test")) for s in STATS},
-                          "train_s": float(h.attrs.get("stage_wall_time_s",
-                                                       h.attrs.get("wall_time_s", np.nan))),
+                          "train_s": float(h.get("stage_wall_time_s",
+                                                 h.get("wall_time_s", np.nan))),
                           "model": run.model, "arch": run.config().arch}
     return out
 

@@ -1,13 +1,22 @@
 """Reading the study's result files: the one place that opens them.
 
 The stages load their inputs here (the data set, :func:`load_split`; a trained run,
-:func:`load_trained`), and the book reads every number through the loaders here
-(:func:`load_evals`, :func:`load_histories`, :func:`load_history`, :func:`load_seed_evals`,
-:func:`load_data`), so that every figure and number comes from ``results/<profile>/``. Each
-loader checks what it opens: a data set against the values and checksum a run expects, a
-model.pt against its run's identity, an eval.nc or history.nc against the model it describes
-(:func:`diffsurr.ties.check_tie`); :func:`diffsurr.manifest.verify` checks a whole results
-folder against its manifest before the book is built.
+:func:`load_trained`), and the book reads every number through the loaders here: the runs'
+files (:func:`load_evals`, :func:`load_histories`, :func:`load_history`,
+:func:`load_seed_evals`, :func:`load_optional`, :func:`load_attrs`, :func:`load_generalise`),
+the data set (:func:`load_data`), the executed stage notebooks (:func:`load_notebook`), the
+baselines' cost (:func:`load_baselines_cost`) and the measurements in ``results/benchmarks/``
+(:func:`load_benchmark_files`, :func:`load_payoff_maps`, :func:`load_matched`). The checking
+loaders refuse what does not fit: a data set against the values and checksum a run expects
+(:func:`load_checked_data`), a model.pt against its run's identity, an eval.nc or history.nc
+against the model it describes (:func:`diffsurr.ties.check_tie`);
+:func:`diffsurr.manifest.verify` checks a whole results folder against its manifest before
+the book is built.
+
+Elsewhere only the reading machinery opens result files: :mod:`diffsurr.io`'s primitives
+(and :func:`diffsurr.data.load` over them), :mod:`diffsurr.ties` and :mod:`diffsurr.manifest`
+(which check files), the train stage's resume from what it wrote, and
+:func:`diffsurr.slurm.compare_netcdf` (``tests/test_results_reader.py`` keeps it so).
 
 The results root is ``$DIFFSURR_RESULTS`` or ``<repo>/results``
 (:func:`diffsurr.runid.results_root`); which runs a study has is :mod:`diffsurr.study`'s.
@@ -15,6 +24,7 @@ The results root is ``$DIFFSURR_RESULTS`` or ``<repo>/results``
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -25,14 +35,15 @@ import pandas as pd
 import torch
 import xarray as xr
 
-from . import data, io
+from . import data, io, matched, payoff
+from .bench import benchmark_files
 from .choices import NN1_VARIANT
 from .nets import Surrogate, saved_config
 from .profiles import Profile
 from .registry import MODELS, table2_frame
-from .runid import RunId, data_path, data_values, results_dir
+from .runid import RunId, data_path, data_values, results_dir, results_root
 from .statistics import output_std
-from .study import build_model, milestone_file, study_runs
+from .study import baselines_path, build_model, generalise_path, milestone_file, study_runs
 from .ties import check_tie
 
 
@@ -67,14 +78,22 @@ def _same(stored, expected) -> bool:
     return bool(np.isclose(float(stored), float(expected), rtol=1e-12, atol=0))
 
 
+def load_checked_data(profile: Profile) -> xr.Dataset:
+    """The profile's data file in memory, its data values and contents checked
+    (:func:`check_data`)."""
+    path = data_path(profile)
+    ds = io.read_netcdf(path, require=("input", "target", "split"))
+    check_data(profile, ds, path)
+    return ds
+
+
 def load_split(profile: Profile) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], str]:
     """Inputs and targets of each split as (n, 1, N, N) float32 tensors, and the data's
     checksum; the file's stored data values and contents are checked first. The training
     part is its first ``profile.train_fraction`` (rounded up; the split is drawn at random, so
     this is a random subset, and a smaller share is part of every larger one)."""
     path = data_path(profile)
-    ds = io.read_netcdf(path, require=("input", "target", "split"))
-    check_data(profile, ds, path)
+    ds = load_checked_data(profile)
     out = {}
     for name in ("train", "val", "test"):
         sel = ds.split.values == name
@@ -159,12 +178,51 @@ def _need(paths: Iterable[Path]) -> None:
             f"or point ${RESULTS_ENV} at a results root that has them.")
 
 
-def load_data(profile: Profile) -> xr.Dataset:
-    """The profile's data file loaded into memory (inputs, targets, split, attrs)."""
+def load_data(profile: Profile, variables: Sequence[str] | None = None) -> xr.Dataset:
+    """The profile's data file loaded into memory (inputs, targets, split, attrs), or only its
+    ``variables`` and attrs (e.g. ``("split",)``: the inputs and targets are not read)."""
     path = data_path(profile)
     _need([path])
     with xr.open_dataset(path) as ds:
-        return ds.load()
+        return (ds if variables is None else ds[list(variables)]).load()
+
+
+def load_attrs(path: Path) -> dict:
+    """The attributes of a result file (data file, history.nc, eval.nc, ...); its arrays are
+    not read."""
+    with xr.open_dataset(path) as ds:
+        return dict(ds.attrs)
+
+
+def stored_model_sha(path: Path) -> str | None:
+    """The ``model_sha256`` attribute of a results file (eval.nc, generalise.nc); None if the
+    file does not exist or does not record one."""
+    return load_attrs(path).get("model_sha256") if path.exists() else None
+
+
+def load_optional(path: Path) -> xr.Dataset | None:
+    """A run's result file (history.nc, eval.nc, a milestone's eval-NNN.nc) loaded into
+    memory, or None where it is not in yet."""
+    return io.read_netcdf(path) if path.exists() else None
+
+
+def load_notebook(path: Path) -> dict:
+    """An executed stage notebook (``results/<profile>/notebooks/*.ipynb``) as its JSON."""
+    return json.loads(Path(path).read_text())
+
+
+def load_generalise(run: RunId) -> xr.Dataset:
+    """The run's generalise.nc in memory, its layout names as str."""
+    ds = io.read_netcdf(generalise_path(run))
+    ds["layout"] = [str(v) for v in ds["layout"].values]
+    return ds
+
+
+def load_baselines_cost(profile: Profile) -> xr.Dataset | None:
+    """The baselines' cost file (:func:`diffsurr.study.baselines_path`) in memory; None until
+    it is made."""
+    path = baselines_path(profile)
+    return xr.load_dataset(path) if path.exists() else None
 
 
 def _spec_vars(models: Sequence[int]) -> dict:
@@ -363,3 +421,34 @@ def load_seed_evals(profile: Profile, models: Sequence[int] = MODELS,
     out.attrs = {"paths": [display_path(path) for path in paths.values()],
                  "missing": [display_path(path) for path in missing]}
     return out
+
+
+def load_benchmark_files(folder=None) -> dict[str, xr.Dataset]:
+    """{file name: dataset} of every ``bench all`` file in ``folder`` (default
+    results/benchmarks; :func:`diffsurr.bench.benchmark_files`)."""
+    return {path.name: io.read_netcdf(path) for path in benchmark_files(folder)}
+
+
+def _full_or_quick(full, profile: Profile, prefix: str,
+                   root=None) -> tuple[dict[str, xr.Dataset], str]:
+    if full:
+        return {p.name: io.read_netcdf(p) for p in full}, "full"
+    root = Path(root) if root else results_root()
+    quick = sorted((root / profile.name).glob(f"{prefix}-*.nc"))
+    return {p.name: io.read_netcdf(p) for p in quick}, "quick"
+
+
+def load_payoff_maps(profile: Profile, folder=None,
+                     root=None) -> tuple[dict[str, xr.Dataset], str]:
+    """({file: dataset}, "full" or "quick"): every full pay-off map in ``folder`` (default
+    results/benchmarks/payoff-*.nc, one per device); where there is none, the profile's quick
+    run(s) ``payoff-*.nc`` in ``<root>/<profile>/`` (default results/)."""
+    return _full_or_quick(payoff.payoff_files(folder), profile, "payoff", root)
+
+
+def load_matched(profile: Profile, folder=None,
+                 root=None) -> tuple[dict[str, xr.Dataset], str]:
+    """({file: dataset}, "full" or "quick"): the full error-matched runs in ``folder``
+    (default results/benchmarks/matched-*.nc), else the profile's quick run(s) under
+    ``root``."""
+    return _full_or_quick(matched.matched_files(folder), profile, "matched", root)

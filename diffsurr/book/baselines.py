@@ -21,7 +21,7 @@ from ..baselines import ARCH_NAMES, FNO_CHANNELS, FNO_MODES, UNET_CHANNELS, base
 from ..nets import Surrogate, count_parameters
 from ..profiles import Profile
 from .report import fmt
-from ..results import display_path
+from ..results import display_path, load_attrs, load_baselines_cost, load_optional
 from ..runid import RunId
 from ..study import baselines_path, compared_runs, generalise_path, study_runs
 from .comparison import SPREAD_K
@@ -53,10 +53,8 @@ def _parameters(run: RunId, attrs: dict) -> int:
 
 
 def _row(run: RunId) -> dict:
-    with xr.open_dataset(run.dir / "eval.nc") as ev, \
-            xr.open_dataset(run.dir / "history.nc") as hist:
-        test = ev.sel(set="test").load()
-        attrs, h = dict(ev.attrs), dict(hist.attrs)
+    ev = load_optional(run.dir / "eval.nc")
+    test, attrs, h = ev.sel(set="test"), ev.attrs, load_attrs(run.dir / "history.nc")
     row = {"network": network(run), "baseline": run.config().arch != "table1",
            "run": run.name, "seed": run.seed,
            "parameters": _parameters(run, attrs), "epochs": run.config().epochs,
@@ -102,10 +100,9 @@ def load(profile: Profile) -> Comparison:
             first = first if first is not None else gen
             layouts[network(base)] = gen["mean_nrmse"].isel(model=0).to_pandas()
             gen_paths.append(display_path(generalise_path(base)))
-    cost_path = baselines_path(profile)
-    cost = xr.load_dataset(cost_path) if cost_path.exists() else None
+    cost = load_baselines_cost(profile)
     if cost is not None:
-        paths.append(display_path(cost_path))
+        paths.append(display_path(baselines_path(profile)))
     return Comparison(profile, pd.DataFrame(rows), cost, pd.DataFrame(layouts).T, missing, paths,
                       gen_paths)
 

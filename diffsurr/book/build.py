@@ -27,7 +27,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import xarray as xr
 import yaml
 
 from .. import manifest
@@ -36,6 +35,7 @@ from ..profiles import Profile, get_profile
 from .report import PROFILE_ENV
 from ..runid import data_path, results_dir
 from ..dataset import data_stage, ensure_data
+from ..results import load_attrs
 from ..study import study_runs
 from .reproduce import copy_executed
 
@@ -47,8 +47,7 @@ def recorded_checksums(profile: Profile) -> dict[str, str]:
     for run in study_runs(profile):
         history = run.dir / "history.nc"
         if data_path(run.config()) == data_path(profile) and history.exists():
-            with xr.open_dataset(history) as h:
-                out[run.name] = str(h.attrs.get("data_sha256"))
+            out[run.name] = str(load_attrs(history).get("data_sha256"))
     return out
 
 
@@ -60,8 +59,7 @@ def check_data_checksum(profile: Profile) -> str:
         data_stage(profile)                     # the file's data values checked
     else:
         ensure_data(profile, "book build")
-    with xr.open_dataset(path) as ds:
-        sha = str(ds.attrs["data_sha256"])
+    sha = str(load_attrs(path)["data_sha256"])
     differ = {name: s for name, s in recorded_checksums(profile).items() if s != sha}
     if differ:
         raise ValueError(f"{path} has checksum {sha[:12]}, but runs were trained on other data: "

@@ -23,11 +23,10 @@ from ..nets import Surrogate, count_parameters
 from ..profiles import PROFILES, Profile
 from ..registry import table2_frame
 from .report import fmt
-from ..results import load_seed_evals
+from ..results import load_optional, load_seed_evals
 from ..runid import RunId, run_label
 from ..study import eval_name, history_name, study_runs
 from . import claims
-from .reference import read_optional
 
 PROFILE = PROFILES["convergence"]
 TARGET_EPOCHS = 800
@@ -51,9 +50,9 @@ def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:
     of a run stopped early on a plateau is its last (its later milestones hold that model)."""
     rows = []
     for run in study_runs(profile):
-        h = read_optional(run.dir / "history.nc")
+        h = load_optional(run.dir / "history.nc")
         for epoch in epochs_evaluated(profile):
-            ev = read_optional(run.dir / _eval_name(profile, epoch))
+            ev = load_optional(run.dir / _eval_name(profile, epoch))
             if ev is None:
                 continue
             test = ev.sel(set="test")
@@ -71,7 +70,7 @@ def histories(profile: Profile = PROFILE) -> dict[str, xr.Dataset]:
     for run in study_runs(profile):
         names = ["history.nc"] + [history_name(e) for e in sorted(profile.milestones,
                                                                   reverse=True)]
-        found = (read_optional(run.dir / name) for name in names)
+        found = (load_optional(run.dir / name) for name in names)
         if (h := next((h for h in found if h is not None), None)) is not None:
             out[run.name] = h
     return out
@@ -212,16 +211,16 @@ def changes_text(df: pd.DataFrame) -> str:
 
 def _working_history(profile: Profile = PROFILES["reference"]) -> xr.Dataset | None:
     """The history of the working NN1 (:data:`diffsurr.nn1_probe.WORKING_MODEL`, reference)."""
-    return read_optional(RunId.of(profile, nn1_probe.WORKING_MODEL).dir / "history.nc")
+    return load_optional(RunId.of(profile, nn1_probe.WORKING_MODEL).dir / "history.nc")
 
 
 def probe_assessed() -> dict:
     """:func:`diffsurr.nn1_probe.assess` of the probe runs that are in, against the reference
     runs of models 9 and 11 and the working NN1 ({} while one of those is missing)."""
     hist = {run: h for run in nn1_probe.RUNS.values()
-            if (h := read_optional(run.dir / "history.nc")) is not None}
+            if (h := load_optional(run.dir / "history.nc")) is not None}
     controls = {m: h for m in nn1_probe.MODELS
-                if (h := read_optional(RunId.make("reference", m).dir / "history.nc")) is not None}
+                if (h := load_optional(RunId.make("reference", m).dir / "history.nc")) is not None}
     working = _working_history()
     if len(controls) < len(nn1_probe.MODELS) or working is None:
         return {}
@@ -315,7 +314,7 @@ def best_text(profile: Profile = PROFILE) -> str:
     run = RunId.parse(profile.name, best["run"])
     net = Surrogate.from_table2(run.model, width=profile.width, head=profile.head)
     full = Surrogate.from_table2(run.model)
-    h = read_optional(run.dir / "history.nc")
+    h = load_optional(run.dir / "history.nc")
     hours = training_cpu_hours(h) if h is not None else np.nan
     reach = ("reaches" if best["mean_res"] <= float(paper["paper_mean_res"].sel(model=pm))
              else "does not reach")

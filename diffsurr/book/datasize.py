@@ -16,7 +16,7 @@ from ..profiles import PROFILES, Profile
 from ..runid import RunId
 from ..study import study_runs
 from .comparison import SPREAD_K
-from .reference import read_optional
+from ..results import load_optional
 
 PROFILE = PROFILES["datasize"]
 STATS = ("mean_res", "p99_res", "max_res")
@@ -28,7 +28,7 @@ def table(profile: Profile = PROFILE) -> pd.DataFrame:
     rows = []
     for run in study_runs(profile):
         cfg = run.config()
-        h, e = read_optional(run.dir / "history.nc"), read_optional(run.dir / "eval.nc")
+        h, e = load_optional(run.dir / "history.nc"), load_optional(run.dir / "eval.nc")
         n = int(h.attrs["n_train"]) if h is not None else np.nan
         rows.append({"run": run.label, "share": cfg.train_fraction, "n_train": n,
                      "epochs": cfg.epochs,
@@ -49,7 +49,7 @@ def seed_spread(profile: Profile = PROFILES["reference"], model: int = 12) -> fl
     seeds = (profile.seed, *profile.extra_seeds)
     values = []
     for s in seeds:
-        e = read_optional(RunId.of(profile, model, s).dir / "eval.nc")
+        e = load_optional(RunId.of(profile, model, s).dir / "eval.nc")
         if e is not None:
             values.append(float(e.mean_res.sel(set="test")))
     return float(np.std(values, ddof=1)) if len(values) > 1 else np.nan

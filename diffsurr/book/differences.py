@@ -21,7 +21,7 @@ from .. import data, solver
 from ..profiles import Profile
 from ..registry import table2_frame
 from .report import fmt
-from ..results import run_dir
+from ..results import load_optional, run_dir
 from ..statistics import last_valid
 from ..rollback import RollbackRule
 from ..runid import RunId, run_label
@@ -295,11 +295,7 @@ def timestep_text(e: dict) -> str:
 
 def load_history_none(profile: Profile, model: int = 9) -> xr.Dataset | None:
     """``history.nc`` of ``model`` trained without roll-back, or None if there is none."""
-    path = run_dir(profile, model, rollback="none") / "history.nc"
-    if not path.exists():
-        return None
-    with xr.open_dataset(path) as ds:
-        return ds.load()
+    return load_optional(run_dir(profile, model, rollback="none") / "history.nc")
 
 
 def rules_flagged(history: xr.Dataset | None, profile: Profile) -> dict[str, list[int]] | None:
@@ -319,12 +315,10 @@ def rollback_history(profile: Profile, model: int = 9) -> tuple[xr.Dataset | Non
     none = load_history_none(profile, model)
     if none is not None:
         return none, "without"
-    path = RunId.of(profile, model).dir / "history.nc"
-    if not path.exists():
+    h = load_optional(RunId.of(profile, model).dir / "history.nc")
+    if h is None:
         return None, (f"the `{profile.name}` results hold neither model {model} trained "
                       f"without roll-back nor model {model}'s own run")
-    with xr.open_dataset(path) as ds:
-        h = ds.load()
     fired = int(h.attrs.get("n_rollbacks", -1))
     if fired == 0:
         return h, "unfired"
@@ -371,14 +365,13 @@ def head_runs(profile: Profile, model: int = 12) -> pd.DataFrame:
     rows = {}
     for head in ("table1", "relu"):
         path = run_dir(profile, model, head=head)
-        if (path / "eval.nc").exists() and (path / "history.nc").exists():
-            with xr.open_dataset(path / "eval.nc") as ev, \
-                    xr.open_dataset(path / "history.nc") as h:
-                rows[head] = {"run": run_label(profile.name, path.name),
-                              "test mean residual": float(ev["mean_res"].sel(set="test")),
-                              "test 99th pct": float(ev["p99_res"].sel(set="test")),
-                              "final alive fraction": float(last_valid(h["alive_nn2"])),
-                              "best val loss": float(h.attrs["best_val_loss"])}
+        ev, h = load_optional(path / "eval.nc"), load_optional(path / "history.nc")
+        if ev is not None and h is not None:
+            rows[head] = {"run": run_label(profile.name, path.name),
+                          "test mean residual": float(ev["mean_res"].sel(set="test")),
+                          "test 99th pct": float(ev["p99_res"].sel(set="test")),
+                          "final alive fraction": float(last_valid(h["alive_nn2"])),
+                          "best val loss": float(h.attrs["best_val_loss"])}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 

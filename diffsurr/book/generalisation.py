@@ -20,12 +20,12 @@ import pandas as pd
 import xarray as xr
 
 from .. import data
-from ..stages.generalise import LAYOUTS, stored_model_sha
+from ..stages.generalise import LAYOUTS
 from ..study import GENERALISE_FILE, generalise_path
 from ..profiles import Profile
 from ..registry import MODELS, spec
 from .report import fmt
-from ..results import display_path
+from ..results import display_path, load_generalise, stored_model_sha
 from ..runid import RunId, results_dir
 
 STATS = ("mean_res", "p99_res", "max_res", "mean_nrmse", "rms_pde_all")
@@ -50,13 +50,6 @@ N_EXAMPLES = 2
 
 
 # ---------------------------------------------------------------- loading
-def _read(path) -> xr.Dataset:
-    with xr.open_dataset(path) as ds:
-        ds = ds.load()
-    ds["layout"] = [str(v) for v in ds["layout"].values]
-    return ds
-
-
 def checked(run: RunId, first: xr.Dataset | None) -> tuple[xr.Dataset | None, str | None]:
     """The run's generalise.nc, or None and why it cannot be shown (no file, no eval.nc, a
     stale file, or other test sets than ``first``'s)."""
@@ -66,7 +59,7 @@ def checked(run: RunId, first: xr.Dataset | None) -> tuple[xr.Dataset | None, st
     eval_sha = stored_model_sha(run.dir / "eval.nc")
     if eval_sha is None:
         return None, "no eval.nc to check its model against (evaluate the run)"
-    ds = _read(path)
+    ds = load_generalise(run)
     sha = str(ds.attrs.get("model_sha256"))
     if sha != eval_sha:
         return None, (f"stale: {GENERALISE_FILE} was made with model.pt {sha[:12]}, eval.nc describes "

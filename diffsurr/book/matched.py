@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import matched
+from .. import matched, payoff
 from ..baselines import ARCH_NAMES
 from ..registry import spec
+from ..results import load_matched
 from . import payoff as po
 
 NO_FILE = ("*No error-matched measurement has been made yet: run `python -m diffsurr.matched` "
@@ -29,7 +30,7 @@ NO_SURROGATE = "*No surrogate of the reference study is evaluated yet, so none i
 def load(profile, folder=None, root=None) -> tuple[dict[str, xr.Dataset], str]:
     """({file: dataset}, "full" or "quick"): the full runs in ``folder`` (default
     results/benchmarks/matched-*.nc), else the profile's quick run(s) under ``root``."""
-    return po.full_or_quick(matched.matched_files(folder), profile, "matched", root)
+    return load_matched(profile, folder, root)
 
 
 def label(name: str, model: int, arch: str) -> str:
@@ -185,7 +186,7 @@ def map_sentence(maps: dict[str, xr.Dataset], table: pd.DataFrame,
     N = 100, scales every cell's δ (an assumption stated in the sentence); the paying cells
     are counted against each opponent."""
     faster = po.FASTER if faster is None else faster
-    six = (table[(table["model"] == po.payoff.NETWORK_MODEL) & (table["arch"] == "table1")]
+    six = (table[(table["model"] == payoff.NETWORK_MODEL) & (table["arch"] == "table1")]
            if not table.empty else table)
     if not maps or six.empty:
         return ("The pay-off map cannot be recomputed against an error-matched opponent: "

@@ -10,15 +10,12 @@ every sentence.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import io, payoff
 from ..registry import table2_frame
-from ..runid import results_root
+from ..results import load_payoff_maps
 from .report import fmt
 from .speedup import load_sentence
 
@@ -35,17 +32,7 @@ def load_maps(profile, folder=None, root=None) -> tuple[dict[str, xr.Dataset], s
     """({file: dataset}, which files these are): every full run in ``folder`` (default
     results/benchmarks/payoff-*.nc, one per device); where there is none, the profile's quick
     run(s) in ``<root>/<profile>/`` (default results/)."""
-    return full_or_quick(payoff.payoff_files(folder), profile, "payoff", root)
-
-
-def full_or_quick(full, profile, prefix: str, root=None) -> tuple[dict[str, xr.Dataset], str]:
-    """The ``full`` files' datasets by name and "full"; where there is none, the profile's
-    quick ``<prefix>-*.nc`` files under ``<root>/<profile>/`` (default results/) and "quick"."""
-    if full:
-        return {p.name: io.read_netcdf(p) for p in full}, "full"
-    root = Path(root) if root else results_root()
-    quick = sorted((root / profile.name).glob(f"{prefix}-*.nc"))
-    return {p.name: io.read_netcdf(p) for p in quick}, "quick"
+    return load_payoff_maps(profile, folder, root)
 
 
 def device(ds: xr.Dataset) -> str:

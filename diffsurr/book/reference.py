@@ -17,7 +17,7 @@ from .comparison import SPREAD_K
 from ..profiles import PROFILES, Profile
 from ..registry import MODELS, spec, table2_frame
 from .report import RESIDUALS, fmt, style_table2, table2_comparison
-from ..results import load_evals
+from ..results import load_evals, load_optional
 from ..runid import RunId, run_label
 from ..study import study_runs
 
@@ -28,20 +28,12 @@ best: 2.04e-3; the ``ci`` profile's: about 2e-2)."""
 GiB = 2 ** 30
 
 
-def read_optional(path) -> xr.Dataset | None:
-    """A result file loaded into memory, or None where it is not in yet."""
-    if not path.exists():
-        return None
-    with xr.open_dataset(path) as ds:
-        return ds.load()
-
-
 def status(profile: Profile = PROFILE) -> pd.DataFrame:
     """One row per run of the study (:func:`diffsurr.study.study_runs`): whether it is trained
     and evaluated, its epochs, best epoch, roll-backs, wall time, peak memory, commit."""
     rows = []
     for run in study_runs(profile):
-        h, e = read_optional(run.dir / "history.nc"), read_optional(run.dir / "eval.nc")
+        h, e = load_optional(run.dir / "history.nc"), load_optional(run.dir / "eval.nc")
         a = h.attrs if h is not None else {}
         rows.append({
             "run": run.name, "model": run.model, "seed": run.seed, "arch": run.config().arch,
@@ -163,7 +155,7 @@ def rollback_table(profile: Profile = PROFILE) -> pd.DataFrame:
     window cut to the epochs there are) against C."""
     rows = []
     for run in study_runs(profile):
-        h = read_optional(run.dir / "history.nc")
+        h = load_optional(run.dir / "history.nc")
         if h is not None:
             ratios = rollback_ratios(h, profile.m)
             rows.append({"run": run.name, "epochs": len(ratios) + 1,
@@ -227,7 +219,7 @@ def readings(profile: Profile = PROFILE) -> pd.DataFrame:
     rows = []
     for run in study_runs(profile):
         cfg = run.config()
-        e = read_optional(run.dir / "eval.nc") if cfg.arch == "table1" else None
+        e = load_optional(run.dir / "eval.nc") if cfg.arch == "table1" else None
         if e is not None:
             rows.append({"model": run.model, "reading": cfg.mode,
                          **{label: float(e[var].sel(set="test")) / unit
@@ -293,7 +285,7 @@ def pilot_table(profile: Profile = PROFILE) -> pd.DataFrame:
     reference schedule), and the test residuals."""
     rows = []
     for run in pilot.RUNS:
-        h, e = read_optional(run.dir / "history.nc"), read_optional(run.dir / "eval.nc")
+        h, e = load_optional(run.dir / "history.nc"), load_optional(run.dir / "eval.nc")
         if h is None:
             continue
         p = run.config()
@@ -328,7 +320,7 @@ def pilot_curves() -> dict[str, xr.Dataset]:
     """Histories of the pilot's runs, by the run's label with its width and lr."""
     out = {}
     for run in pilot.RUNS:
-        h = read_optional(run.dir / "history.nc")
+        h = load_optional(run.dir / "history.nc")
         if h is not None:
             p = run.config()
             out[f"{run.label}: width {p.width:g}, lr {p.lr:g}"] = h

@@ -31,7 +31,7 @@ import xarray as xr
 from ..profiles import PROFILES, Profile, get_profile
 from ..registry import MODELS, spec, table2_frame
 from ..runid import RunId, data_path, results_dir
-from ..results import display_path, run_dir, study_progress
+from ..results import display_path, load_attrs, load_data, run_dir, study_progress
 from ..statistics import output_std
 
 PROFILE_ENV = "DIFFSURR_PROFILE"
@@ -80,9 +80,8 @@ def banner(profile: Profile, why: str | None = None) -> str:
         lines[0] += f" (Chosen: {why}.)"
     data = data_path(profile)
     if data.exists():
-        with xr.open_dataset(data) as ds:
-            split = ds["split"].values
-            attrs = dict(ds.attrs)
+        header = load_data(profile, ("split",))
+        split, attrs = header["split"].values, header.attrs
         commit = str(attrs.get("git_commit", "unknown"))[:12]
         lines.append(
             f"Results read from `{display_path(root)}`: {attrs.get('n', split.size)} "
@@ -94,15 +93,13 @@ def banner(profile: Profile, why: str | None = None) -> str:
         differ = _differences(profile, attrs, _DATA_KEYS, data.name)
         hist = RunId.of(profile, 9).dir / "history.nc"
         if hist.exists():
-            with xr.open_dataset(hist) as h:
-                differ += _differences(profile, dict(h.attrs), _TRAIN_KEYS,
-                                       f"{hist.parent.name}/history.nc")
+            differ += _differences(profile, load_attrs(hist), _TRAIN_KEYS,
+                                   f"{hist.parent.name}/history.nc")
         if differ:
             lines.append("⚠️ These results were made with other profile values than the profile "
                          "now defines: " + "; ".join(differ) + ".")
     elif (h := next(iter(sorted(root.glob("model_*/history.nc"))), None)) is not None:
-        with xr.open_dataset(h) as hist:
-            attrs = dict(hist.attrs)
+        attrs = load_attrs(h)
         lines.append(
             f"Results read from `{display_path(root)}`: {attrs.get('profile_n_samples')} "
             f"configurations ({attrs.get('n_train')} train, {attrs.get('n_val')} validation), "

@@ -15,10 +15,9 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import xarray as xr
 
 from ..profiles import PROFILES, Profile
-from ..results import evaluated_runs
+from ..results import evaluated_runs, load_attrs, load_notebook
 from ..study import GENERALISE_FILE as GENERALISE
 from ..runid import DATA_KEYS, data_path, results_dir
 
@@ -83,7 +82,7 @@ def copy_executed(src: str | Path, dst: str | Path) -> list[Path]:
     out = []
     for nb in sorted(Path(src).glob("*.ipynb")):
         target = dst / ordered_name(nb.name)
-        cleaned = clean_outputs(json.loads(nb.read_text()))
+        cleaned = clean_outputs(load_notebook(nb))
         target.write_text(json.dumps(cleaned, indent=1, ensure_ascii=False) + "\n")
         out.append(target)
     return sorted(out, key=lambda p: p.name)
@@ -173,8 +172,7 @@ def derived_styler():
 def provenance_text(profile: Profile) -> str:
     """When, by which commit, on which host and with which versions the data were made (from
     the attributes of the data file; its arrays are not read)."""
-    with xr.open_dataset(data_path(profile)) as ds:
-        attrs = dict(ds.attrs)
+    attrs = load_attrs(data_path(profile))
     versions = json.loads(attrs["versions"])
     return (f"Data made on {attrs['created']} by git commit `{attrs['git_commit']}` on host "
             f"`{attrs['host']}` with " + ", ".join(f"{k} {v}" for k, v in versions.items())
@@ -182,8 +180,7 @@ def provenance_text(profile: Profile) -> str:
 
 
 def _wall_time(path: Path) -> float:
-    with xr.open_dataset(path) as ds:
-        return float(ds.attrs["wall_time_s"])
+    return float(load_attrs(path)["wall_time_s"])
 
 
 def stage_times(profile: Profile) -> pd.DataFrame:

@@ -21,8 +21,9 @@ import pandas as pd
 import xarray as xr
 
 from .. import io, speedup
-from ..bench import BENCH_FORMAT, EXACT_TOL, LOADED_PER_CORE, benchmark_files
+from ..bench import BENCH_FORMAT, EXACT_TOL, LOADED_PER_CORE
 from .plots import surrogate_label
+from ..results import load_benchmark_files
 
 CLAIMED_SPEEDUP = speedup.PREPRINT_SPEEDUP
 """The preprint's δ/ε, "about 1000 times faster" (Sec. 4)."""
@@ -47,14 +48,13 @@ QUICK = "a quick (CI) run, too short to quote"
 def load_benchmarks(folder=None) -> tuple[dict[str, xr.Dataset], dict[str, str]]:
     """({file name: dataset} of the full format-2 runs, {file name: why it is left out})."""
     kept, dropped = {}, {}
-    for path in benchmark_files(folder):
-        ds = io.read_netcdf(path)
+    for name, ds in load_benchmark_files(folder).items():
         reason = (OLD_FORMAT if int(ds.attrs.get("bench_format", 1)) < BENCH_FORMAT
                   else QUICK if int(ds.attrs.get("quick", 0)) else "")
         if reason:
-            dropped[path.name] = reason
+            dropped[name] = reason
         else:
-            kept[path.name] = ds
+            kept[name] = ds
     return kept, dropped
 
 

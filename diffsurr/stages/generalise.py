@@ -16,7 +16,6 @@ left out by the book (:mod:`diffsurr.book.generalisation`).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,7 +24,7 @@ import xarray as xr
 from .. import data, io, manifest, metrics
 from ..nets import predict
 from ..profiles import Profile, coerce_flag
-from ..results import load_trained
+from ..results import load_generalise, load_trained, stored_model_sha
 from ..runid import RunId
 from ..runlock import run_lock
 from ..study import GENERALISE_FILE
@@ -56,15 +55,6 @@ def layouts_checksum(sets: dict[str, xr.Dataset]) -> str:
     names = np.array(list(sets), dtype=str)
     return io.sha256_arrays(names, *(a for ds in sets.values()
                                      for a in (ds.input.values, ds.target.values)))
-
-
-def stored_model_sha(path: Path) -> str | None:
-    """The ``model_sha256`` attribute of a results file (eval.nc, generalise.nc); None if the
-    file does not exist or does not record one."""
-    if not path.exists():
-        return None
-    with xr.open_dataset(path) as ds:
-        return ds.attrs.get("model_sha256")
 
 
 def generalise_stage(run: RunId, force: bool = False, n: int | None = None,
@@ -100,7 +90,7 @@ def _generalise(run, profile, n, n_examples, force, execution, t0, start) -> xr.
                          "or its weights replaced; evaluate it again (evaluate stage) before "
                          "generalising, so that both files describe the same model")
     if path.exists() and not force:
-        old = io.read_netcdf(path)
+        old = load_generalise(run)
         if (old.attrs.get("model_sha256") == model_sha
                 and int(old.attrs.get("n_per_layout", -1)) == n):
             print(f"{path} exists for this model.pt (sha256 {model_sha[:12]}, {n} samples per "
