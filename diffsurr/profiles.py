@@ -14,66 +14,157 @@ channel counts divided by 8, a larger learning rate and the "relu" output head (
 no final BatchNorm: with the Table 1 head the output ReLU dies at such learning rates, as an
 early probe saw, see the book's differences page; the workflow trains model 12 with the Table 1
 head too). Its numbers are not the preprint's and the book says so wherever it shows them.
+
+A profile's values are grouped by concern in typed sections (data, network, training, study,
+evaluation, execution; a run's :class:`~diffsurr.trainconfig.TrainConfig` is the training
+section with the execution values), and each is also named flat (``lr``, ``width``): the name
+a run overrides it by, reads it by, names its folder by (:mod:`diffsurr.runid`) and stores it
+by (``profile_lr`` attributes).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from numbers import Integral
+from operator import attrgetter
+from typing import get_type_hints
 
 import torch
 
 from .choices import ARCHS, HEADS, NN1_HEADS
+from .rollback import KINDS
+from .trainconfig import Training
 
 
 @dataclass(frozen=True)
-class Profile:
-    """Every value a stage of the study needs; any one can be overridden by name."""
+class Data:
+    """The data set a run reads (:mod:`diffsurr.data`) and the share of it it trains on."""
 
-    name: str
-    description: str
     n_samples: int                  # configurations drawn and solved (preprint: 20,000)
     test_fraction: float            # preprint: 20 % test
     val_fraction: float             # of the training part, for model selection only
-    epochs: int                     # preprint: 800
-    batch_size: int                 # authors' code: 25
-    lr: float                       # authors' code: Adam 5e-6
+    train_fraction: float = 1.0     # share of the training part trained on (val and test as they are)
+    data_seed: int = 0
+    split_seed: int = 0
+    mode: str = "clamped"           # source model: "clamped" (preprint) or "production" (code)
+    placement: str = "preprint"     # "preprint" or "code" (see diffsurr.data)
+
+
+@dataclass(frozen=True)
+class Network:
+    """The networks a run trains (Table 1, :mod:`diffsurr.nets`, or a baseline)."""
+
     width: float                    # NN2 channel multiplier (Table 1: 1)
     head: str                       # NN2 output head: "table1" or "relu"
     nn1_head: str = "table1"        # NN1's last layers: "table1", "d2-first" or "relu" (nets)
-    nn1_lr_scale: float = 1.0       # NN1's Adam learning rate as a multiple of lr (1: one lr)
-    nn1_warmup: int = 0             # first epochs of an NN1 + NN2 model with NN1 alone trained
-    train_fraction: float = 1.0     # share of the training part trained on (val and test as they are)
     arch: str = "table1"            # "table1" (NN1, NN2) or a baseline: "unet", "fno"
-    rollback: str = "preprint"      # roll-back rule: "preprint", "code" or "none"
-    C: float = 5.0                  # Eq. 3
-    m: int = 20                     # Eq. 3
-    s: int = 5                      # Eq. 3
-    checkpoint_every: int = 5
-    plateau: int = 0                # stop on a plateau of this many epochs (diffsurr.plateau; 0: off)
-    milestones: tuple = ()          # epochs whose best model is also evaluated (eval-EEE.nc)
+
+
+@dataclass(frozen=True)
+class Study:
+    """Which runs the study holds besides one per Table 2 model (:func:`diffsurr.study.study_runs`)."""
+
     models: tuple = ()              # the Table 2 models the study trains (empty: all 14)
-    data_seed: int = 0
-    split_seed: int = 0
-    seed: int = 0                   # training seed
     extra_seeds: tuple = ()         # more training seeds, for the models in seed_models
     seed_models: tuple = ()         # models trained with every seed (error bars over seeds)
     head_variant: bool = True       # also train model 12 with the other NN2 head
     nn1_variant_models: tuple = ()  # also trained with NN1's "d2-first" head (pathological outputs)
     train_divisors: tuple = ()      # models also trained on 1/d of the training part, each d
     baselines: str = ""             # baseline archs also trained, e.g. "unet,fno" (diffsurr.baselines)
-    mode: str = "clamped"           # source model: "clamped" (preprint) or "production" (code)
-    placement: str = "preprint"     # "preprint" or "code" (see diffsurr.data)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How much of the test and training data the evaluation stages read."""
+
     n_figure_samples: int = 20      # test samples kept for Figs. 5-7
     max_eval_train: int = 4000      # training samples evaluated for the train-set panels
     n_generalise: int = 1000        # test samples per source layout (generalisation study)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where and how fast a run executes; added to the training section by
+    :func:`diffsurr.stages.train.train_config` (``device`` resolved there)."""
+
     device: str = "auto"
     amp: bool = False               # bf16 autocast in training (CUDA only; the authors: float32)
     channels_last: bool = True      # speed options (NHWC: faster on CPU, fp32 all the same)
     compile: bool = False
+
+
+SECTIONS = {"data": Data, "network": Network, "training": Training, "study": Study,
+            "evaluation": Evaluation, "execution": Execution}
+"""Each section of a profile and its type."""
+PATHS = {
+    "n_samples": "data.n_samples", "test_fraction": "data.test_fraction",
+    "val_fraction": "data.val_fraction", "epochs": "training.epochs",
+    "batch_size": "training.batch_size", "lr": "training.lr", "width": "network.width",
+    "head": "network.head", "nn1_head": "network.nn1_head",
+    "nn1_lr_scale": "training.nn1_lr_scale", "nn1_warmup": "training.nn1_warmup",
+    "train_fraction": "data.train_fraction", "arch": "network.arch",
+    "rollback": "training.rollback.kind", "C": "training.rollback.C",
+    "m": "training.rollback.m", "s": "training.rollback.s",
+    "checkpoint_every": "training.checkpoint_every", "plateau": "training.plateau",
+    "milestones": "training.milestones", "models": "study.models",
+    "data_seed": "data.data_seed", "split_seed": "data.split_seed", "seed": "training.seed",
+    "extra_seeds": "study.extra_seeds", "seed_models": "study.seed_models",
+    "head_variant": "study.head_variant", "nn1_variant_models": "study.nn1_variant_models",
+    "train_divisors": "study.train_divisors", "baselines": "study.baselines",
+    "mode": "data.mode", "placement": "data.placement",
+    "n_figure_samples": "evaluation.n_figure_samples",
+    "max_eval_train": "evaluation.max_eval_train", "n_generalise": "evaluation.n_generalise",
+    "device": "execution.device", "amp": "execution.amp",
+    "channels_last": "execution.channels_last", "compile": "execution.compile",
+}
+"""Where each flat value lives in its section, in the order that names run folders
+(:mod:`diffsurr.runid`) and orders the ``profile_*`` attributes of committed results."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every value a stage of the study needs, in typed sections; each value is also read
+    (``profile.lr``, the same as ``profile.training.lr``) and overridden by its flat name."""
+
+    name: str
+    description: str
+    data: Data
+    network: Network
+    training: Training              # a run's TrainConfig is it with the execution values
+    study: Study
+    evaluation: Evaluation
+    execution: Execution
+
+    @classmethod
+    def make(cls, name: str, description: str, **values) -> "Profile":
+        """The profile of the flat ``values`` (the sections' defaults for the others), each
+        converted by :func:`coerce` and checked against :data:`RANGES`; ValueError if not."""
+        unknown = set(values) - set(VALUE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown profile value(s) {sorted(unknown)}; valid: "
+                             f"{list(VALUE_NAMES)}")
+        values = {k: coerce(k, v) for k, v in values.items()}
+        for k, v in values.items():
+            if k in RANGES and not RANGES[k][0](v):
+                raise ValueError(f"{k} must be {_expect(k)}, got {v!r}")
+        tree: dict = {}
+        for k, v in values.items():
+            *parents, leaf = PATHS[k].split(".")
+            functools.reduce(lambda node, part: node.setdefault(part, {}), parents, tree)[leaf] = v
+        return cls(name, description, **{s: _build(t, tree.get(s, {})) for s, t in SECTIONS.items()})
+
+    def __getattr__(self, name: str):
+        """A value by its flat name (:data:`PATHS`); called only for names that are not fields."""
+        if name not in PATHS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return _GETTERS[name](self)
+
+    def values(self) -> dict:
+        """Every value by its flat name, in :data:`VALUE_NAMES` order."""
+        return {k: get(self) for k, get in _GETTERS.items()}
 
     def replace(self, **overrides) -> "Profile":
         """A copy with some values changed; unknown names and bad values raise ValueError.
@@ -81,19 +172,7 @@ class Profile:
         Values given as text (papermill passes what it cannot parse as a number as text) are
         converted by :meth:`coerce` first.
         """
-        unknown = set(overrides) - set(VALUE_NAMES)
-        if unknown:
-            raise ValueError(f"unknown profile value(s) {sorted(unknown)}; valid: {list(VALUE_NAMES)}")
-        new = dataclasses.replace(self, **{k: coerce(k, v) for k, v in overrides.items()})
-        new.validate()
-        return new
-
-    def validate(self) -> None:
-        """Every value of the right type and in its range; ValueError naming the value if not."""
-        for name in VALUE_NAMES:
-            value = coerce(name, getattr(self, name))
-            if name in RANGES and not RANGES[name][0](value):
-                raise ValueError(f"{name} must be {_expect(name)}, got {value!r}")
+        return Profile.make(self.name, self.description, **{**self.values(), **overrides})
 
     def resolved_device(self) -> str:
         """``device``, with "auto" resolved; ValueError if it asks for CUDA and there is none."""
@@ -105,7 +184,20 @@ class Profile:
         return self.device
 
     def as_attrs(self) -> dict:
-        return {f"profile_{k}": v for k, v in dataclasses.asdict(self).items()}
+        """``profile_<name>`` for the name, the description and every flat value."""
+        return {f"profile_{k}": v for k, v in
+                {"name": self.name, "description": self.description, **self.values()}.items()}
+
+
+_GETTERS = {name: attrgetter(path) for name, path in PATHS.items()}
+_hints = functools.cache(get_type_hints)
+"""The types of a section's fields (resolved once)."""
+
+
+def _build(kind: type, tree: dict):
+    """An instance of section ``kind`` from a tree of values (nested dicts: nested sections)."""
+    hints = _hints(kind)
+    return kind(**{k: _build(hints[k], v) if isinstance(v, dict) else v for k, v in tree.items()})
 
 
 def baseline_archs(text: str) -> tuple[str, ...]:
@@ -118,7 +210,7 @@ def _archs_ok(text: str) -> bool:
     return len(set(names)) == len(names) and set(names) <= set(ARCHS[1:])
 
 
-CHOICES = {"head": HEADS, "nn1_head": NN1_HEADS, "arch": ARCHS, "rollback": ("preprint", "code", "none"),
+CHOICES = {"head": HEADS, "nn1_head": NN1_HEADS, "arch": ARCHS, "rollback": KINDS,
            "mode": ("clamped", "production"), "placement": ("preprint", "code")}
 _POSITIVE = (lambda v: v > 0, "> 0")
 SEED_END = 2 ** 64
@@ -143,9 +235,18 @@ RANGES = {
                "'auto', 'cpu', 'cuda' or 'cuda:N'"),
 }
 """The valid range of each value that has one: (test, text for error messages)."""
-_TYPES = {f.name: f.type for f in fields(Profile)}
-VALUE_NAMES = tuple(n for n in _TYPES if n not in ("name", "description"))
+VALUE_NAMES = tuple(PATHS)
 """The values a run can override by name (everything but the profile's name and description)."""
+
+
+def _leaf_type(path: str) -> str:
+    """The type of the value at ``path`` in a profile, by name ("int", "tuple", ...)."""
+    *parents, leaf = path.split(".")
+    return _hints(functools.reduce(lambda kind, part: _hints(kind)[part], parents, Profile))[
+        leaf].__name__
+
+
+_TYPES = {name: _leaf_type(path) for name, path in PATHS.items()}
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 
@@ -213,7 +314,7 @@ _KIND_TEXT = {"int": "an integer", "float": "a finite number", "str": "a string"
               "tuple": "a list of integers (e.g. 1,2)"}
 
 
-_REFERENCE = Profile(
+_REFERENCE = Profile.make(
     name="reference",
     description="Table 2 at the largest scale a 2-core CPU runs in 8 hours: the "
                 "authors' data (production sources, code placement, 20,000 "
@@ -229,14 +330,20 @@ _REFERENCE = Profile(
 """The reference study; the probe and convergence profiles are it with what they name changed,
 so they read the same data set."""
 
+
+def _from_reference(name: str, description: str, **changes) -> Profile:
+    """The reference profile with the values ``changes`` names changed."""
+    return Profile.make(name, description, **{**_REFERENCE.values(), **changes})
+
+
 PROFILES = {
-    "paper": Profile(
+    "paper": Profile.make(
         name="paper",
         description="the preprint's scale (Sec. 2): 20,000 samples, 800 epochs, batch 25, "
                     "Adam 5e-6, full-width Table 1 networks; for a GPU",
         n_samples=20_000, test_fraction=0.2, val_fraction=0.1, epochs=800, batch_size=25,
         lr=5e-6, width=1.0, head="table1", checkpoint_every=10, baselines="unet,fno"),
-    "ci": Profile(
+    "ci": Profile.make(
         name="ci",
         description="the same pipeline scaled to a 2-core CPU: fewer samples and epochs, NN2 "
                     "channels / 8, Adam 1e-3, roll-back window m = 5, and NN2's output head "
@@ -249,7 +356,7 @@ PROFILES = {
         lr=1e-3, width=0.125, head="relu", m=5, s=2, checkpoint_every=2,
         max_eval_train=400, extra_seeds=(1, 2), seed_models=(5, 6, 9, 11, 12),
         nn1_variant_models=(6, 9), baselines="unet,fno", n_generalise=100),
-    "pilot": Profile(
+    "pilot": Profile.make(
         name="pilot",
         description="the reference data (production sources, code placement, 20,000 samples) "
                     "and training rules, with short runs of model 12 at two NN2 widths and "
@@ -259,15 +366,15 @@ PROFILES = {
         lr=1e-3, width=0.25, head="relu", checkpoint_every=1, mode="production",
         placement="code", max_eval_train=4000, n_generalise=200),
     "reference": _REFERENCE,
-    "probe": dataclasses.replace(
-        _REFERENCE, name="probe",
+    "probe": _from_reference(
+        name="probe",
         description="the reference data and settings for 3 epochs, models 9 and 11 only, "
                     "each with one change to NN1 (its learning rate, its last activation or a "
                     "warm-up alone), to find the smallest change that keeps NN1's output "
                     "alive in NN1 + NN2 models; not the preprint's scale",
         epochs=3, extra_seeds=(), seed_models=(), baselines="", n_generalise=200),
-    "convergence": dataclasses.replace(
-        _REFERENCE, name="convergence",
+    "convergence": _from_reference(
+        name="convergence",
         description="the reference study's data and settings trained 4× longer: models 4, 5, "
                     "6, 9, 11 and 12 (the pairs that decide the claims) for up to 32 epochs, "
                     "stopped earlier on a plateau of the smoothed validation loss, with the "
@@ -278,8 +385,8 @@ PROFILES = {
         epochs=32, plateau=8, milestones=(8, 16, 32), models=(4, 5, 6, 9, 11, 12),
         nn1_lr_scale=0.005,
         extra_seeds=(1,), seed_models=(9, 11, 12), baselines="", n_generalise=200),
-    "datasize": dataclasses.replace(
-        _REFERENCE, name="datasize",
+    "datasize": _from_reference(
+        name="datasize",
         description="the reference data and settings, model 12 trained on all, 1/2, 1/4 and "
                     "1/8 of the training part (the same validation and test sets), each for 8 "
                     "epochs and, the smaller shares, also for as many optimiser steps as on "
@@ -287,7 +394,7 @@ PROFILES = {
                     "surrogate? Not the preprint's scale",
         models=(12,), train_divisors=(2, 4, 8), extra_seeds=(), seed_models=(),
         baselines="", n_generalise=200),
-    "smoke": Profile(
+    "smoke": Profile.make(
         name="smoke",
         description="a few seconds per stage, for tests and for developing the book; its "
                     "numbers mean nothing",

@@ -27,7 +27,7 @@ from . import io
 from .baselines import ARCH_NAMES
 from .profiles import PROFILES, VALUE_NAMES, Profile
 from .registry import spec
-from .train import EXECUTION_SETTINGS
+from .trainconfig import EXECUTION_SETTINGS
 
 EXECUTION = EXECUTION_SETTINGS
 """How a run executes, not what it computes: never part of its identity."""

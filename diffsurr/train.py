@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -28,80 +28,14 @@ from tqdm import tqdm
 
 from . import io, plateau
 from .nets import alive_fraction
-from .rollback import RollbackRule
+from .trainconfig import EXECUTION_SETTINGS, TrainConfig
 
 # Per attempted epoch: ``accepted`` is 0 for a jump; ``kept`` is 1 for the epochs that form
 # the final trajectory (0 for a jump and for the accepted epochs a later roll-back undid).
 MAX_NON_FINITE = 3
 """Non-finite training losses in a row, each after a roll-back to a finite state, that stop a run."""
-EXECUTION_SETTINGS = ("device", "checkpoint_every", "channels_last", "compile")
-"""Settings of how a run executes, not what it computes: never part of a run's identity (a
-checkpoint written on another device, or compiled, resumes all the same)."""
 HISTORY_VARS = ("epoch", "train_loss", "val_loss", "accepted", "kept", "rolled_back_to",
                 "wall_time_s", "alive_nn1", "alive_nn2")
-
-
-@dataclass
-class TrainConfig:
-    """Settings of one training run (the run profiles of :mod:`diffsurr.profiles` fill them)."""
-
-    epochs: int = 800
-    batch_size: int = 25
-    lr: float = 5e-6
-    nn1_lr_scale: float = 1.0     # NN1's learning rate is lr * nn1_lr_scale (a departure if != 1)
-    nn1_warmup: int = 0           # first accepted epochs with NN1 alone (a departure if > 0)
-    seed: int = 0
-    rollback: RollbackRule = field(default_factory=RollbackRule)
-    max_rollbacks: int = 200
-    checkpoint_every: int = 5
-    plateau: int = 0              # stop when on a plateau over this many epochs (0: never)
-    milestones: tuple = ()        # accepted epochs at which on_milestone gets the best state
-    device: str = "cpu"
-    amp: bool = False             # bf16 autocast (CUDA only)
-    channels_last: bool = True    # NHWC tensors: faster on CPU (oneDNN), fp32 all the same
-    compile: bool = False
-    # Speed only (not in the signature; tools/speed.py train-speed measures them on CPU).
-    # Threads are the process's (OMP_NUM_THREADS; the workflow runs one per job, the fastest
-    # on a shared 2-core CPU): train() never changes them, because lowering and raising
-    # torch's thread count inside a process broke MKL's batched LU afterwards (torch 2.13).
-    fused_adam: bool = True       # Adam(fused=True): fp32, rounding differs from the loop's
-    val_batch_size: int = 256     # validation batches (inference mode)
-
-    def __post_init__(self):
-        for name in ("epochs", "batch_size", "checkpoint_every", "val_batch_size"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-                    and value >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("lr", "nn1_lr_scale"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("plateau", "nn1_warmup"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 0):
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-        if self.nn1_warmup >= self.epochs:
-            raise ValueError(f"nn1_warmup ({self.nn1_warmup}) must be fewer than the "
-                             f"{self.epochs} epochs")
-        if not all(isinstance(e, int) and 1 <= e <= self.epochs for e in self.milestones):
-            raise ValueError(f"milestones must be epochs in 1..{self.epochs}, got "
-                             f"{self.milestones!r}")
-        if self.max_rollbacks < 0:
-            raise ValueError(f"max_rollbacks must be >= 0, got {self.max_rollbacks}")
-        if self.amp and not str(self.device).startswith("cuda"):
-            raise ValueError("amp (bf16 autocast) is for CUDA devices only; set amp=False on "
-                             f"{self.device!r}")
-
-    def signature(self) -> dict:
-        """What must agree between a checkpoint and a run that resumes it."""
-        d = asdict(self)
-        d["rollback"] = asdict(self.rollback)
-        for key in ("checkpoint_every", "milestones", "device", "compile", "channels_last",
-                    "fused_adam", "val_batch_size"):
-            d.pop(key)
-        if not d["nn1_warmup"]:
-            d.pop("nn1_warmup")         # so checkpoints written before it existed still resume
-        return d
 
 
 def _state(model, opt) -> dict:

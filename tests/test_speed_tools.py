@@ -21,7 +21,7 @@ def test_train_speed_structure(tmp_path):
     """``train-speed`` at tiny sizes: every variant measured, ratios to the plain settings, file written.
 
     It runs in its own process: the experiment lowers and raises torch's thread count, after
-    which MKL's batched LU misbehaves in the same process (see diffsurr.train.TrainConfig)."""
+    which MKL's batched LU misbehaves in the same process (see diffsurr.trainconfig.TrainConfig)."""
     res = subprocess.run([sys.executable, str(TOOL), "train-speed", "--widths",
                           "0.0625", "--steps", "1", "--rounds", "1", "--n-val", "4", "--out",
                           str(tmp_path)], capture_output=True, text=True, cwd=io.REPO_ROOT)

@@ -9,7 +9,6 @@ them in stage order; :mod:`diffsurr.book.sphinx_ext` titles them by run.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -138,8 +137,7 @@ def _derived(name: str) -> bool:
 def profiles_table() -> pd.DataFrame:
     """Every value of every profile (``diffsurr/profiles.py``) that is not derived from the
     base profile, one column per profile."""
-    rows = {name: {k: value_text(v) for k, v in dataclasses.asdict(p).items()
-                   if k not in ("name", "description")}
+    rows = {name: {k: value_text(v) for k, v in p.values().items()}
             for name, p in PROFILES.items() if not _derived(name)}
     return pd.DataFrame(rows)
 
@@ -147,10 +145,9 @@ def profiles_table() -> pd.DataFrame:
 def derived_table() -> pd.DataFrame:
     """The profiles made from the base profile: only the values each changes (the rest as
     in the base), one column per profile ("·": the base's value)."""
-    base = dataclasses.asdict(PROFILES[BASE])
-    cols = {name: dataclasses.asdict(p) for name, p in PROFILES.items() if _derived(name)}
-    keys = [k for k in base if k not in ("name", "description")
-            and any(c[k] != base[k] for c in cols.values())]
+    base = PROFILES[BASE].values()
+    cols = {name: p.values() for name, p in PROFILES.items() if _derived(name)}
+    keys = [k for k in base if any(c[k] != base[k] for c in cols.values())]
     return pd.DataFrame({name: {k: value_text(c[k]) if c[k] != base[k] else "·" for k in keys}
                          for name, c in cols.items()})
 

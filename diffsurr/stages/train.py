@@ -23,7 +23,6 @@ from ..loss import ExpWeightedLoss
 from ..nets import Surrogate
 from ..profiles import Profile, coerce_flag
 from ..registry import spec
-from ..rollback import RollbackRule
 from ..results import load_split
 from ..runid import RunId, identity_diff
 from ..runlock import run_lock
@@ -65,18 +64,15 @@ def training_estimate(profile: Profile, model: int) -> tuple[float, str]:
 
 
 def train_config(profile: Profile, model: int | None = None) -> TrainConfig:
-    """The training settings of ``profile``; NN1's learning-rate scale and warm-up only where
-    ``model`` has both networks (the fixes that keep NN1 alive beside NN2), so NN1 alone and
-    NN2 alone train the same whatever these values."""
+    """The training settings of ``profile``: its training section with its execution values;
+    NN1's learning-rate scale and warm-up only where ``model`` has both networks (the fixes
+    that keep NN1 alive beside NN2), so NN1 alone and NN2 alone train the same whatever these
+    values."""
     both = model is None or (spec(model).p1 != 0 and spec(model).p2 != 0)
-    scale, warmup = (profile.nn1_lr_scale, profile.nn1_warmup) if both else (1.0, 0)
-    return TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, lr=profile.lr,
-                       nn1_lr_scale=scale, nn1_warmup=warmup, seed=profile.seed,
-                       checkpoint_every=profile.checkpoint_every, plateau=profile.plateau,
-                       milestones=tuple(profile.milestones),
-                       rollback=RollbackRule(profile.rollback, profile.C, profile.m, profile.s),
-                       device=profile.resolved_device(), amp=profile.amp,
-                       channels_last=profile.channels_last, compile=profile.compile)
+    run = profile.execution
+    return TrainConfig.of(profile.training, device=profile.resolved_device(), amp=run.amp,
+                          channels_last=run.channels_last, compile=run.compile,
+                          **({} if both else {"nn1_lr_scale": 1.0, "nn1_warmup": 0}))
 
 
 def _identity(run: RunId, net: Surrogate, cfg: TrainConfig, data_sha: str,
