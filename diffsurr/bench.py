@@ -466,7 +466,8 @@ def bench_all(device=None, quick=False, stage=None):
 
 def output_path(ds, profile=None, root=None):
     """Where a bench_all result belongs (:func:`diffsurr.timing.measurement_file`): a full run
-    in ``results/benchmarks/<slug>.nc``, a quick one in ``results/<profile>/benchmark-<slug>.nc``."""
+    in ``results/benchmarks/<slug>.nc``, a quick one in
+    ``results/<profile>/benchmark-<slug>.nc``."""
     slug = file_slug(ds)
     return measurement_file(f"benchmark-{slug}.nc", f"{slug}.nc", bool(ds.attrs["quick"]),
                             profile, root)

@@ -20,7 +20,8 @@ placement and source model, N = 100; :func:`diffsurr.data.draw_inputs`):
 The surrogates' errors are not measured here: they are their runs' test mean residuals
 (``eval.nc``, :func:`surrogates`). :func:`pareto` finds the cost-error front, :func:`fit_cost`
 fits a power law over it (a summary), :func:`matched_cost` reads the classical cost off the
-front at a given error, :func:`matched_break_even` is Eq. 4 against that opponent. A full run writes ``results/benchmarks/matched-<device-slug>.nc`` (committed);
+front at a given error, :func:`matched_break_even` is Eq. 4 against that opponent. A full run writes
+``results/benchmarks/matched-<device-slug>.nc`` (committed);
 ``--quick`` (tests, CI) writes ``results/<profile>/matched-<device-slug>.nc`` (git-ignored).
 Not in the preprint; the book's pay-off page shows it.
 """

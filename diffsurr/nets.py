@@ -1,4 +1,5 @@
-"""The two networks of Table 1 (NN1, NN2) and their weighted sum yhat = p1·NN1(x) + p2·NN2(x) (Fig. 2).
+"""The two networks of Table 1 (NN1, NN2) and their weighted sum yhat = p1·NN1(x) + p2·NN2(x) (Fig.
+2).
 
 Conventions of the authors' Flux code (the book's differences page, "Layers"): LeakyReLU
 slope 0.01, element-wise dropout, BatchNorm after the activation (momentum 0.1, eps 1e-5),
@@ -45,7 +46,8 @@ class BatchNorm2d(nn.BatchNorm2d):
     channels, 8 floats at a time, and NN1's 4-channel layers fell to its scalar loop, about
     2× slower (``python tools/speed.py nn1-speed``). The NCHW kernel is also the more
     accurate: on NN1's first BatchNorm (a channel of variance 1e-4) the channels_last one was
-    2e-3 off float64 on outputs of order 1, the NCHW one 2e-6 (tests/test_nets.py compares). ``fast = False``
+    2e-3 off float64 on outputs of order 1, the NCHW one 2e-6 (tests/test_nets.py compares).
+    ``fast = False``
     (:func:`set_fast_paths`) is the plain layer."""
 
     fast = True
@@ -131,7 +133,8 @@ def _check_input(x: torch.Tensor, square: int | None) -> None:
 
 
 def glorot_init(module: nn.Module) -> None:
-    """Flux's default initialisation: Glorot-uniform weights, zero biases, for every (transposed) conv."""
+    """Flux's default initialisation: Glorot-uniform weights, zero biases, for every (transposed)
+    conv."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.xavier_uniform_(m.weight)
@@ -149,7 +152,8 @@ class NN1(nn.Module):
     Each conv is followed by LeakyReLU (ReLU after the last) and BatchNorm; Dropout D1 sits
     between the first activation and its BatchNorm, Dropout D2 between the last ReLU and
     the last BatchNorm (``head="table1"``). Works for any image size. 3,075 trainable
-    parameters. The measured variants (:data:`diffsurr.choices.NN1_HEADS`) move D2 before the last conv
+    parameters. The measured variants (:data:`diffsurr.choices.NN1_HEADS`) move D2 before the last
+    conv
     (``"d2-first"``), also drop the last BatchNorm (``"relu"``, two parameters fewer), or make
     the last activation a LeakyReLU (``"leaky"``).
     """
@@ -189,7 +193,8 @@ class NN1(nn.Module):
 
 
 class NN2(nn.Module):
-    """Table 1(b): the encoder–decoder, 1×100×100 → 2048×1×1 → 1×100×100. 50,290,243 parameters at width 1.
+    """Table 1(b): the encoder–decoder, 1×100×100 → 2048×1×1 → 1×100×100. 50,290,243 parameters at
+    width 1.
 
     Encoder: conv 1→64 → LeakyReLU → BatchNorm → Dropout D3 → meanpool 2; convs 64→128,
     128→256, 256→512, 512→1024 (3×3, padding 1, LeakyReLU) each followed by meanpool 2;
@@ -304,7 +309,8 @@ class Surrogate(nn.Module):
         return cls(nn1, nn2, s.p1, s.p2, model=s.model)
 
     def parts(self, x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The unweighted outputs (yhat1, yhat2) of NN1 and NN2 (Fig. 7); None for a network that is off."""
+        """The unweighted outputs (yhat1, yhat2) of NN1 and NN2 (Fig. 7); None for a network that is
+        off."""
         y1 = self.nn1(x) if self.nn1 is not None else None
         y2 = self.nn2(x) if self.nn2 is not None else None
         return y1, y2

@@ -7,7 +7,8 @@ rate scaled down (``nn1_lr_scale``: the networks stay as in Table 1), NN1's fina
 leaky (``nn1_head``) or NN1 trained alone first (``nn1_warmup``). A variant is fit when
 NN1's alive fraction stays at or above :data:`ALIVE_SHARE` of the lowest one that a working
 NN1 shows (model 6, NN1 alone, of the reference study: its output lives, yet only the pixels
-near the two sources are positive, a small share of the field) at every epoch of every run; of the fit variants, the one with the lowest
+near the two sources are positive, a small share of the field) at every epoch of every run; of the
+fit variants, the one with the lowest
 validation loss relative to the reference run of the same model at the same epoch (the
 control: Table 1, one learning rate, same seed) is chosen.
 """

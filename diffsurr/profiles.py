@@ -65,7 +65,8 @@ class Network:
 
 @dataclass(frozen=True)
 class Study:
-    """Which runs the study holds besides one per Table 2 model (:func:`diffsurr.study.study_runs`)."""
+    """Which runs the study holds besides one per Table 2 model
+    (:func:`diffsurr.study.study_runs`)."""
 
     models: tuple = ()              # the Table 2 models the study trains (empty: all 14)
     extra_seeds: tuple = ()         # more training seeds, for the models in seed_models

@@ -93,7 +93,8 @@ def spec(model: int) -> ModelSpec:
 
 
 def table2_frame() -> xr.Dataset:
-    """Table 2 as an xarray.Dataset with dimension ``model`` (NaN where a dropout is not applicable)."""
+    """Table 2 as an xarray.Dataset with dimension ``model`` (NaN where a dropout is not
+    applicable)."""
     specs = _load()
     columns = [f.name for f in fields(ModelSpec) if f.name != "model"]
     data = {

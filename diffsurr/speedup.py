@@ -17,7 +17,8 @@ PREPRINT_TRAIN_S = 12 * 3600.0
 PREPRINT_SPEEDUP = 1000.0
 """δ/ε ≈ 1000 on an NVIDIA Quadro RTX 6000 (Sec. 4)."""
 PREPRINT_M = 20_000
-"""M that reproduces the preprint's N_min ≈ 57,300: all 20,000 solved samples (see preprint_break_even)."""
+"""M that reproduces the preprint's N_min ≈ 57,300: all 20,000 solved samples (see
+preprint_break_even)."""
 PREPRINT_N_MIN = 57_300
 """The preprint's result, "N_min ≈ 57300" (Sec. 4)."""
 

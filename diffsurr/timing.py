@@ -197,7 +197,8 @@ def train_option_times(template, loss_fn, data, batch, lr, option, plan, device,
 
     Two runs of 1 + plan.train_repeats epochs each, one with 1 step per epoch and one with
     1 + plan.train_steps; their fastest warm epochs differ by plan.train_steps steps alone, so
-    s_per_step is that difference over plan.train_steps, and ``other_s`` (validation, dead-unit count, state
+    s_per_step is that difference over plan.train_steps, and ``other_s`` (validation, dead-unit
+    count, state
     copies) the short epoch less one step. Validation per sample is timed with the trainer's
     evaluate_loss. Only torch.compile failures and CUDA out-of-memory are caught (``error``).
     """

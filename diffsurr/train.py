@@ -33,7 +33,8 @@ from .trainconfig import EXECUTION_SETTINGS, TrainConfig
 # Per attempted epoch: ``accepted`` is 0 for a jump; ``kept`` is 1 for the epochs that form
 # the final trajectory (0 for a jump and for the accepted epochs a later roll-back undid).
 MAX_NON_FINITE = 3
-"""Non-finite training losses in a row, each after a roll-back to a finite state, that stop a run."""
+"""Non-finite training losses in a row, each after a roll-back to a finite state, that stop a
+run."""
 HISTORY_VARS = ("epoch", "train_loss", "val_loss", "accepted", "kept", "rolled_back_to",
                 "wall_time_s", "alive_nn1", "alive_nn2")
 

@@ -1,4 +1,5 @@
-"""Table 1 networks: parameter counts, shapes, layer order, initialisation, p1/p2 and the head monitor."""
+"""Table 1 networks: parameter counts, shapes, layer order, initialisation, p1/p2 and the head
+monitor."""
 
 import math
 

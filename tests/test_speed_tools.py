@@ -18,7 +18,8 @@ _spec.loader.exec_module(speed)
 
 
 def test_train_speed_structure(tmp_path):
-    """``train-speed`` at tiny sizes: every variant measured, ratios to the plain settings, file written.
+    """``train-speed`` at tiny sizes: every variant measured, ratios to the plain settings, file
+    written.
 
     It runs in its own process: the experiment lowers and raises torch's thread count, after
     which MKL's batched LU misbehaves in the same process (see diffsurr.trainconfig.TrainConfig)."""

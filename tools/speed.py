@@ -407,7 +407,8 @@ def bench_nn1_speed(model=BENCH_MODEL, width=0.25, batch=25, steps=3, rounds=4, 
                     layer_rounds=3, compiled=False, lr=1e-3, seed=0, progress=True):
     """Model ``model`` (relu head, NN2 at ``width``) on one torch thread, channels_last,
     fused Adam (TrainConfig's defaults): per-layer forward/backward times (:func:`layer_times`,
-    interleaved) for the plain and the fast paths of diffsurr.nets, and the training step time of each
+    interleaved) for the plain and the fast paths of diffsurr.nets, and the training step time of
+    each
     variant, interleaved: ``rounds`` rounds of ``steps`` steps of every variant in turn
     (round 0 warm-up), from one initial model; the median step and its ratio to the plain
     path. ``compiled`` adds torch.compile of NN1 on the fast paths (its dropout draws other

@@ -11,7 +11,8 @@
    (:func:`check_data_checksum`).
 3. The executed stage notebooks of ``results/<profile>/notebooks/`` are copied into
    ``book/executed/`` (:func:`diffsurr.book.reproduce.copy_executed`).
-4. ``jupyter-book build --all`` (every page anew) with ``$DIFFSURR_PROFILE`` set, into ``DIR/_build/html`` (``DIR``: the
+4. ``jupyter-book build --all`` (every page anew) with ``$DIFFSURR_PROFILE`` set, into
+   ``DIR/_build/html`` (``DIR``: the
    repository, so ``_build/html``, unless ``--out``). Pages show the runs that are in; a study
    under way says which are missing. ``--repository URL`` (the Pages workflow gives the
    repository it runs in) adds the repository and issues buttons; without it the book names

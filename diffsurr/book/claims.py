@@ -4,9 +4,12 @@ Each :class:`Claim` quotes the preprint's words and says how this study reads th
 how models compare is judged on every matched pair of Table 2 models (same everything but the
 factor in question) and on each statistic its words are about; with several training seeds per
 model, a comparison counts only when the difference of the seed means exceeds the seed spread
-(:data:`diffsurr.book.comparison.SPREAD_K`). A comparison is *not evidence* when one of its models has a dead network
-(its output is a constant, :data:`diffsurr.book.report.DEAD_STD`) or when the claim is about overfitting and neither
-model overfits (:data:`diffsurr.book.comparison.OVERFIT_RATIO`). The claims on roll-back and on speed are judged from
+(:data:`diffsurr.book.comparison.SPREAD_K`). A comparison is *not evidence* when one of its models
+has a dead network
+(its output is a constant, :data:`diffsurr.book.report.DEAD_STD`) or when the claim is about
+overfitting and neither
+model overfits (:data:`diffsurr.book.comparison.OVERFIT_RATIO`). The claims on roll-back and on
+speed are judged from
 what the study's runs and benchmark files record (:class:`Context`). Pages show verdicts only
 through :func:`badge`, which tags them in the HTML so a test can check that every page agrees
 (``tests/test_book_claims.py``).

@@ -1,7 +1,8 @@
 """The generalisation chapter (``book/generalisation.md``): its data, numbers and sentences.
 
 :func:`load` gathers the Table 2 runs' ``results/<profile>/<run>/generalise.nc``
-(:mod:`diffsurr.stages.generalise`, one file per run) along ``model`` and says which runs are missing
+(:mod:`diffsurr.stages.generalise`, one file per run) along ``model`` and says which runs are
+missing
 and why, so that a partial study renders with the runs it has and names the others. A run's
 file counts only if the run's eval.nc describes the same model.pt (``model_sha256``): a
 retrained run's old generalise.nc is stale, and left out. :func:`findings` returns the

@@ -90,7 +90,8 @@ def table2_runs(st: pd.DataFrame) -> list[int]:
 
 
 def table2(st: pd.DataFrame) -> pd.DataFrame:
-    """:func:`diffsurr.book.report.table2_comparison` of the evaluated Table 2 runs (empty if none)."""
+    """:func:`diffsurr.book.report.table2_comparison` of the evaluated Table 2 runs (empty if
+    none)."""
     models = table2_runs(st)
     return table2_comparison(load_evals(PROFILE, models)) if models else pd.DataFrame()
 

@@ -37,7 +37,8 @@ def seeds_found(seeds: xr.Dataset, profile: Profile) -> str:
 
 def table2_seeds(seeds: xr.Dataset, set_name: str = "test") -> pd.DataFrame:
     """Table 2's residuals per model as mean and std over seeds in Table 2's units, the
-    preprint's value, and the number of seeds: columns (label, mean | std | preprint), (seeds, n)."""
+    preprint's value, and the number of seeds: columns (label, mean | std | preprint), (seeds,
+    n)."""
     t2 = table2_frame()
     models = [int(m) for m in seeds["model"].values]
     ds = seeds.sel(set=set_name)

@@ -11,7 +11,8 @@ Preprint figures: Fig. 1 (:func:`fig1_problem`), Fig. 4 (:func:`fig4_loss`), Fig
 Fig. 7 (:func:`fig7_parts`), Fig. 8 (:func:`fig8_hist2d`), Fig. 9 (:func:`fig9_slices`, its
 symmetric-log axis :func:`fig9_linthresh`),
 Fig. 10 (:func:`fig10_slice_summary`), Fig. 11 (:func:`fig11_field_pdfs`), Figs. S1–S12
-(:func:`supplement_slice_pdfs`, their bins :func:`supplement_edges`, :func:`has_slice_bins`). Beyond the preprint: :func:`source_modes`,
+(:func:`supplement_slice_pdfs`, their bins :func:`supplement_edges`, :func:`has_slice_bins`). Beyond
+the preprint: :func:`source_modes`,
 :func:`solver_agreement`, :func:`timestep_convergence`, :func:`single_disk`,
 :func:`rollback_counts`, :func:`alive_fractions`, :func:`seed_spread` (error bars over training
 seeds), :func:`generalisation_examples`, :func:`generalisation_ratios` (other source

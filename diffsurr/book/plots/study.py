@@ -129,7 +129,8 @@ def generalisation_ratios(ratios: xr.Dataset, titles: Mapping[str, str],
 
 # ---------------------------------------------------------------- metrics page
 def metrics_overview(df, highlight: Sequence[int] = ()) -> Figure:
-    """The metrics beyond the preprint per model (``df``: :func:`diffsurr.book.report.metrics_frame`,
+    """The metrics beyond the preprint per model (``df``:
+    :func:`diffsurr.book.report.metrics_frame`,
     one row per model): a) the error's RMSE in the low, mid and high Fourier bands, b) nRMSE,
     c) PDE residual (RMS) and d) boundary-ring RMSE against the mean residual, each model
     labelled by its number (``highlight``: models drawn in grey, e.g. NN1-only). 4 panels."""
