@@ -40,7 +40,8 @@ class ExpWeightedLoss(nn.Module):
     def forward(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if y_hat.shape != y.shape:
             raise ValueError(
-                f"prediction and target must have the same shape, got {tuple(y_hat.shape)} and {tuple(y.shape)}"
+                f"prediction and target must have the same shape, got {tuple(y_hat.shape)} and "
+                f"{tuple(y.shape)}"
             )
         weight = torch.exp(-(1.0 - y) / self.w)
         return (weight * (y_hat - y).abs().pow(self.alpha)).mean()

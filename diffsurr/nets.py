@@ -32,7 +32,8 @@ SLOPE = 0.01
 NN1_CHANNELS = (1, 4, 8, 16, 8, 4, 1)
 NN2_ENCODER_CHANNELS = (1, 64, 128, 256, 512, 1024, 2048)
 # (out_channels, kernel, stride, padding) of the decoder's ConvTranspose layers, Table 1.
-NN2_DECODER = ((1024, 3, 2, 0), (512, 3, 2, 0), (256, 3, 2, 1), (128, 3, 2, 1), (64, 3, 2, 0), (1, 4, 2, 2))
+NN2_DECODER = ((1024, 3, 2, 0), (512, 3, 2, 0), (256, 3, 2, 1), (128, 3, 2, 1), (64, 3, 2, 0),
+               (1, 4, 2, 2))
 
 
 NARROW_BATCHNORM = 8
@@ -125,7 +126,8 @@ def _check_dropout(name: str, p: float) -> float:
 
 def _check_input(x: torch.Tensor, square: int | None) -> None:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"input must be a floating-point torch.Tensor of shape (B, 1, N, N), got {type(x).__name__}")
+        raise ValueError("input must be a floating-point torch.Tensor of shape (B, 1, N, N), "
+                         f"got {type(x).__name__}")
     if x.ndim != 4 or x.shape[1] != 1:
         raise ValueError(f"input must have shape (B, 1, N, N), got {tuple(x.shape)}")
     if square is not None and tuple(x.shape[2:]) != (square, square):
@@ -217,7 +219,8 @@ class NN2(nn.Module):
         super().__init__()
         self.D3 = _check_dropout("D3", D3)
         self.D4 = _check_dropout("D4", D4)
-        if isinstance(width, bool) or not isinstance(width, Real) or not (math.isfinite(width) and width > 0):
+        if (isinstance(width, bool) or not isinstance(width, Real)
+                or not (math.isfinite(width) and width > 0)):
             raise ValueError(f"width must be a finite number > 0, got {width!r}")
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
@@ -243,10 +246,12 @@ class NN2(nn.Module):
         decoder: list[nn.Module] = []
         c_in = enc[6]
         for c_out, k, s, p in NN2_DECODER[:-1]:
-            decoder += [ConvTranspose2d(c_in, scaled(c_out), k, stride=s, padding=p), nn.LeakyReLU(SLOPE)]
+            decoder += [ConvTranspose2d(c_in, scaled(c_out), k, stride=s, padding=p),
+                        nn.LeakyReLU(SLOPE)]
             c_in = scaled(c_out)
         c_out, k, s, p = NN2_DECODER[-1]
-        decoder += [nn.Dropout(self.D4), ConvTranspose2d(c_in, c_out, k, stride=s, padding=p), nn.ReLU()]
+        decoder += [nn.Dropout(self.D4), ConvTranspose2d(c_in, c_out, k, stride=s, padding=p),
+                    nn.ReLU()]
         if head == "table1":
             decoder.append(_batchnorm(c_out))
         self.decoder = nn.Sequential(*decoder)
@@ -272,15 +277,18 @@ class Surrogate(nn.Module):
     reads configs saved before nn1_head existed).
     """
 
-    def __init__(self, nn1: NN1 | None, nn2: NN2 | None, p1: float, p2: float, model: int | None = None):
+    def __init__(self, nn1: NN1 | None, nn2: NN2 | None, p1: float, p2: float,
+                 model: int | None = None):
         super().__init__()
         for name, net, p, cls in (("NN1", nn1, p1, NN1), ("NN2", nn2, p2, NN2)):
             if isinstance(p, bool) or not isinstance(p, Real) or not math.isfinite(p):
                 raise ValueError(f"p for {name} must be a finite number, got {p!r}")
             if (p == 0) != (net is None):
-                raise ValueError(f"{name} must be None exactly when its p is 0, got p={p} and {type(net).__name__}")
+                raise ValueError(f"{name} must be None exactly when its p is 0, got p={p} and "
+                                 f"{type(net).__name__}")
             if net is not None and not isinstance(net, cls):
-                raise ValueError(f"{name} must be a {cls.__name__} or None, got {type(net).__name__}")
+                raise ValueError(f"{name} must be a {cls.__name__} or None, "
+                                 f"got {type(net).__name__}")
         if nn1 is None and nn2 is None:
             raise ValueError("at least one of p1, p2 must be non-zero (both networks are off)")
         self.nn1, self.nn2 = nn1, nn2
@@ -345,10 +353,12 @@ def alive_fraction(surrogate: Surrogate, x: torch.Tensor) -> dict[str, float]:
     eval mode (no dropout, BatchNorm running statistics left untouched) and restores the
     previous mode. Returns {"nn1": ..., "nn2": ...} for the networks that are on.
     """
-    nets = {name: net for name, net in (("nn1", surrogate.nn1), ("nn2", surrogate.nn2)) if net is not None}
+    nets = {name: net for name, net in (("nn1", surrogate.nn1), ("nn2", surrogate.nn2))
+            if net is not None}
     outputs: dict[str, torch.Tensor] = {}
     hooks = [
-        net.last_conv.register_forward_hook(lambda _m, _i, out, name=name: outputs.__setitem__(name, out))
+        net.last_conv.register_forward_hook(
+            lambda _m, _i, out, name=name: outputs.__setitem__(name, out))
         for name, net in nets.items()
     ]
     was_training = surrogate.training

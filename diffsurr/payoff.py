@@ -91,8 +91,8 @@ def plan_for(quick: bool) -> PayoffPlan:
     if quick:
         return PayoffPlan(QUICK_GRIDS, {100: (1, 4), 200: (1, 2)}, 1, 0.0, 1, 1,
                     {100: 1, 200: 1}, 2)
-    return PayoffPlan(GRIDS, {100: (1, 8, 32), 200: (1, 8), 400: (1, 4), 512: (1, 4)}, 1, 0.5, 20, 3,
-                {N: 2 for N in GRIDS}, 5)
+    return PayoffPlan(GRIDS, {100: (1, 8, 32), 200: (1, 8), 400: (1, 4), 512: (1, 4)},
+                      1, 0.5, 20, 3, {N: 2 for N in GRIDS}, 5)
 
 
 def train_batch(N: int, batch_size: int) -> int:
@@ -242,8 +242,10 @@ def payoff(device: str | None = None, quick: bool = False, stage: dict | None = 
                 diff[f, g, s], rim[f, g, s], draw_s[f, g, s] = (cell["solve_diff"], cell["rim"],
                                                                 cell["draw_s"])
                 if progress:
-                    print(f"N={N:4d} {k:2d} {family:9s} delta {1e3 * np.nanmin(cell['solve_s']):9.2f}"
-                          f" ms  eps {1e3 * np.nanmin(net['infer_s']):8.2f} ms  diff {cell['solve_diff']:.1e}",
+                    print(f"N={N:4d} {k:2d} {family:9s} "
+                          f"delta {1e3 * np.nanmin(cell['solve_s']):9.2f}"
+                          f" ms  eps {1e3 * np.nanmin(net['infer_s']):8.2f} ms  "
+                          f"diff {cell['solve_diff']:.1e}",
                           flush=True)
     delta = np.nanmin(solve_s, axis=-1)
     delta_batch = np.asarray(batches)[np.nanargmin(solve_s, axis=-1)]

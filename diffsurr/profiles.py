@@ -46,7 +46,8 @@ class Data:
     n_samples: int                  # configurations drawn and solved (preprint: 20,000)
     test_fraction: float            # preprint: 20 % test
     val_fraction: float             # of the training part, for model selection only
-    train_fraction: float = 1.0     # share of the training part trained on (val and test as they are)
+    # share of the training part trained on (val and test as they are)
+    train_fraction: float = 1.0
     data_seed: int = 0
     split_seed: int = 0
     mode: str = "clamped"           # source model: "clamped" (preprint) or "production" (code)
@@ -74,7 +75,8 @@ class Study:
     head_variant: bool = True       # also train model 12 with the other NN2 head
     nn1_variant_models: tuple = ()  # also trained with NN1's "d2-first" head (pathological outputs)
     train_divisors: tuple = ()      # models also trained on 1/d of the training part, each d
-    baselines: str = ""             # baseline archs also trained, e.g. "unet,fno" (diffsurr.baselines)
+    # baseline archs also trained, e.g. "unet,fno" (diffsurr.baselines)
+    baselines: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,8 @@ class Profile:
         for k, v in values.items():
             *parents, leaf = PATHS[k].split(".")
             functools.reduce(lambda node, part: node.setdefault(part, {}), parents, tree)[leaf] = v
-        return cls(name, description, **{s: _build(t, tree.get(s, {})) for s, t in SECTIONS.items()})
+        return cls(name, description,
+                   **{s: _build(t, tree.get(s, {})) for s, t in SECTIONS.items()})
 
     def __getattr__(self, name: str):
         """A value by its flat name (:data:`PATHS`); called only for names that are not fields."""

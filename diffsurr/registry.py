@@ -51,7 +51,8 @@ def _dropout(text: str) -> float | None:
 def _row_to_spec(row: dict[str, str]) -> ModelSpec:
     loss = row["loss"].strip()
     if loss not in ALPHA:
-        raise ValueError(f"table2.csv model {row['model']}: loss {loss!r} is not one of {sorted(ALPHA)}")
+        raise ValueError(f"table2.csv model {row['model']}: loss {loss!r} is not one of "
+                         f"{sorted(ALPHA)}")
     return ModelSpec(
         model=int(row["model"]),
         w=float(row["weight_w"]),
@@ -74,7 +75,8 @@ def _load() -> tuple[ModelSpec, ...]:
     text = resources.files("diffsurr").joinpath("table2.csv").read_text(encoding="utf-8")
     specs = tuple(_row_to_spec(row) for row in csv.DictReader(io.StringIO(text)))
     if [s.model for s in specs] != list(MODELS):
-        raise ValueError(f"table2.csv must list models 1–14 in order, found {[s.model for s in specs]}")
+        raise ValueError("table2.csv must list models 1–14 in order, "
+                         f"found {[s.model for s in specs]}")
     return specs
 
 
@@ -86,7 +88,8 @@ def table2() -> dict[int, ModelSpec]:
 def spec(model: int) -> ModelSpec:
     """The Table 2 row of ``model`` (an int in 1–14)."""
     if isinstance(model, bool) or not isinstance(model, (int, np.integer)):
-        raise ValueError(f"model must be an int in 1–14, got {model!r} of type {type(model).__name__}")
+        raise ValueError(f"model must be an int in 1–14, got {model!r} of type "
+                         f"{type(model).__name__}")
     if int(model) not in MODELS:
         raise ValueError(f"model must be an int in 1–14, got {model}")
     return _load()[int(model) - 1]
@@ -103,7 +106,8 @@ def table2_frame() -> xr.Dataset:
     }
     ds = xr.Dataset(data, coords={"model": [s.model for s in specs]})
     ds.attrs["source"] = "Toledo-Marín et al., Table 2"
-    ds["paper_mean_res"].attrs["long_name"] = "mean residual over the test set (Table 2 prints it ×1e-3)"
+    ds["paper_mean_res"].attrs["long_name"] = ("mean residual over the test set "
+                                               "(Table 2 prints it ×1e-3)")
     ds["paper_p99_res"].attrs["long_name"] = "99th-percentile residual (Table 2 prints it ×1e-2)"
     ds["paper_max_res"].attrs["long_name"] = "maximum residual"
     return ds

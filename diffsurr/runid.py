@@ -55,7 +55,8 @@ def results_dir(profile: Profile | str) -> Path:
 
 def format_value(value) -> str:
     """A profile value as it appears in a folder name: ``repr`` for numbers, text as is."""
-    return repr(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+    return (repr(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else str(value))
 
 
 def _tag(profile: Profile, keys) -> str:
@@ -112,7 +113,8 @@ class RunId:
         :attr:`name` would not write exactly so."""
         m = _NAME.fullmatch(name)
         if not m:
-            raise ValueError(f"{name!r} is not a run name: expected model_NN[_seedS][_key-value...], "
+            raise ValueError(f"{name!r} is not a run name: "
+                             "expected model_NN[_seedS][_key-value...], "
                              "e.g. model_09_seed1_lr-0.0001")
         values = _parse_tag(profile, m["rest"], IDENTITY_KEYS, "run name part")
         seed = None if m["seed"] is None else int(m["seed"])
@@ -125,7 +127,8 @@ class RunId:
     @property
     def name(self) -> str:
         base = PROFILES[self.profile]
-        parts = [f"model_{self.model:02d}"] + ([f"seed{self.seed}"] if self.seed != base.seed else [])
+        parts = ([f"model_{self.model:02d}"]
+                 + ([f"seed{self.seed}"] if self.seed != base.seed else []))
         tag = _tag(self.config(), IDENTITY_KEYS)
         return "_".join(parts + ([tag] if tag else []))
 

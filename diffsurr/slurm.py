@@ -213,8 +213,9 @@ def compare_roots(a: str | Path, b: str | Path) -> dict:
     """Two results roots of one profile, file by file: netCDF files as ``compare_netcdf``,
     weights (``*.pt``) as ``compare_weights``, timing-only files listed and left out."""
     a, b = Path(a), Path(b)
-    files = sorted({p.relative_to(a).as_posix() for p in a.rglob("*") if p.suffix in (".nc", ".pt")}
-                   | {p.relative_to(b).as_posix() for p in b.rglob("*") if p.suffix in (".nc", ".pt")})
+    files = sorted(
+        {p.relative_to(a).as_posix() for p in a.rglob("*") if p.suffix in (".nc", ".pt")}
+        | {p.relative_to(b).as_posix() for p in b.rglob("*") if p.suffix in (".nc", ".pt")})
     out = {"files": {}, "timing_files": [], "missing": []}
     for rel in files:
         pa, pb = a / rel, b / rel
@@ -260,8 +261,9 @@ def evidence(log_text: str, jobcomp_text: str, squeue_rows: dict, wall_s: float,
                        "timing_files_left_out": comparison["timing_files"],
                        "missing": comparison["missing"],
                        "differ": {k: v for k, v in comparison["files"].items() if not v["equal"]},
-                       "timing_variables_left_out": sorted({n for v in comparison["files"].values()
-                                                            for n in v.get("timings_left_out", [])})},
+                       "timing_variables_left_out": sorted(
+                           {n for v in comparison["files"].values()
+                            for n in v.get("timings_left_out", [])})},
         "jobs": jobs,
     }
 

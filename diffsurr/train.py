@@ -303,7 +303,8 @@ def _history(hist: dict, n_rollbacks: int, best: dict, t0: float, cfg: TrainConf
     return xr.Dataset(
         {k: ("step", np.asarray(hist[k], dtype=np.int8 if k in ("accepted", "kept") else None))
          for k in HISTORY_VARS if k != "epoch"},
-        coords={"step": np.arange(len(hist["epoch"])), "epoch": ("step", np.asarray(hist["epoch"]))},
+        coords={"step": np.arange(len(hist["epoch"])),
+                "epoch": ("step", np.asarray(hist["epoch"]))},
         attrs={"n_rollbacks": n_rollbacks, "best_epoch": int(best["epoch"]),
                "best_val_loss": float(best["val"]), "wall_time_s": time.perf_counter() - t0,
                "rollback_rule": cfg.rollback.kind, "n_epochs": n_epochs,

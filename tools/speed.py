@@ -325,7 +325,8 @@ def format_speed_table(ds):
                          f"{'' if np.isnan(comp) else format(comp, '.0f') + 's':>8}")
     lines.append(f"epoch: {a['epoch_train_samples']:,} training + {a['epoch_val_samples']:,} "
                  "validation samples, extrapolated; x: ratio to 'plain'; *: TrainConfig's defaults "
-                 "at the workflow's one thread per job; 1t/2t: 1 or 2 torch threads, cl: channels_last, fused: fused Adam, "
+                 "at the workflow's one thread per job; 1t/2t: 1 or 2 torch threads, "
+                 "cl: channels_last, fused: fused Adam, "
                  "val: validation in inference mode")
     return "\n".join(lines)
 

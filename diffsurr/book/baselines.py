@@ -283,6 +283,7 @@ def cost_note(comp: Comparison) -> str:
     return (f"\"step\": one training step (batch {comp.profile.batch_size}) relative to model "
             f"12's; \"forward\": a forward pass per sample at batch {a.get('infer_batch')}; both "
             f"measured side by side in one run on {a.get('device_name')} "
-            f"({threads} {'thread' if threads == 1 else 'threads'}, as each training ran). \"training\": the "
+            f"({threads} {'thread' if threads == 1 else 'threads'}, as each training ran). "
+            "\"training\": the "
             "training's wall time (mean over seeds), measured while the machine ran other jobs, "
             "so only roughly comparable.")

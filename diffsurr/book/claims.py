@@ -277,7 +277,8 @@ def judge(comparisons: list[Comparison]) -> tuple[str, str]:
     if "contradicted" in kinds:
         return "fails", "at least one comparison goes the other way beyond the seed spread"
     if all(k == "supported" for k in kinds):
-        return "holds", "every comparison that is evidence is in the claimed direction beyond the seed spread"
+        return "holds", ("every comparison that is evidence is in the claimed direction beyond the "
+                         "seed spread")
     if "one seed" in kinds:
         return "not resolved", "no model compared has several seeds, so no spread is known"
     return "not resolved", "at least one comparison is within the seed spread"

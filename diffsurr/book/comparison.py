@@ -128,7 +128,8 @@ def compare(values: xr.DataArray, stat: str, unit: float, a: int, b: int, lower:
     cv = float((st["std"] / np.abs(st["mean"])).where(seeded).median()) if seeded.any() else np.nan
     out, estimated = [], False
     for m in (a, b):
-        mean, std, n = float(st["mean"].sel(model=m)), float(st["std"].sel(model=m)), int(st["n"].sel(model=m))
+        mean, std, n = (float(st["mean"].sel(model=m)), float(st["std"].sel(model=m)),
+                        int(st["n"].sel(model=m)))
         if n == 1 and np.isfinite(cv):
             std, estimated = cv * abs(mean), True
         out += [mean, std, n]

@@ -107,7 +107,8 @@ def projection_text(proj: pd.DataFrame) -> str:
     if proj.empty:
         return "No convergence run is in yet, so nothing is projected."
     return (f"Each projection fits ⟨res⟩ ∝ epoch^b to the run's validation loss (Eq. 1, "
-            f"smoothed by a centred running median over {plateau.SMOOTH} epochs) from epoch {FIT_FROM} "
+            f"smoothed by a centred running median over {plateau.SMOOTH} epochs) from epoch "
+            f"{FIT_FROM} "
             f"on, and carries the last measured test residual along it to {TARGET_EPOCHS} "
             "epochs; the interval is the slope's 95 % t-interval. It is a trend, not a "
             "prediction: it assumes the loss keeps falling as one power of the epoch over a "
@@ -156,7 +157,8 @@ def projections(profile: Profile = PROFILE) -> pd.DataFrame:
         last = g.loc[g["epoch"].idxmax()]
         b, se, n = trend(hists[run])
         mid, lo, hi = projection(last["mean_res"], int(last["epoch"]), b, se, n)
-        rows.append({"run": run, "epochs": int(last["epoch"]), "⟨res⟩ (10⁻³)": last["mean_res"] / 1e-3,
+        rows.append({"run": run, "epochs": int(last["epoch"]),
+                     "⟨res⟩ (10⁻³)": last["mean_res"] / 1e-3,
                      "slope b": b, "± (95 %)": stats.t.ppf(0.975, n - 2) * se if n > 3 else np.nan,
                      f"at {TARGET_EPOCHS} (10⁻³)": mid / 1e-3, "low": lo / 1e-3, "high": hi / 1e-3,
                      "preprint (10⁻³)": float(paper.sel(model=int(last["model"]))) / 1e-3})
@@ -321,7 +323,8 @@ def best_text(profile: Profile = PROFILE) -> str:
     return (f"The lowest mean test residual of any convergence run is "
             f"{fmt(best['mean_res'] / 1e-3)}·10⁻³ ({run.label} at {int(best['epoch'])} epochs; "
             f"99-P {fmt(best['p99_res'] / 1e-2)}·10⁻², max {fmt(best['max_res'])}); it {reach} "
-            f"the preprint's best, model {pm} ({fmt(float(paper['paper_mean_res'].sel(model=pm)) / 1e-3)}"
+            f"the preprint's best, model {pm} "
+            f"({fmt(float(paper['paper_mean_res'].sel(model=pm)) / 1e-3)}"
             f"·10⁻³, 99-P {fmt(float(paper['paper_p99_res'].sel(model=pm)) / 1e-2)}·10⁻², max "
             f"{fmt(float(paper['paper_max_res'].sel(model=pm)))}), with {count_parameters(net):,} "
             f"parameters ({count_parameters(full):,} at the preprint's width) and "

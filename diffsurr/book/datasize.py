@@ -114,7 +114,8 @@ def sentence(df: pd.DataFrame, spread: float) -> str:
             lines.append(head + ": the difference is within the seed spread, so at this "
                                 "budget the residual does not tell the data sizes apart.")
         elif c["delta"] > 0 and c["within"]:
-            lines.append(head + f": beyond the spread, while the runs on {', '.join(map(_share, c['within']))} "
+            lines.append(head + ": beyond the spread, while the runs on "
+                                f"{', '.join(map(_share, c['within']))} "
                                 "of it stay within it, so at this budget "
                                 f"{'the data' if budget == 'steps' else 'data or steps'} limit "
                                 f"the surrogate only below {_share(min(c['within']))} of the "

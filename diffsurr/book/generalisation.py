@@ -63,7 +63,8 @@ def checked(run: RunId, first: xr.Dataset | None) -> tuple[xr.Dataset | None, st
     ds = load_generalise(run)
     sha = str(ds.attrs.get("model_sha256"))
     if sha != eval_sha:
-        return None, (f"stale: {GENERALISE_FILE} was made with model.pt {sha[:12]}, eval.nc describes "
+        return None, (f"stale: {GENERALISE_FILE} was made with model.pt {sha[:12]}, "
+                      "eval.nc describes "
                       f"{eval_sha[:12]} (the run was retrained; run its generalise stage again)")
     if first is not None and ds.attrs.get("layouts_sha256") != first.attrs.get("layouts_sha256"):
         return None, (f"other test sets than model {int(first['model'].values[0])}'s "

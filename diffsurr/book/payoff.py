@@ -39,7 +39,8 @@ def device(ds: xr.Dataset) -> str:
     """The network's device in words, and where the exact solver ran."""
     a = ds.attrs
     kind = f"{a['cpu_count']}-core CPU" if a["device_kind"] == "cpu" else "GPU"
-    solver = "" if a["device_kind"] == "cpu" else f"; exact solver on its host CPU, {a['solver_device']}"
+    solver = ("" if a["device_kind"] == "cpu"
+              else f"; exact solver on its host CPU, {a['solver_device']}")
     return f"{a['device_name']} ({kind}{solver})"
 
 
@@ -108,7 +109,8 @@ def trend(paying: pd.DataFrame) -> str:
         return (f"The same numbers of sources pay off at every grid ({per}): the number of "
                 "sources decides, not the grid size.")
     if (steps >= 0).all() and steps.any():
-        return f"Larger grids favour the surrogate: cells that pay off out of {paying.shape[1]}: {per}."
+        return (f"Larger grids favour the surrogate: cells that pay off out of "
+                f"{paying.shape[1]}: {per}.")
     if (steps <= 0).all() and steps.any():
         return (f"Larger grids do not favour the surrogate here: cells that pay off out of "
                 f"{paying.shape[1]}: {per}.")

@@ -18,7 +18,8 @@ from .. import metrics
 from . import plots
 from ..profiles import Profile
 from ..registry import spec, table2_frame
-from .report import MAE_MODELS, MSE_MODELS, NN1_ONLY, WITH_NN2, caption, eval_glob, eval_sources, fmt
+from .report import (MAE_MODELS, MSE_MODELS, NN1_ONLY, WITH_NN2, caption, eval_glob, eval_sources,
+                     fmt)
 from ..statistics import low_value_mass, pdf_overlap, pooled_dispersion
 from . import claims
 from .text import compact_table, models_text, needs

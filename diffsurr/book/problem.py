@@ -77,7 +77,8 @@ def data_text(data: xr.Dataset) -> str:
     rare = ("High values are rare, which is why Eq. 1 weights them up." if near < RARE else
             f"High values are not rare here (at least {100 * RARE:g} % of the pixels).")
     return (f"The data set holds {targets.shape[0]:,} configurations of {targets.shape[1]} × "
-            f"{targets.shape[2]} pixels, solved in {float(data.attrs.get('wall_time_s', np.nan)):.1f} s "
+            f"{targets.shape[2]} pixels, solved in "
+            f"{float(data.attrs.get('wall_time_s', np.nan)):.1f} s "
             f"with `{data.attrs.get('solver', 'diffsurr.solver')}`. On average "
             f"{source_px:.0f} pixels per input are source pixels (two disks of 81 pixels, fewer "
             f"when a disk touches the other), and {100 * near:.2f} % of all target pixels have a "

@@ -338,10 +338,12 @@ def choice_text(pt: pd.DataFrame, profile: Profile = PROFILE) -> str:
     return (f"The reference study uses NN2 width {profile.width:g} and lr {profile.lr:g}: "
             f"{widest} width of the pilot, and the setting whose validation loss "
             f"{'reached' if row['plateau'] else 'did not reach'} a plateau (improvement over "
-            f"the last fifth of its {int(row['epochs'])} epochs: {row['improvement, last fifth (%)']:.1f} %, "
+            f"the last fifth of its {int(row['epochs'])} epochs: "
+            f"{row['improvement, last fifth (%)']:.1f} %, "
             f"threshold {100 * pilot.PLATEAU_IMPROVEMENT:g} %). Over its first {profile.epochs} "
             f"epochs, the reference schedule, the improvement over the last fifth is "
-            f"{row['improvement, reference epochs (%)']:.1f} %. The curves are noisy at this learning rate: from one epoch "
+            f"{row['improvement, reference epochs (%)']:.1f} %. The curves are noisy at this "
+            "learning rate: from one epoch "
             f"to the next the validation loss changes by {100 * row['epoch-to-epoch (%)']:.0f} % "
             "(median), so \"plateau\" here means no further progress beyond that noise.")
 

@@ -107,9 +107,11 @@ def banner(profile: Profile, why: str | None = None) -> str:
             f"`{profile.head}`, Adam lr {fmt(profile.lr, 2)}, roll-back rule "
             f"`{profile.rollback}` (C = {profile.C:g}, m = {profile.m}, s = {profile.s}). The "
             f"data file `{data.name}` is not committed: it is regenerated from its seed and "
-            f"checked against the checksum the runs record (`{str(attrs.get('data_sha256'))[:12]}`).")
+            f"checked against the checksum the runs record "
+            f"(`{str(attrs.get('data_sha256'))[:12]}`).")
     else:
-        lines.append(f"Results are expected in `{display_path(root)}` (no `{data.name}` there yet).")
+        lines.append(f"Results are expected in `{display_path(root)}` "
+                     f"(no `{data.name}` there yet).")
     done, missing = study_progress(profile)
     if done and missing:
         more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""

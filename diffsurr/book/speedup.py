@@ -327,7 +327,8 @@ def headline(ds: xr.Dataset, name: str, profile: str = HEADLINE_PROFILE) -> str:
             f"(Table 2 model {a.get('model', 9)}, {_ms(eps)} per sample at batch "
             f"{int(ds.eps_best_batch.sel(profile=profile))}, timed the same way) is "
             f"{ratio_clause(ratio)} it: {conclusion(ratio, n_min)} "
-            f"{time_stepping_sentence(ds, profile)} {GPU_NOTE if a['device_kind'] != 'cuda' else ''}"
+            f"{time_stepping_sentence(ds, profile)} "
+            f"{GPU_NOTE if a['device_kind'] != 'cuda' else ''}"
             "The book's speed-up chapter shows every device in `results/benchmarks/`.")
 
 

@@ -100,7 +100,8 @@ def fig4_summary(h_none: xr.Dataset | None, h_rb: xr.Dataset | None, rule: Rollb
     loss = h_rb["train_loss"].values.astype(float)
     rises = loss[1:] / loss[:-1]
     n_rb = int(h_rb.attrs["n_rollbacks"])
-    trend = (f"rose from one epoch to the next {_times(int((rises > 1).sum()))}, at most by a factor "
+    trend = (f"rose from one epoch to the next {_times(int((rises > 1).sum()))}, at most by a "
+             "factor "
              f"{float(rises.max()):.2f}" if (rises > 1).any() else "fell at every epoch")
     return (f"This profile trains model {model} only with roll-back: with {profile.epochs} "
             f"epochs and the rule's window m = {profile.m}, the rule cannot fire (it needs "
