@@ -123,7 +123,8 @@ def test_the_baselines_stage_times_every_compared_run_side_by_side(tmp_path, mon
     with pytest.raises(ValueError, match="trains no baselines"):
         baselines_stage(p.replace(baselines=""))
     stage_data.data_stage(p)
-    with pytest.raises(FileNotFoundError, match="train these runs first.*model_12_n_samples-60_epochs-1_arch-unet"):
+    with pytest.raises(FileNotFoundError,
+                       match="train these runs first.*model_12_n_samples-60_epochs-1_arch-unet"):
         baselines_stage(p)
     assert not baselines_path(p).exists()
     for run in compared_runs(p):

@@ -130,7 +130,8 @@ def test_quick_runs_go_to_the_profile_folder_full_runs_to_benchmarks(quick, tmp_
     """A quick run never lands in the tracked results/benchmarks/ (make all leaves no
     untracked file there); a full run does."""
     slug = timing.device_slug("cpu", quick.attrs["device_name"])
-    assert bench.output_path(quick, "smoke", tmp_path) == tmp_path / "smoke" / f"benchmark-{slug}.nc"
+    assert (bench.output_path(quick, "smoke", tmp_path)
+            == tmp_path / "smoke" / f"benchmark-{slug}.nc")
     assert bench.output_path(quick, root=tmp_path) == tmp_path / "ci" / f"benchmark-{slug}.nc"
     full = quick.copy()
     full.attrs = {**quick.attrs, "quick": 0}
@@ -251,8 +252,8 @@ def test_train_timing_catches_compile_failures_only(monkeypatch):
     plan = dataclasses.replace(bench.bench_plan("cpu", quick=True), train_steps=1, min_s=0.0)
     model, x, y = _tiny()
     data = (x[:4], y[:4], x[6:], y[6:])
-    r = timing.train_option_times(model, ExpWeightedLoss(1.0, 1), data, 2, 1e-2, (False, False, True),
-                           plan, torch.device("cpu"), 0)
+    r = timing.train_option_times(model, ExpWeightedLoss(1.0, 1), data, 2, 1e-2,
+                                  (False, False, True), plan, torch.device("cpu"), 0)
     assert np.isnan(r["s_per_step"]) and r["error"].startswith("torch.compile failed")
     assert "no compiler here" in r["error"]
     with pytest.raises(RuntimeError, match="no compiler here"):  # only compile errors are caught

@@ -36,7 +36,8 @@ def test_the_data_file_must_be_what_the_runs_were_trained_on(tmp_path, monkeypat
     assert build.check_data_checksum(smoke) == sha and build.recorded_checksums(smoke) == {
         "model_09": sha}
     _trained(smoke, 5, "0" * 64)
-    with pytest.raises(ValueError, match=r"runs were trained on other data: model_05 \(000000000000\)"):
+    with pytest.raises(ValueError,
+                       match=r"runs were trained on other data: model_05 \(000000000000\)"):
         build.check_data_checksum(smoke)
 
 

@@ -31,7 +31,8 @@ def test_sum_beats_nn2_holds_fails_or_is_not_resolved_by_the_numbers():
     assert within.outcome == "not resolved" and "within the seed spread" in within.reason
     one = _sum(claims.verdicts(seeds_ds(base({11: [1.0e-3]}))))
     assert one[0].outcome == "supported" and one[0].estimated    # CV 5 %: 1e-3 vs 2e-3
-    assert "spread estimated" in claims.bullet(one[0]) and "[single-seed model]" in claims.bullet(one[0])
+    assert ("spread estimated" in claims.bullet(one[0])
+            and "[single-seed model]" in claims.bullet(one[0]))
     unseeded = {m: [2e-3] for m in MODELS}
     unseeded[11] = [1e-3]
     nothing = claims.verdicts(seeds_ds(unseeded))["sum-beats-nn2"]
@@ -118,7 +119,8 @@ def test_mae_beats_mse_uses_the_residual_and_the_pdfs():
 def test_rollback_is_not_tested_where_the_rule_cannot_fire():
     seeds = seeds_ds(base())
     v = claims.verdicts(seeds, claims.Context(epochs=8, m=20, n_rollbacks=0))["rollback-converges"]
-    assert v.outcome == "not tested" and "inactive at this scale (needs more than m = 20" in v.reason
+    assert (v.outcome == "not tested"
+            and "inactive at this scale (needs more than m = 20" in v.reason)
     v = claims.verdicts(seeds, claims.Context(epochs=40, m=20, n_rollbacks=0))["rollback-converges"]
     assert v.outcome == "not tested" and "never fired" in v.reason
     ctx = claims.Context(epochs=40, m=20, n_rollbacks=3, rollback_pair=(2e-3, 3e-3))
@@ -127,16 +129,19 @@ def test_rollback_is_not_tested_where_the_rule_cannot_fire():
 
 def test_speed_needs_a_quiet_gpu_measurement():
     seeds = seeds_ds(base())
-    cpu = {"device": "a CPU", "gpu": False, "loaded": True, "vs_stepping": 13.4, "vs_exact": 1 / 370}
+    cpu = {"device": "a CPU", "gpu": False, "loaded": True, "vs_stepping": 13.4,
+           "vs_exact": 1 / 370}
     v = claims.verdicts(seeds, claims.Context(speed=(cpu,)))["speed-1000x"]
     assert v.outcome == "not tested" and "no GPU has been measured" in v.reason
     assert "13.4× faster than time stepping and 370× slower" in v.evidence
     gpu = {**cpu, "device": "a GPU", "gpu": True, "loaded": False, "vs_stepping": 2000.0}
-    assert claims.verdicts(seeds, claims.Context(speed=(cpu, gpu)))["speed-1000x"].outcome == "holds"
+    assert (claims.verdicts(seeds, claims.Context(speed=(cpu, gpu)))["speed-1000x"].outcome
+            == "holds")
     slow = {**gpu, "vs_stepping": 100.0}
     assert claims.verdicts(seeds, claims.Context(speed=(slow,)))["speed-1000x"].outcome == "fails"
     loaded = {**gpu, "loaded": True}
-    assert claims.verdicts(seeds, claims.Context(speed=(loaded,)))["speed-1000x"].outcome == "not tested"
+    assert (claims.verdicts(seeds, claims.Context(speed=(loaded,)))["speed-1000x"].outcome
+            == "not tested")
 
 
 def test_one_badge_per_claim_and_the_html_scanner_finds_disagreement():

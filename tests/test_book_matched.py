@@ -178,7 +178,8 @@ def test_section_without_a_file_says_so_and_with_one_has_every_part(tmp_path):
     part = bm.section(PROFILES["ci"], maps, tmp_path / "benchmarks", tmp_path, found=FOUND)
     assert "No surrogate pays off against either opponent" in part["text"]
     assert "The pay-off map against an error-matched opponent" in part["text"]
-    assert part["table"].caption.startswith("matched-cpu-y.nc:") and "`" not in part["table"].caption
+    assert (part["table"].caption.startswith("matched-cpu-y.nc:")
+            and "`" not in part["table"].caption)
     assert "Figure P.2" in part["caption"]
     empty = bm.section(PROFILES["ci"], maps, tmp_path / "benchmarks", tmp_path, found={})
     assert bm.NO_SURROGATE in empty["text"] and empty["table"].data == bm.NO_SURROGATE

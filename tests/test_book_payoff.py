@@ -53,7 +53,8 @@ def test_onset_and_sentence_follow_the_numbers():
             "N = 100") in text
     assert "Larger grids favour the surrogate" in text
     lines = po.crossing_sentence(ds, "polylines")
-    assert "at N = 100 only with 20 sources, the most measured; at N = 200 and 400 from 5 sources on" in lines
+    assert ("at N = 100 only with 20 sources, the most measured; at N = 200 and 400 from "
+            "5 sources on") in lines
     n8, n800 = ds.n_min.sel(family="disks", grid=400, sources=20).values   # E/δ smallest
     assert n8 < float(ds.n_min.sel(family="disks", grid=200, sources=20, epochs=8))
     assert "The smallest break-even is at N = 400 with 20 sources" in text

@@ -205,7 +205,8 @@ def test_fig10_sentence_flips(ev):
     set_value(ev, "mean_res", 12, 0.5, "test")
     assert chapter.fig10_text(ev).endswith("The two rankings agree on the best model.")
     set_value(ev, "mean_res", 5, 0.1, "test")
-    assert chapter.fig10_text(ev).endswith("Weighting slices equally changes which model looks best.")
+    assert chapter.fig10_text(ev).endswith(
+        "Weighting slices equally changes which model looks best.")
 
 
 def test_fig11_table_and_rules(ev):
@@ -242,14 +243,16 @@ def test_a_study_under_way_shows_what_is_in_and_names_what_is_missing(ev):
     fig, cap = chapter.fig11(part, smoke)
     assert isinstance(fig, Figure) and "needs models 2 and 11" in cap
     assert "needs model 11" in chapter.fig8_text(part, verdict("w100-overfits-less"))
-    assert "needs model 7" in chapter.fig7_text(part) and "needs model 7" in chapter.fig7(part, smoke)[1]
+    assert ("needs model 7" in chapter.fig7_text(part)
+            and "needs model 7" in chapter.fig7(part, smoke)[1])
     assert "needs models 2 and 11" in chapter.fig11_table(part).to_html()
     assert chapter.fig5_text(part).startswith("On these")          # model 12 is in
     assert "model 7" not in chapter.nn1_text(part, verdict()).split("times")[0]
     assert "11" not in chapter.tail_text(part).split("(")[1].split(")")[0]
     set_value(part, "mean_res", 12, 1e-9, "test")
     assert "is not the preprint's" in chapter.best_text(part)
-    paper_best = min((m for m in part["model"].values), key=lambda m: table2_frame()["paper_mean_res"].sel(model=m))
+    paper_best = min((m for m in part["model"].values),
+                     key=lambda m: table2_frame()["paper_mean_res"].sel(model=m))
     assert f"In the preprint's Table 2: models {paper_best}" in chapter.best_text(part)
     for f in (chapter.fig6d, chapter.fig9, chapter.fig10):
         assert isinstance(f(part, smoke)[0], Figure)

@@ -17,7 +17,8 @@ def fake_data(near_one=0.0, n=4, N=20):
     y.reshape(n, -1)[:, :int(round(near_one * N * N))] = 1.0
     return xr.Dataset({"input": (("sample", "y", "x"), x), "target": (("sample", "y", "x"), y),
                        "split": ("sample", np.array(["train", "test", "test", "val"][:n])),
-                       "centre": (("sample", "source", "axis"), np.tile([[5, 5], [14, 12]], (n, 1, 1))),
+                       "centre": (("sample", "source", "axis"),
+                                  np.tile([[5, 5], [14, 12]], (n, 1, 1))),
                        "value": (("sample", "source"), np.tile([1.0, 0.3], (n, 1)))},
                       attrs={"wall_time_s": 2.5, "mode": "production"})
 

@@ -49,7 +49,8 @@ def test_a_partial_study_lists_what_is_missing(partial):
 def test_table2_of_the_runs_in_and_the_target(partial, tmp_path):
     t2 = chapter.table2(partial)
     assert list(t2.index) == list(PRESENT)
-    assert "Over the 3 models in" in chapter.table2_text(t2) and "rank correlation" in chapter.table2_text(t2)
+    assert ("Over the 3 models in" in chapter.table2_text(t2)
+            and "rank correlation" in chapter.table2_text(t2))
     one = chapter.table2_text(t2.iloc[:1])
     assert "Over the 1 model in" in one and "no rank correlation is given" in one
     write_run(12, mean_res=4e-3)

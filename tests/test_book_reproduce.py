@@ -13,9 +13,9 @@ from diffsurr.runid import data_path
 
 from test_report import write_results
 
-EXECUTED = ["baselines", "benchmark", "data", "evaluate_model_01", "evaluate_model_09_seed1", "generalise",
-            "payoff", "train_model_01", "train_model_09_rollback-none", "train_model_09_seed1",
-            "train_model_10"]
+EXECUTED = ["baselines", "benchmark", "data", "evaluate_model_01", "evaluate_model_09_seed1",
+            "generalise", "payoff", "train_model_01", "train_model_09_rollback-none",
+            "train_model_09_seed1", "train_model_10"]
 
 
 def notebook(heading="# Stage 2: train one run", profile="ci"):

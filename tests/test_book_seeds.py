@@ -34,5 +34,6 @@ def test_sentences_follow_the_results():
     unseeded["max_res"] = unseeded["mean_res"]
     assert "no spread can be given" in chapter.relative_spread(chapter.table2_seeds(unseeded))
     assert "Models with two or more seeds: none" in chapter.seeds_found(unseeded, PROFILES["smoke"])
-    assert chapter.seeds_found(unseeded, PROFILES["smoke"]).startswith("Training seeds found: seed 0.")
+    assert chapter.seeds_found(unseeded, PROFILES["smoke"]).startswith(
+        "Training seeds found: seed 0.")
     assert text.startswith("Training seeds found: seeds 0, 1, 2.")

@@ -83,7 +83,8 @@ def test_a_dead_network_is_marked_in_table2_and_its_caption():
     text = chapter.table_caption(evals, PROFILES["reference"])
     assert "†: the network is dead in this run (NN1 in model 9)" in text
     paper = table2_frame()
-    res = {k: (("set", "model"), np.stack([paper[p].values] * 2)) for k, p, _, _ in report.RESIDUALS}
+    res = {k: (("set", "model"), np.stack([paper[p].values] * 2))
+           for k, p, _, _ in report.RESIDUALS}
     df = report.table2_comparison(evals.assign(res).assign_coords(set=["test", "train"]))
     nets = report.table2_compact(df)[("Table 2", "networks")]
     assert nets[9] == "NN1†+NN2" and nets[8] == "NN1+NN2" and nets[12] == "NN2"

@@ -138,7 +138,8 @@ def test_a_full_check_replaces_the_screenshots(tmp_path):
     _need_browser()
     html = tmp_path / "html"
     html.mkdir()
-    (html / "index.html").write_text("<html><head><title>A</title></head><body><p>a</p></body></html>")
+    (html / "index.html").write_text(
+        "<html><head><title>A</title></head><body><p>a</p></body></html>")
     shots = tmp_path / "shots"
     shots.mkdir()
     (shots / "book__gone.png").write_bytes(b"stale")

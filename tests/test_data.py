@@ -126,7 +126,8 @@ def test_polylines_are_thick_paths_with_disk_values_and_deterministic():
 def test_polyline_mask_is_the_distance_rule():
     m = data.polyline_mask(np.array([[10.0, 5.0], [10.0, 15.0]]), 20, 3.0)
     assert m[10, 5:16].all() and m[9, 5:16].all() and m[11, 5:16].all()
-    assert not m[8].any() and not m[12].any() and m[:, 16:].sum() == 3   # the round cap: (9..11, 16)
+    # the round cap: (9..11, 16)
+    assert not m[8].any() and not m[12].any() and m[:, 16:].sum() == 3
 
 
 def test_draw_inputs_gives_the_pay_off_layouts_unchanged_for_the_study():

@@ -32,7 +32,8 @@ def image(batch=2, n=100):
 def shapes_after(seq: nn.Sequential, kinds, x):
     """(C, H, W) after every layer of `seq` that is one of `kinds`, in order."""
     out = []
-    hooks = [m.register_forward_hook(lambda _m, _i, y: out.append(tuple(y.shape[1:]))) for m in seq if isinstance(m, kinds)]
+    hooks = [m.register_forward_hook(lambda _m, _i, y: out.append(tuple(y.shape[1:])))
+             for m in seq if isinstance(m, kinds)]
     seq(x)
     for h in hooks:
         h.remove()
@@ -51,7 +52,8 @@ def test_nn2_parameter_count(nn2_full):
 
 
 def test_relu_head_has_two_fewer_parameters():
-    assert count_parameters(NN2(0.1, 0.1, width=1 / 8)) - count_parameters(NN2(0.1, 0.1, width=1 / 8, head="relu")) == 2
+    assert (count_parameters(NN2(0.1, 0.1, width=1 / 8))
+            - count_parameters(NN2(0.1, 0.1, width=1 / 8, head="relu"))) == 2
 
 
 def test_width_one_eighth_is_about_0_79_million():
@@ -60,7 +62,8 @@ def test_width_one_eighth_is_about_0_79_million():
 
 @pytest.mark.parametrize(
     ("model", "expected", "has_nn1", "has_nn2"),
-    [(6, NN1_PARAMS, True, False), (12, NN2_PARAMS, False, True), (9, NN1_PARAMS + NN2_PARAMS, True, True)],
+    [(6, NN1_PARAMS, True, False), (12, NN2_PARAMS, False, True),
+     (9, NN1_PARAMS + NN2_PARAMS, True, True)],
 )
 def test_surrogate_from_table2_counts(model, expected, has_nn1, has_nn2):
     s = Surrogate.from_table2(model)
@@ -84,7 +87,8 @@ def test_nn2_encoder_and_decoder_shapes_full_width(nn2_full):
         (1024, 6, 6), (1024, 3, 3),
         (2048, 1, 1),
     ]  # fmt: skip
-    assert dec == [(1024, 3, 3), (512, 7, 7), (256, 13, 13), (128, 25, 25), (64, 51, 51), (1, 100, 100)]
+    assert dec == [(1024, 3, 3), (512, 7, 7), (256, 13, 13), (128, 25, 25), (64, 51, 51),
+                   (1, 100, 100)]
 
 
 def test_nn2_channels_scale_with_width():
@@ -115,7 +119,8 @@ def test_nn1_layer_order():
     net = NN1(0.3, 0.4)
     block = ["Conv2d", "LeakyReLU", "BatchNorm2d"]
     assert kinds(net.layers) == (
-        ["Conv2d", "LeakyReLU", "Dropout", "BatchNorm2d"] + block * 4 + ["Conv2d", "ReLU", "Dropout", "BatchNorm2d"]
+        ["Conv2d", "LeakyReLU", "Dropout", "BatchNorm2d"] + block * 4
+        + ["Conv2d", "ReLU", "Dropout", "BatchNorm2d"]
     )
     dropouts = [m.p for m in net.layers if isinstance(m, nn.Dropout)]
     assert dropouts == [0.3, 0.4]
@@ -143,12 +148,14 @@ def test_nn2_layer_order():
     net = NN2(0.2, 0.3, width=1 / 8)
     pool_block = ["Conv2d", "LeakyReLU", "AvgPool2d"]
     assert kinds(net.encoder) == (
-        ["Conv2d", "LeakyReLU", "BatchNorm2d", "Dropout", "AvgPool2d"] + pool_block * 4 + ["Conv2d", "LeakyReLU"]
+        ["Conv2d", "LeakyReLU", "BatchNorm2d", "Dropout", "AvgPool2d"] + pool_block * 4
+        + ["Conv2d", "LeakyReLU"]
     )
     assert kinds(net.decoder) == (
         ["ConvTranspose2d", "LeakyReLU"] * 5 + ["Dropout", "ConvTranspose2d", "ReLU", "BatchNorm2d"]
     )
-    assert kinds(NN2(0.2, 0.3, width=1 / 8, head="relu").decoder)[-2:] == ["ConvTranspose2d", "ReLU"]
+    assert (kinds(NN2(0.2, 0.3, width=1 / 8, head="relu").decoder)[-2:]
+            == ["ConvTranspose2d", "ReLU"])
     assert [m.p for m in net.modules() if isinstance(m, nn.Dropout)] == [0.2, 0.3]
 
 
@@ -181,9 +188,11 @@ def test_all_biases_zero(nn2_full):
     assert all(torch.count_nonzero(m.bias) == 0 for m in convs)
 
 
-@pytest.mark.parametrize(("kind", "c_in", "c_out"), [(nn.Conv2d, 512, 1024), (nn.ConvTranspose2d, 1024, 512)])
+@pytest.mark.parametrize(("kind", "c_in", "c_out"),
+                         [(nn.Conv2d, 512, 1024), (nn.ConvTranspose2d, 1024, 512)])
 def test_glorot_uniform_weights(nn2_full, kind, c_in, c_out):
-    (layer,) = [m for m in nn2_full.modules() if isinstance(m, kind) and (m.in_channels, m.out_channels) == (c_in, c_out)]
+    (layer,) = [m for m in nn2_full.modules()
+                if isinstance(m, kind) and (m.in_channels, m.out_channels) == (c_in, c_out)]
     fan_sum = (layer.in_channels + layer.out_channels) * 9
     bound = math.sqrt(6 / fan_sum)
     w = layer.weight.detach()
@@ -220,11 +229,12 @@ def test_single_network_surrogates():
 
 def test_config_records_what_was_built():
     assert Surrogate.from_table2(9, width=1 / 8, head="relu").config == {
-        "model": 9, "p1": 1.0, "p2": 1.0, "D1": 0.4, "D2": 0.4, "D3": 0.1, "D4": 0.1, "width": 0.125, "head": "relu",
-        "nn1_head": "table1",
+        "model": 9, "p1": 1.0, "p2": 1.0, "D1": 0.4, "D2": 0.4, "D3": 0.1, "D4": 0.1,
+        "width": 0.125, "head": "relu", "nn1_head": "table1",
     }  # fmt: skip
     c6 = Surrogate.from_table2(6, nn1_head="relu").config
-    assert (c6["model"], c6["D3"], c6["width"], c6["head"], c6["nn1_head"]) == (6, None, None, None, "relu")
+    assert ((c6["model"], c6["D3"], c6["width"], c6["head"], c6["nn1_head"])
+            == (6, None, None, None, "relu"))
     assert Surrogate.from_table2(12).config["nn1_head"] is None
 
 
@@ -252,7 +262,8 @@ def test_surrogate_network_and_p_must_agree():
 
 @pytest.mark.parametrize(
     "x",
-    [torch.rand(1, 100, 100), torch.rand(1, 2, 100, 100), torch.rand(1, 1, 1, 100, 100), torch.ones(1, 1, 100, 100, dtype=torch.int64)],
+    [torch.rand(1, 100, 100), torch.rand(1, 2, 100, 100), torch.rand(1, 1, 1, 100, 100),
+     torch.ones(1, 1, 100, 100, dtype=torch.int64)],
 )
 def test_bad_input_shape_or_dtype(small, x):
     with pytest.raises(ValueError, match=r"\(B, 1, N, N\)"):
@@ -389,7 +400,8 @@ def test_narrow_batchnorm_keeps_the_layout_and_switches_off():
     bn = nets.BatchNorm2d(4)
     x = torch.randn(3, 4, 10, 10).contiguous(memory_format=torch.channels_last)
     assert bn(x).is_contiguous(memory_format=torch.channels_last)
-    assert bn(x.contiguous()).is_contiguous() and bn(x[:, :, ::2]).stride() == plain_bn_strides(x[:, :, ::2])
+    assert (bn(x.contiguous()).is_contiguous()
+            and bn(x[:, :, ::2]).stride() == plain_bn_strides(x[:, :, ::2]))
     plain = nn.BatchNorm2d(4)
     plain.load_state_dict(nets.set_fast_paths(bn, False).state_dict())
     assert torch.equal(bn(x), plain(x))

@@ -119,5 +119,6 @@ def test_validating_values_does_not_import_the_networks():
 
     code = ("import sys; from diffsurr.profiles import get_profile; "
             "get_profile('ci', head='table1', nn1_head='d2-first', arch='unet', baselines='fno');"
-            "assert not {'diffsurr.nets', 'diffsurr.baselines', 'diffsurr.train'} & set(sys.modules)")
+            "assert not {'diffsurr.nets', 'diffsurr.baselines', 'diffsurr.train'} "
+            "& set(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)

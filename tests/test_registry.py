@@ -28,10 +28,12 @@ def test_model_9_row():
 def test_spot_checks_other_rows():
     one, six, thirteen = spec(1), spec(6), spec(13)
     assert (one.w, one.loss, one.alpha) == (1000.0, "MSE", 2)
-    assert (one.paper_mean_res, one.paper_p99_res, one.paper_max_res) == pytest.approx((2.77e-3, 2.26e-2, 0.35))
+    assert ((one.paper_mean_res, one.paper_p99_res, one.paper_max_res)
+            == pytest.approx((2.77e-3, 2.26e-2, 0.35)))
     assert (six.p1, six.p2, six.D1, six.D2, six.D3, six.D4) == (1.0, 0.0, 0.3, 0.3, None, None)
     assert six.paper_mean_res == pytest.approx(75.8e-3)
-    assert (thirteen.w, thirteen.p1, thirteen.D1, thirteen.D3, thirteen.loss) == (10.0, 0.0, None, 0.3, "MAE")
+    assert ((thirteen.w, thirteen.p1, thirteen.D1, thirteen.D3, thirteen.loss)
+            == (10.0, 0.0, None, 0.3, "MAE"))
 
 
 def test_loss_and_alpha_agree_on_every_row():

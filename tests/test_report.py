@@ -365,7 +365,8 @@ def test_a_study_under_way_loads_what_is_in_and_says_what_is_not(tmp_path, monke
 def test_the_nn1_variant_loads_what_is_evaluated(tmp_path, monkeypatch, smoke):
     monkeypatch.setenv("DIFFSURR_RESULTS", str(tmp_path))
     wants = smoke.replace(nn1_variant_models=(6, 9))
-    assert result_files.load_nn1_variant(smoke) is None and result_files.load_nn1_variant(wants) is None
+    assert (result_files.load_nn1_variant(smoke) is None
+            and result_files.load_nn1_variant(wants) is None)
     d = result_files.run_dir(wants, 9, nn1_head="d2-first")
     d.mkdir(parents=True)
     io.write_netcdf(fake_eval(9), d / "eval.nc")

@@ -11,7 +11,8 @@ from diffsurr.study import study_runs
 
 # A valid value other than each profile's own, for every identity value.
 OTHER = {"n_samples": 500, "test_fraction": 0.25, "val_fraction": 0.15, "epochs": 12,
-         "batch_size": 16, "lr": 1e-05, "width": 0.5, "head": "table1", "nn1_head": "d2-first", "nn1_lr_scale": 0.1, "nn1_warmup": 2, "train_fraction": 0.5, "plateau": 6,
+         "batch_size": 16, "lr": 1e-05, "width": 0.5, "head": "table1", "nn1_head": "d2-first",
+         "nn1_lr_scale": 0.1, "nn1_warmup": 2, "train_fraction": 0.5, "plateau": 6,
          "arch": "unet",
          "rollback": "none",
          "C": 4.5, "m": 7, "s": 3, "data_seed": 3, "split_seed": 2, "mode": "production",
@@ -137,7 +138,8 @@ def test_the_reference_study_is_the_issues_run_list():
     assert not any("rollback" in n or "head" in n for n in names)
     assert names[-4:] == ["model_12_arch-unet", "model_12_epochs-4_arch-fno",
                           "model_12_seed1_arch-unet", "model_12_seed2_arch-unet"]
-    assert "model_09_epochs-21_rollback-none" in [r.name for r in study_runs(reference.replace(epochs=21))]
+    assert "model_09_epochs-21_rollback-none" in [
+        r.name for r in study_runs(reference.replace(epochs=21))]
 
 
 @pytest.mark.parametrize("name, label", [

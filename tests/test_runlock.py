@@ -70,7 +70,8 @@ def test_an_evaluation_whose_model_changes_meanwhile_writes_no_eval(tmp_results,
     assert not (run.dir / "eval.nc").exists()
 
 
-def test_a_crash_between_model_and_history_is_detected_and_repaired(tmp_results, monkeypatch, capsys):
+def test_a_crash_between_model_and_history_is_detected_and_repaired(tmp_results, monkeypatch,
+                                                                     capsys):
     """Before, the next train said "already trained; nothing to do" over new weights with the
     old history and evaluation."""
     run = _trained()
@@ -102,7 +103,8 @@ def test_a_crash_between_model_and_history_is_detected_and_repaired(tmp_results,
     evaluate.evaluate_stage(run)
 
 
-def test_a_retrain_removes_the_old_evaluation_before_it_replaces_the_model(tmp_results, monkeypatch):
+def test_a_retrain_removes_the_old_evaluation_before_it_replaces_the_model(
+        tmp_results, monkeypatch):
     run = _trained()
     evaluate.evaluate_stage(run)
     seen, save = {}, io.save_checkpoint

@@ -166,7 +166,8 @@ def test_the_committed_slurm_run_completed_every_job_and_matched_the_local_run()
     assert ev["rules"] == {"benchmark": 1, "data": 1, "evaluate": 16, "generalise": 14,
                            "payoff": 1, "train": 16}
     assert ev["all_completed"] and len({j["slurm_job"] for j in ev["jobs"]}) == ev["n_jobs"] == 49
-    assert {j["state"] for j in ev["jobs"]} == {j["jobcomp_state"] for j in ev["jobs"]} == {"COMPLETED"}
+    assert ({j["state"] for j in ev["jobs"]} == {j["jobcomp_state"] for j in ev["jobs"]}
+            == {"COMPLETED"})
     assert {j["partition"] for j in ev["jobs"] if j["rule"] == "train"} == {slurm.PARTITIONS["gpu"]}
     comp = ev["comparison"]
     assert comp["all_equal"] and comp["n_equal"] == comp["n_files"] == 63 and not comp["missing"]

@@ -62,8 +62,10 @@ def test_nn1_speed_structure(tmp_path):
     assert list(ds.path.values) == list(speed.NN1_SPEED_PATHS)
     layers = list(ds.layer.values)
     assert len([n for n in layers if n.startswith("NN1")]) == len(NN1(0.1, 0.1).layers)
-    assert layers[0] == "NN1 0 Conv2d" and layers[-1].startswith("NN2") and "x" in str(ds.output_shape.values[0])
+    assert (layers[0] == "NN1 0 Conv2d" and layers[-1].startswith("NN2")
+            and "x" in str(ds.output_shape.values[0]))
     assert (ds.forward_ms > 0).all() and (ds.backward_ms >= 0).all() and (ds.step_ms > 0).all()
     np.testing.assert_allclose(ds.step_ratio, ds.step_ms / ds.step_ms.sel(variant="plain"))
     assert ds.attrs["torch_threads"] == speed.WORKFLOW_THREADS and "git_commit" in ds.attrs
-    assert "training step fast" in res.stdout and "NN1" in res.stdout and "load average" in res.stdout
+    assert ("training step fast" in res.stdout and "NN1" in res.stdout
+            and "load average" in res.stdout)

@@ -43,7 +43,8 @@ def test_data_files_are_named_by_their_values_and_checked(results):
     shutil.copy(path, data_path(other))
     with pytest.raises(ValueError, match=r"data_n_samples-60_mode-production.nc was made with"):
         result_files.load_split(other)
-    with pytest.raises(ValueError, match="profile_mode = 'clamped' in the file, 'production' in this run"):
+    with pytest.raises(ValueError,
+                       match="profile_mode = 'clamped' in the file, 'production' in this run"):
         stage_data.data_stage(other)
 
 
@@ -154,7 +155,8 @@ def test_disk_full_names_the_file(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(io.os, "replace", full)
-    with pytest.raises(OSError, match=r"writing .*x.nc failed: no space left on device: needs about"):
+    with pytest.raises(OSError,
+                       match=r"writing .*x.nc failed: no space left on device: needs about"):
         io.write_netcdf(xr.Dataset({"a": ("s", np.zeros(3))}), tmp_path / "x.nc")
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 

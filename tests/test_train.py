@@ -41,7 +41,8 @@ class PlantedJump(ExpWeightedLoss):
 
 def test_planted_jump_rolls_back_and_noisy_run_does_not():
     data = _problem()
-    cfg = TrainConfig(epochs=12, batch_size=10, lr=1e-3, rollback=RollbackRule("preprint", m=4, s=2))
+    cfg = TrainConfig(epochs=12, batch_size=10, lr=1e-3,
+                      rollback=RollbackRule("preprint", m=4, s=2))
     _, plain = train(_model(), ExpWeightedLoss(1.0, 1), *data, cfg, progress=False)
     assert plain.attrs["n_rollbacks"] == 0
     assert (plain.accepted == 1).all()
@@ -138,7 +139,8 @@ def test_second_jump_soon_after_a_roll_back_goes_back_to_its_own_n_minus_s():
     # accepted (epoch 7); attempt 10 jumps with 7 accepted -> back to 7 - 2 = 5 (Eq. 3), a
     # state from before the first roll-back
     data = _problem()
-    cfg = TrainConfig(epochs=10, batch_size=10, lr=1e-3, rollback=RollbackRule("preprint", m=4, s=2))
+    cfg = TrainConfig(epochs=10, batch_size=10, lr=1e-3,
+                      rollback=RollbackRule("preprint", m=4, s=2))
     _, hist = train(_model(), PlantedJumps(at=(8, 10), calls_per_epoch=4), *data, cfg,
                     progress=False)
     rejected = hist.where(hist.accepted == 0, drop=True)
@@ -152,7 +154,8 @@ def test_non_finite_losses_count_against_max_rollbacks_and_stop_with_a_named_err
     cfg = TrainConfig(epochs=6, batch_size=10, lr=1e-3, max_rollbacks=1,
                       rollback=RollbackRule("preprint", m=2, s=1))
     nan_from_3 = PlantedJumps(at=range(3, 100), calls_per_epoch=4, factor=float("nan"))
-    with pytest.raises(FloatingPointError, match=r"at epoch \d+ after 1 roll-backs \(max_rollbacks = 1"):
+    with pytest.raises(FloatingPointError,
+                       match=r"at epoch \d+ after 1 roll-backs \(max_rollbacks = 1"):
         train(_model(), nan_from_3, *data, cfg, progress=False)
     # a NaN in the training targets: the same bounded stop, naming the likely cause
     x, y, xv, yv = data
@@ -198,8 +201,9 @@ def test_three_non_finite_losses_in_a_row_stop_at_once_with_the_learning_rate():
     data = _problem()
     cfg = TrainConfig(epochs=6, batch_size=10, lr=1e-3, rollback=RollbackRule("preprint", m=2, s=1))
     nan_from_3 = PlantedJumps(at=range(3, 100), calls_per_epoch=4, factor=float("nan"))
-    with pytest.raises(FloatingPointError, match=r"in 3 attempts in a row at epoch \d+, .*lr = 0.001 is likely "
-                                                 r"too large; lower it \(e.g. lr = 0.0001\)"):
+    with pytest.raises(FloatingPointError,
+                       match=r"in 3 attempts in a row at epoch \d+, .*lr = 0.001 is likely "
+                             r"too large; lower it \(e.g. lr = 0.0001\)"):
         train(_model(), nan_from_3, *data, cfg, progress=False)
     assert nan_from_3.calls == 4 * 6, "stopped at the third NaN attempt, not after 200"
     # two non-finite epochs in a row, then finite ones: the run rolls back and finishes
