@@ -133,3 +133,22 @@ def test_the_runs_table_says_how_far_each_run_is_and_whether_nn1_lives(tmp_resul
     assert table.loc[second.label, "state"] == "done"
     assert table.loc[second.label, "roll-backs"] == 1
     assert table.loc[second.label, "NN1 alive at the last epoch"] == "0.8"
+
+
+def test_a_milestone_that_runs_have_not_reached_is_not_in_yet_not_a_change(monkeypatch):
+    """A claim judged at 8 epochs whose runs still train short of 16 shows "not in yet" at 16,
+    and that is no change; a claim first judged at 16 is one."""
+    h = _history(np.ones(8)).assign_attrs(n_epochs=8, stopped="running")
+    monkeypatch.setattr(chapter, "histories", lambda profile: {"model_11": h})
+    monkeypatch.setattr(chapter, "load_seed_evals", lambda profile, **kw: kw["name"])
+    by_name = {"eval-008.nc": {"sum-beats-nn2": "not resolved", "mse-overfits-more": "not tested"},
+               "eval-016.nc": {"sum-beats-nn2": "not tested", "mse-overfits-more": "fails"}}
+    monkeypatch.setattr(chapter.claims, "verdicts",
+                        lambda seeds, ctx: _verdicts(by_name.get(seeds, by_name["eval-016.nc"])))
+    by_epoch = chapter.milestone_verdicts()
+    assert by_epoch[16]["sum-beats-nn2"].outcome == chapter.PENDING
+    assert "model 11" in by_epoch[16]["sum-beats-nn2"].reason
+    assert by_epoch[16]["mse-overfits-more"].outcome == "fails"
+    df = chapter.verdict_changes(by_epoch)
+    assert df.loc["NN1 + NN2 beats NN2 alone", "changed"] == "no"
+    assert df.loc["MSE overfits more than MAE", "changed"] == "yes"

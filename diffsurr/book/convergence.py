@@ -12,6 +12,8 @@ the interval comes from the slope's standard error (Student t, 95 %).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -33,6 +35,8 @@ TARGET_EPOCHS = 800
 """The preprint's epochs, to which the trends are extrapolated."""
 FIT_FROM = 8
 """First epoch of the power-law fit (earlier epochs are the fast initial descent)."""
+PENDING = "not in yet"
+"""A milestone's verdict on a claim judged earlier whose runs are still training short of it."""
 STATS = {"mean_res": ("⟨res⟩", 1e-3), "p99_res": ("99-P", 1e-2), "max_res": ("max", 1.0)}
 
 
@@ -181,6 +185,18 @@ def milestone_verdicts(profile: Profile = PROFILE) -> dict[int, dict[str, claims
                              n_rollbacks=fired)
         vs = claims.verdicts(seeds, ctx)
         out[epoch] = {k: v for k, v in vs.items() if k != "speed-1000x"}
+    behind = {e: [n for n, h in hists.items() if h.attrs.get("stopped") == "running"
+                  and int(h.attrs["n_epochs"]) < e] for e in out}
+    seen = set()
+    for epoch in sorted(out):
+        for key, v in out[epoch].items():
+            if v.outcome == "not tested" and key in seen and behind[epoch]:
+                out[epoch][key] = dataclasses.replace(
+                    v, outcome=PENDING, reason=f"runs still training short of epoch {epoch}: "
+                    + ", ".join(run_label(profile.name, n)
+                                                       for n in behind[epoch]))
+            elif v.outcome != "not tested":
+                seen.add(key)
     return out
 
 
@@ -192,7 +208,8 @@ def verdict_changes(by_epoch: dict[int, dict[str, claims.Verdict]]) -> pd.DataFr
     keys = list(by_epoch[epochs[0]])
     df = pd.DataFrame({f"{e} epochs": [by_epoch[e][k].outcome for k in keys] for e in epochs},
                       index=pd.Index([claims.CLAIMS[k].title for k in keys], name="claim"))
-    df["changed"] = ["yes" if len(set(row)) > 1 else "no" for row in df.itertuples(index=False)]
+    df["changed"] = ["yes" if len(set(row) - {PENDING}) > 1 else "no"
+                     for row in df.itertuples(index=False)]
     return df
 
 
