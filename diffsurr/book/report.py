@@ -30,7 +30,7 @@ import xarray as xr
 
 from ..profiles import PROFILES, Profile, get_profile
 from ..registry import MODELS, spec, table2_frame
-from ..runid import RunId, data_path, results_dir
+from ..runid import RunId, data_path, results_dir, run_label
 from ..results import display_path, load_attrs, load_data, run_dir, study_progress
 from ..statistics import output_std
 
@@ -116,8 +116,9 @@ def banner(profile: Profile, why: str | None = None) -> str:
     if done and missing:
         more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
         lines.append(f"⚠️ **This study is still under way**: {len(done)} of "
-                     f"{len(done) + len(missing)} runs are evaluated (missing: "
-                     + ", ".join(f"`{r}`" for r in missing[:6]) + f"{more}). Each page shows "
+                     f"{len(done) + len(missing)} runs are finished and evaluated (not yet: "
+                     + ", ".join(run_label(profile.name, r) for r in missing[:6]) + f"{more})."
+                     " Each page shows "
                      "the runs that are in and names the ones a figure or sentence still "
                      "needs.")
     if profile.name != "paper":
