@@ -125,6 +125,7 @@ def test_the_runs_table_says_how_far_each_run_is_and_whether_nn1_lives(tmp_resul
         first.dir / "history-008.nc")
     h = _history(np.ones(33)).assign(alive_nn1=("step", np.r_[np.full(32, 0.8), 0.0]))
     h["accepted"][-1] = 0
+    h["kept"][-1] = 0                   # a jump is never on the kept trajectory
     h.assign_attrs(**{**attrs, "n_rollbacks": 1}, n_epochs=32, stopped="epochs").to_netcdf(
         second.dir / "history.nc")
     table = chapter.runs_table()

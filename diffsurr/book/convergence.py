@@ -193,8 +193,7 @@ def milestone_verdicts(profile: Profile = PROFILE) -> dict[int, dict[str, claims
             if v.outcome == "not tested" and key in seen and behind[epoch]:
                 out[epoch][key] = dataclasses.replace(
                     v, outcome=PENDING, reason=f"runs still training short of epoch {epoch}: "
-                    + ", ".join(run_label(profile.name, n)
-                                                       for n in behind[epoch]))
+                    + ", ".join(run_label(profile.name, n) for n in behind[epoch]))
             elif v.outcome != "not tested":
                 seen.add(key)
     return out
@@ -300,8 +299,7 @@ def runs_table(profile: Profile = PROFILE) -> pd.DataFrame:
     rows = []
     for name, h in histories(profile).items():
         done = h.attrs.get("stopped")
-        accepted = h["accepted"].values == 1
-        alive = h["alive_nn1"].values[accepted]
+        alive = kept_curve(h, "alive_nn1")
         rows.append({
             "run": run_label(profile.name, name),
             "epochs": int(h.attrs["n_epochs"]),
