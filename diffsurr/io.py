@@ -198,6 +198,8 @@ WRITERS = (("data*.nc", "the data stage (notebooks/data.ipynb)"),
            ("model.pt", "the train stage (notebooks/train.ipynb)"),
            ("history.nc", "the train stage (notebooks/train.ipynb)"),
            ("checkpoint.pt", "the train stage (notebooks/train.ipynb)"),
+           ("milestone-*.pt", "the train stage (notebooks/train.ipynb; milestone weights are "
+                              "not committed, so only a run trained here has them)"),
            ("eval.nc", "the evaluate stage (notebooks/evaluate.ipynb)"),
            ("generalise.nc", "the generalise stage (notebooks/generalise.ipynb)"),
            ("baselines.nc", "the baselines stage (notebooks/baselines.ipynb)"),

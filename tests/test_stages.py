@@ -302,3 +302,27 @@ def test_a_share_of_the_training_part_is_nested_and_leaves_val_and_test_alone(tm
         assert len(part["train"][0]) == n
         assert torch.equal(part["train"][0], whole["train"][0][:n])
         assert all(torch.equal(part[s][0], whole[s][0]) for s in ("val", "test"))
+
+
+def test_an_evaluation_refuses_missing_weights_first_and_makes_missing_data(results, capsys,
+                                                                            monkeypatch):
+    """The weights are checked before the data set is made; then a missing data set is made
+    as the data stage would, with the same checksum the run was trained on."""
+    from diffsurr.profiles import PROFILES
+    monkeypatch.setitem(PROFILES, "smoke", PROFILES["smoke"].replace(milestones=(1,)))
+    run = RunId.make("smoke", 6, **TINY)
+    path = data_path(run.config())
+    with pytest.raises(FileNotFoundError, match=r"no weights at .*model\.pt: the train stage"):
+        evaluate.evaluate_stage(run)
+    with pytest.raises(FileNotFoundError, match=r"milestone-001\.pt: the train stage .*not "
+                                                r"committed, so only a run trained here"):
+        evaluate.evaluate_stage(run, milestone=1)
+    assert not path.exists()
+    _trained()
+    trained_on = io.read_netcdf(path).attrs["data_sha256"]
+    path.unlink()
+    capsys.readouterr()
+    ds = evaluate.evaluate_stage(run)
+    assert (f"{path} is missing: the evaluate stage first makes it as the data stage would"
+            in capsys.readouterr().out)
+    assert ds.attrs["data_sha256"] == trained_on

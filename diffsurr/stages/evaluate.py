@@ -10,6 +10,7 @@ import time
 import xarray as xr
 
 from .. import io, manifest, metrics
+from ..dataset import ensure_data
 from ..nets import predict
 from ..results import load_split, load_trained
 from ..runid import RunId
@@ -35,9 +36,11 @@ def evaluate_stage(run: RunId, milestone: int | None = None, **execution) -> xr.
     epochs) on the test set and on (part of) the training set; write its eval.nc
     (eval-EEE.nc), which records the SHA-256 of the weights as loaded. Refused if they belong
     to another run, were trained on other data or (model.pt) are not the model its history.nc
-    records. The run folder is locked (:mod:`diffsurr.runlock`) throughout, except for a
-    milestone: its file is written once by the training, which may go on meanwhile, and
-    nothing is written where it changed during the evaluation."""
+    records. Missing weights are refused before anything else; a missing data set is first
+    made as the data stage would (:func:`diffsurr.dataset.ensure_data`). The run folder is
+    locked (:mod:`diffsurr.runlock`) throughout, except for a milestone: its file is written
+    once by the training, which may go on meanwhile, and nothing is written where it changed
+    during the evaluation."""
     t0, start = time.perf_counter(), io.stage_start()
     profile = run.config(**execution)
     if milestone is not None and int(milestone) not in profile.milestones:
@@ -46,6 +49,9 @@ def evaluate_stage(run: RunId, milestone: int | None = None, **execution) -> xr.
     name = eval_name(milestone)
     weights = "model.pt" if milestone is None else milestone_file(int(milestone))
     out = io.prepare_output_dir(run.dir, (name,))
+    if not (out / weights).is_file():
+        raise io.missing_file(out / weights, "weights")
+    ensure_data(profile, "evaluate stage")
     with run_lock(out, "evaluate", str(run)) if milestone is None else nullcontext():
         ds = _evaluate(run, profile, execution, t0, start, milestone)
         if io.sha256_file(out / weights) != ds.attrs["model_sha256"]:
