@@ -111,7 +111,10 @@ def test_loader_leaves_out_old_and_quick_files(tmp_path):
     assert list(kept) == ["cpu-new.nc"]
     assert dropped == {"cpu-new-quick.nc": sp.QUICK, "cpu-old.nc": sp.OLD_FORMAT}
     table = sp.files_table(kept, dropped)
-    assert list(table.shown) == ["yes", f"no: {sp.QUICK}", f"no: {sp.OLD_FORMAT}"]
+    assert list(table.shown) == ["yes", "no (1)", "no (2)"]
+    assert sp.left_out_text(dropped) == (f"(1) `cpu-new-quick.nc` is {sp.QUICK}.  \n"
+                                         f"(2) `cpu-old.nc` is {sp.OLD_FORMAT}.")
+    assert sp.left_out_text({}) == ""
     assert list(table["torch threads"]) == ["2", "", ""]    # not 2.000000 beside empty rows
 
 

@@ -217,7 +217,8 @@ def preprint_sentence() -> str:
 
 # ---------------------------------------------------------------- tables
 def files_table(benches: dict[str, xr.Dataset], dropped: dict[str, str]) -> pd.DataFrame:
-    """One row per file in results/benchmarks: device, date, load, and why one is left out."""
+    """One row per file in results/benchmarks: device, date, load, and whether it is shown
+    (a left-out file refers by number to :func:`left_out_text`)."""
     rows = [{"file": name, "device": ds.attrs["device_name"],
              "measured": ds.attrs["created"][:16].replace("T", " "),
              "commit": ds.attrs["git_commit"][:12] + ("-dirty" if "dirty" in ds.attrs["git_commit"]
@@ -227,8 +228,15 @@ def files_table(benches: dict[str, xr.Dataset], dropped: dict[str, str]) -> pd.D
                                          f"{ds.attrs['load_end_1min']:.2f}",
              "loaded": "yes" if int(ds.attrs["loaded"]) else "no", "shown": "yes"}
             for name, ds in benches.items()]
-    rows += [{"file": name, "shown": f"no: {why}"} for name, why in dropped.items()]
+    rows += [{"file": name, "shown": f"no ({i})"} for i, name in enumerate(dropped, 1)]
     return pd.DataFrame(rows).astype(object).fillna("")
+
+
+def left_out_text(dropped: dict[str, str]) -> str:
+    """Why each file the files table marks "no (i)" is left out, below the table (a reason is a
+    sentence, too long for a table column)."""
+    return "  \n".join(f"({i}) `{name}` is {why}." for i, (name, why) in enumerate(
+        dropped.items(), 1))
 
 
 def solver_table(ds: xr.Dataset, exact: bool = True) -> pd.DataFrame:
