@@ -5,6 +5,8 @@ import importlib.util
 import json
 import subprocess
 
+import pytest
+
 from diffsurr import io
 
 TOOL = io.REPO_ROOT / "tools" / "readme_walk.py"
@@ -32,3 +34,17 @@ def test_a_command_past_its_cap_is_stopped_with_its_children(tmp_path):
     assert first["stopped_at_cap"] and first["exit_code"] == 124 and first["wall_s"] < 20
     assert first["last_lines"] == ["started"]
     assert (second["exit_code"], second["stopped_at_cap"]) == (3, False)
+
+
+def test_only_runs_the_commands_given_and_refuses_others(tmp_path, capsys):
+    (tmp_path / "README.md").write_text("```bash\necho one\necho two  # note\necho three\n```\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    out = tmp_path / "walk.json"
+    assert walk.main([str(tmp_path), "--out", str(out), "--only", "echo three", "echo one"]) == 0
+    assert [c["last_lines"] for c in json.loads(out.read_text())["commands"]] == [["one"],
+                                                                                 ["three"]]
+    with pytest.raises(SystemExit) as stop:
+        walk.main([str(tmp_path), "--out", str(out), "--only", "echo four"])
+    assert stop.value.code == 2 and "echo four" in capsys.readouterr().err

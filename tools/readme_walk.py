@@ -8,6 +8,9 @@ The Slurm and Conda lines need a cluster or Conda; ``make slurm-check`` covers t
 
     python3 tools/readme_walk.py CLONE --out walk.json --cap 180 --no-cap "make all" "make test"
 
+``--only`` runs just the commands given (still in the README's order), to walk again the lines
+a change touched.
+
 Standard library only: it runs before the clone's environment exists.
 """
 
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--cap", type=float, default=180.0, help="seconds a command may run")
     parser.add_argument("--no-cap", nargs="*", default=[], help="commands run to the end")
+    parser.add_argument("--only", nargs="*", help="run just these commands")
     args = parser.parse_args(argv)
     clone = args.clone.resolve()
     commit = subprocess.run(
@@ -75,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     record = {"commit": commit, "machine": os.uname().nodename, "cpus": os.cpu_count(),
               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commands": []}
-    for i, command in enumerate(readme_commands(clone / "README.md")):
+    commands = readme_commands(clone / "README.md")
+    unknown = set(args.only or ()) - set(commands)
+    if unknown:
+        parser.error(f"not commands of the README: {sorted(unknown)}")
+    for i, command in enumerate(commands):
+        if args.only is not None and command not in args.only:
+            continue
         cap = None if command in args.no_cap else args.cap
         load = os.getloadavg()[0]
         print(f"[{i:02d}] {command}  (cap {cap} s, load {load:.2f})", flush=True)
