@@ -153,3 +153,44 @@ def test_a_milestone_that_runs_have_not_reached_is_not_in_yet_not_a_change(monke
     df = chapter.verdict_changes(by_epoch)
     assert df.loc["NN1 + NN2 beats NN2 alone", "changed"] == "no"
     assert df.loc["MSE overfits more than MAE", "changed"] == "yes"
+
+
+def _fig_eval(path, near_error, far_error, nn1_peak=None):
+    """Two stored 20×20 test fields with one source pixel each; the prediction errs by
+    ``near_error`` two spacings from the source and by ``far_error`` in a far corner."""
+    x = np.zeros((2, 20, 20))
+    x[:, 10, 10] = 1.0
+    y = np.zeros_like(x)
+    pred = y.copy()
+    pred[:, 10, 12] += near_error
+    pred[:, 0, 0] += far_error
+    nn1 = np.full_like(x, np.nan) if nn1_peak is None else np.zeros_like(x)
+    if nn1_peak is not None:
+        nn1[:, 11, 10] = nn1_peak
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dims = ("fig_sample", "y", "x")
+    xr.Dataset({"fig_input": (dims, x), "fig_target": (dims, y), "fig_pred": (dims, pred),
+                "fig_nn1": (dims, nn1)}).to_netcdf(path)
+
+
+@pytest.mark.parametrize("near, far, ending", [
+    (3.0, 0.0, "what separates it from NN2 alone is NN1's output at the sources."),
+    (0.0, 3.0, "most of the gap lies away from them."),
+    (0.0, 0.0, "on these fields its mean residual is not above model 12's.")])
+def test_where_a_sum_errs_is_measured_against_nn2_alone_on_the_same_fields(
+        tmp_results, near, far, ending):
+    from diffsurr.study import study_runs
+    runs = {r.model: r for r in reversed(study_runs(chapter.PROFILE))}
+    _fig_eval(runs[12].dir / "eval-008.nc", 0.0, 0.0)
+    _fig_eval(runs[9].dir / "eval-008.nc", near, far, nn1_peak=28.0)
+    table = chapter.near_sources()
+    row = table.set_index("run").loc["model 9"]
+    assert row["NN1 largest output"] == 28.0 and row["peak near"] == 1.0
+    near_px = (np.hypot(*np.mgrid[-10:10, -10:10]) <= chapter.NEAR).sum()
+    assert row["pixels near"] == pytest.approx(near_px / 400)
+    assert row["res near"] == pytest.approx(near / near_px)
+    text = chapter.near_sources_text(table)
+    assert text.endswith(ending) and "In model 9 at epoch 8, NN1's largest output is 28" in text
+    assert "model 12" not in chapter.near_sources_text(table[table["model"] == 9])
+    shown = chapter.near_sources_shown(table)
+    assert shown.loc[("model 12", 8), "NN1 largest output"] == "—"

@@ -13,17 +13,18 @@ the interval comes from the slope's standard error (Student t, 95 %).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
+from scipy import ndimage, stats
 
 from .. import nn1_probe, plateau
 from ..pilot import kept_curve
 from ..nets import Surrogate, count_parameters
 from ..profiles import PROFILES, Profile
-from ..registry import table2_frame
+from ..registry import spec as table2_spec, table2_frame
 from .report import fmt
 from ..results import load_optional, load_seed_evals
 from ..runid import RunId, run_label
@@ -49,22 +50,109 @@ def _eval_name(profile: Profile, epoch: int) -> str:
     return eval_name(None if epoch == profile.epochs else epoch)
 
 
-def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:
-    """One row per (run, epoch) evaluated so far: test mean, 99-P and max residual; the epoch
-    of a run stopped early on a plateau is its last (its later milestones hold that model)."""
-    rows = []
+def _evaluations(profile: Profile):
+    """(run, epoch, its eval file) for every evaluated epoch so far; the epoch of a run stopped
+    early on a plateau is its last (its later milestones hold that model)."""
     for run in study_runs(profile):
         h = load_optional(run.dir / "history.nc")
         for epoch in epochs_evaluated(profile):
             ev = load_optional(run.dir / _eval_name(profile, epoch))
-            if ev is None:
-                continue
-            test = ev.sel(set="test")
-            last = int(h.attrs.get("n_epochs", profile.epochs)) if h is not None else epoch
-            rows.append({"run": run.name, "model": run.model, "seed": run.seed,
-                         "epoch": min(epoch, last) if h is not None else epoch,
-                         **{k: float(test[k]) for k in STATS}})
+            if ev is not None:
+                last = int(h.attrs.get("n_epochs", profile.epochs)) if h is not None else epoch
+                yield run, min(epoch, last), ev
+
+
+def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:
+    """One row per (run, epoch) evaluated so far: test mean, 99-P and max residual."""
+    rows = [{"run": run.name, "model": run.model, "seed": run.seed, "epoch": epoch,
+             **{k: float(ev.sel(set="test")[k]) for k in STATS}}
+            for run, epoch, ev in _evaluations(profile)]
     return pd.DataFrame(rows, columns=["run", "model", "seed", "epoch", *STATS])
+
+
+NEAR = 5
+"""Grid spacings from a source pixel within which a pixel counts as near the sources."""
+SHOWN = {"NN1 largest output": "NN1 largest output",
+         "peak near": "fields with NN1's peak near a source",
+         "res near": "⟨res⟩ near sources (10⁻³)", "res away": "⟨res⟩ away (10⁻³)",
+         "pixels near": "pixels near sources"}
+
+
+def near_sources(profile: Profile = PROFILE) -> pd.DataFrame:
+    """Per run and evaluated epoch, from the test fields each evaluation stores (``fig_*``):
+    NN1's largest unweighted output (NaN where NN1 is off; no target exceeds 1), the share of
+    fields whose NN1 peaks within :data:`NEAR` spacings of a source pixel, and the mean
+    absolute residual near the sources and away from them. ``fields`` identifies the stored
+    inputs, so that only evaluations of the same fields are compared."""
+    rows = []
+    for run, epoch, ev in _evaluations(profile):
+        x = ev["fig_input"].values
+        r = np.abs(ev["fig_pred"].values - ev["fig_target"].values)
+        near = np.stack([ndimage.distance_transform_edt(f == 0) <= NEAR for f in x])
+        nn1 = ev["fig_nn1"].values
+        on = np.isfinite(nn1).any()
+        peaks = [near[i].flat[np.nanargmax(nn1[i])] for i in range(len(x))] if on else [np.nan]
+        rows.append({"run": run_label(profile.name, run.name), "model": run.model,
+                     "epoch": epoch, "fields": hashlib.sha256(x.tobytes()).hexdigest(),
+                     "n fields": len(x), "NN1 largest output": np.nanmax(nn1) if on else np.nan,
+                     "peak near": np.mean(peaks), "res near": r[near].mean(),
+                     "res away": r[~near].mean(), "pixels near": near.mean()})
+    return pd.DataFrame(rows, columns=["run", "model", "epoch", "fields", "n fields", *SHOWN])
+
+
+def near_sources_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`near_sources` as the page shows it ('—' where NN1 is off)."""
+    out = table.set_index(["run", "epoch"])[list(SHOWN)]
+    off = ~np.isfinite(out["NN1 largest output"])
+    out["NN1 largest output"] = [fmt(v) for v in out["NN1 largest output"]]
+    out["peak near"] = [f"{100 * v:.0f} %" for v in out["peak near"]]
+    out.loc[off, ["NN1 largest output", "peak near"]] = "—"
+    for col in ("res near", "res away"):
+        out[col] = [fmt(v / 1e-3) for v in out[col]]
+    out["pixels near"] = [f"{100 * v:.1f} %" for v in out["pixels near"]]
+    return out.rename(columns=SHOWN)
+
+
+def near_sources_text(table: pd.DataFrame) -> str:
+    """Where each run with both networks errs at its latest evaluated epoch, against the run of
+    NN2 alone with the same loss at that epoch on the same fields: the share of the gap in mean
+    residual between them that lies near the sources; the sentence's end is chosen from it."""
+    if table.empty:
+        return "No run is evaluated yet."
+    spec = {int(m): table2_spec(int(m)) for m in table["model"].unique()}
+    both = table[table["model"].map(lambda m: bool(spec[m].p1 and spec[m].p2))]
+    if both.empty:
+        return "No run with both networks is evaluated yet."
+    out = [f"From the {int(table['n fields'].iloc[0])} test fields each evaluation stores; a "
+           f"pixel is near the sources within {NEAR} grid spacings of a source pixel."]
+    for label, g in both.groupby("run", sort=False):
+        g = g.sort_values("epoch")
+        last = g.iloc[-1]
+        alone = table[(table["epoch"] == last["epoch"]) & (table["fields"] == last["fields"])
+                      & table["model"].map(lambda m: not spec[m].p1
+                                           and spec[m].loss == spec[int(last["model"])].loss)]
+        earlier = "".join(f" ({fmt(v)} at epoch {e})" for e, v in zip(
+            g["epoch"].iloc[:-1], g["NN1 largest output"].iloc[:-1]))
+        text = (f"In {label} at epoch {int(last['epoch'])}, NN1's largest output is "
+                f"{fmt(last['NN1 largest output'])}{earlier}, and in "
+                f"{100 * last['peak near']:.0f} % of the fields it peaks near a source.")
+        if not alone.empty:
+            c, pix = alone.iloc[0], last["pixels near"]
+            near = pix * (last["res near"] - c["res near"])
+            gap = near + (1 - pix) * (last["res away"] - c["res away"])
+            text += (f" Its mean residual near the sources is {fmt(last['res near'] / 1e-3)}·10⁻³ "
+                     f"against {fmt(c['res near'] / 1e-3)}·10⁻³ for {c['run']} (NN2 alone, "
+                     f"the same loss), and away from them {fmt(last['res away'] / 1e-3)} "
+                     f"against {fmt(c['res away'] / 1e-3)}·10⁻³; ")
+            if gap <= 0:
+                text += f"on these fields its mean residual is not above {c['run']}'s."
+            else:
+                text += (f"{100 * near / gap:.0f} % of the gap lies near the sources, on "
+                         f"{100 * pix:.0f} % of the pixels: " + (
+                             "what separates it from NN2 alone is NN1's output at the sources."
+                             if near / gap > 0.5 else "most of the gap lies away from them."))
+        out.append(text)
+    return " ".join(out)
 
 
 def histories(profile: Profile = PROFILE) -> dict[str, xr.Dataset]:
