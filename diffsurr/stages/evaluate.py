@@ -50,7 +50,7 @@ def evaluate_stage(run: RunId, milestone: int | None = None, **execution) -> xr.
     weights = "model.pt" if milestone is None else milestone_file(int(milestone))
     out = io.prepare_output_dir(run.dir, (name,))
     if not (out / weights).is_file():
-        raise io.missing_file(out / weights, "weights")
+        raise io.missing_file(out / weights, "checkpoint")
     ensure_data(profile, "evaluate stage")
     with run_lock(out, "evaluate", str(run)) if milestone is None else nullcontext():
         ds = _evaluate(run, profile, execution, t0, start, milestone)
