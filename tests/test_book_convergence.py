@@ -193,4 +193,4 @@ def test_where_a_sum_errs_is_measured_against_nn2_alone_on_the_same_fields(
     assert text.endswith(ending) and "In model 9 at epoch 8, NN1's largest output is 28" in text
     assert "model 12" not in chapter.near_sources_text(table[table["model"] == 9])
     shown = chapter.near_sources_shown(table)
-    assert shown.loc[("model 12", 8), "NN1 largest output"] == "—"
+    assert shown.loc[("model\u00a012", 8), "NN1 largest output"] == "—"

@@ -101,8 +101,10 @@ def near_sources(profile: Profile = PROFILE) -> pd.DataFrame:
 
 
 def near_sources_shown(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`near_sources` as the page shows it ('—' where NN1 is off)."""
-    out = table.set_index(["run", "epoch"])[list(SHOWN)]
+    """:func:`near_sources` as the page shows it ('—' where NN1 is off; run labels do not
+    wrap)."""
+    out = table.assign(run=table["run"].str.replace(" ", "\u00a0")).set_index(
+        ["run", "epoch"])[list(SHOWN)]
     off = ~np.isfinite(out["NN1 largest output"])
     out["NN1 largest output"] = [fmt(v) for v in out["NN1 largest output"]]
     out["peak near"] = [f"{100 * v:.0f} %" for v in out["peak near"]]
