@@ -82,6 +82,38 @@ def test_a_run_still_training_shows_its_history_up_to_its_latest_milestone(tmp_r
     assert chapter.histories()[run.name].attrs["n_epochs"] == 20
 
 
+def test_a_run_stopped_on_a_plateau_counts_its_last_epoch_once(tmp_results):
+    """Stopped after 16 epochs, its milestone-16 evaluation and its final one hold the same
+    model: one row at epoch 16, none at 32."""
+    from diffsurr.study import study_runs
+    run = study_runs(chapter.PROFILE)[0]
+    for name in ("eval-008.nc", "eval-016.nc", "eval.nc"):
+        _fig_eval(run.dir / name, 0.0, 0.0)
+    _history(np.ones(16)).assign_attrs(n_epochs=16, stopped="plateau").to_netcdf(
+        run.dir / "history.nc")
+    assert chapter.near_sources()["epoch"].tolist() == [8, 16]
+
+
+@pytest.mark.parametrize("last, ending", [
+    (0.001, "so by the probe's own bar NN1 is no longer alive at the end."),
+    (0.5, "so by the probe's bar NN1 is alive at the end.")])
+def test_nn1s_lifetime_counts_the_epochs_below_the_probes_bar(monkeypatch, last, ending):
+    """The bar is half the working NN1's lowest alive fraction (0.05 here: 0.025); model 9's
+    NN1 falls below it at epochs 3 and 4 (and 5 when its last value is below it); NN2 alone
+    has no NN1 and is not named."""
+    working = _history(np.ones(3)).assign(alive_nn1=("step", [0.05, 0.3, 0.4]))
+    monkeypatch.setattr(chapter, "_working_history", lambda: working)
+    nine = _history(np.ones(5)).assign(alive_nn1=("step", [0.8, 0.7, 0.01, 0.0, last]))
+    twelve = _history(np.ones(5)).assign(alive_nn1=("step", np.full(5, np.nan)))
+    monkeypatch.setattr(chapter, "histories",
+                        lambda profile: {"model_09": nine, "model_12": twelve})
+    text = chapter.nn1_lifetime_text()
+    below = 3 if last < 0.025 else 2
+    assert text.startswith(f"In model 9 NN1's alive fraction was below the probe's bar (0.025) "
+                           f"at {below} of 5 kept epochs, first at epoch 3")
+    assert text.endswith(ending) and "model 12" not in text
+
+
 def test_the_alive_threshold_is_set_beside_a_working_nn1s_fraction():
     """Model 6 (NN1 alone, alive output) is the yardstick; the sentence follows its numbers,
     and the committed probe's choice follows the rule: a variant whose NN1 fell to zero is not
@@ -153,6 +185,33 @@ def test_a_milestone_that_runs_have_not_reached_is_not_in_yet_not_a_change(monke
     df = chapter.verdict_changes(by_epoch)
     assert df.loc["NN1 + NN2 beats NN2 alone", "changed"] == "no"
     assert df.loc["MSE overfits more than MAE", "changed"] == "yes"
+
+
+def test_a_verdict_that_lost_its_seed_spread_or_its_models_is_not_in_yet(monkeypatch):
+    """At 16 epochs a seed-1 run still short of 16 takes the seed spread every comparison
+    uses: a verdict judged at 8 is "not in yet" there, not a change. A run of a model the
+    verdict does not compare leaves it standing; one of a model it compares does not."""
+    from diffsurr.book.comparison import Comparison
+    running = {"model_04": _history(np.ones(16)).assign_attrs(n_epochs=16, stopped="running"),
+               "model_12_seed1": _history(np.ones(8)).assign_attrs(n_epochs=8,
+                                                                    stopped="running")}
+    monkeypatch.setattr(chapter, "load_seed_evals", lambda profile, **kw: kw["name"])
+
+    def verdicts(seeds, ctx):
+        outcome = "holds" if seeds == "eval-008.nc" else "not resolved"
+        a, b = compared                 # the models the verdict compares, set below
+        return {"nn2-works": claims.Verdict(claims.CLAIMS["nn2-works"], outcome, "why", [
+            Comparison("⟨res⟩", 1e-3, a, b, b, 1.0, 0.1, 1, 2.0, 0.1, 1)])}
+    monkeypatch.setattr(chapter.claims, "verdicts", verdicts)
+    for hists, compared, pending in [(running, (6, 12), True),
+                                     ({"model_04": running["model_04"]}, (6, 12), False),
+                                     ({"model_04": running["model_04"]}, (4, 5), True)]:
+        monkeypatch.setattr(chapter, "histories", lambda profile: hists)
+        by_epoch = chapter.milestone_verdicts()
+        assert (by_epoch[32]["nn2-works"].outcome == chapter.PENDING) is pending
+        assert by_epoch[8]["nn2-works"].outcome == "holds"
+        changed = chapter.verdict_changes(by_epoch).loc["NN2 alone works", "changed"]
+        assert changed == ("no" if hists is running else "yes")
 
 
 def _fig_eval(path, near_error, far_error, nn1_peak=None):

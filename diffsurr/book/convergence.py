@@ -52,14 +52,18 @@ def _eval_name(profile: Profile, epoch: int) -> str:
 
 def _evaluations(profile: Profile):
     """(run, epoch, its eval file) for every evaluated epoch so far; the epoch of a run stopped
-    early on a plateau is its last (its later milestones hold that model)."""
+    early on a plateau is its last (its later milestones hold that model, so that epoch is
+    yielded once)."""
     for run in study_runs(profile):
         h = load_optional(run.dir / "history.nc")
+        done = set()
         for epoch in epochs_evaluated(profile):
             ev = load_optional(run.dir / _eval_name(profile, epoch))
             if ev is not None:
                 last = int(h.attrs.get("n_epochs", profile.epochs)) if h is not None else epoch
-                yield run, min(epoch, last), ev
+                if min(epoch, last) not in done:
+                    done.add(min(epoch, last))
+                    yield run, min(epoch, last), ev
 
 
 def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:
@@ -275,18 +279,29 @@ def milestone_verdicts(profile: Profile = PROFILE) -> dict[int, dict[str, claims
                              n_rollbacks=fired)
         vs = claims.verdicts(seeds, ctx)
         out[epoch] = {k: v for k, v in vs.items() if k != "speed-1000x"}
-    behind = {e: [n for n, h in hists.items() if h.attrs.get("stopped") == "running"
-                  and int(h.attrs["n_epochs"]) < e] for e in out}
+    behind = {e: [RunId.parse(profile.name, n) for n, h in hists.items()
+                  if h.attrs.get("stopped") == "running" and int(h.attrs["n_epochs"]) < e]
+              for e in out}
     seen = set()
     for epoch in sorted(out):
         for key, v in out[epoch].items():
-            if v.outcome == "not tested" and key in seen and behind[epoch]:
+            short = [r for r in behind[epoch] if _needed(r, v, profile)]
+            if key in seen and short:
                 out[epoch][key] = dataclasses.replace(
                     v, outcome=PENDING, reason=f"runs still training short of epoch {epoch}: "
-                    + ", ".join(run_label(profile.name, n) for n in behind[epoch]))
+                    + ", ".join(r.label for r in short))
             elif v.outcome != "not tested":
                 seen.add(key)
     return out
+
+
+def _needed(run: RunId, verdict: claims.Verdict, profile: Profile) -> bool:
+    """Whether ``verdict``, judged without ``run``, lacks evidence it had at an earlier
+    milestone: it was not tested, ``run`` is a further seed (the seed spread every comparison
+    uses), or ``run``'s model is one the verdict compares."""
+    models = {m for c in verdict.comparisons for m in (c.model_a, c.model_b)}
+    return (verdict.outcome == "not tested" or run.seed in profile.extra_seeds
+            or run.model in models)
 
 
 def verdict_changes(by_epoch: dict[int, dict[str, claims.Verdict]]) -> pd.DataFrame:
@@ -380,6 +395,35 @@ def alive_scale_text() -> str:
             f"dead. The probe therefore calls NN1 alive while its alive fraction stays at or "
             f"above {nn1_probe.ALIVE_SHARE:g} × the working NN1's lowest, "
             f"{nn1_probe.alive_threshold(h):.2g}; a dead NN1 sits at 0.")
+
+
+def nn1_lifetime_text(profile: Profile = PROFILE) -> str:
+    """For each run with both networks: at how many of its kept epochs NN1's alive fraction was
+    below the probe's threshold (:func:`diffsurr.nn1_probe.alive_threshold`), the first such
+    epoch and the fraction at the last one; whether NN1 counts as alive at the end is chosen
+    from that last value."""
+    working = _working_history()
+    if working is None:
+        return ""
+    bar = nn1_probe.alive_threshold(working)
+    out = []
+    for name, h in histories(profile).items():
+        spec = table2_spec(RunId.parse(profile.name, name).model)
+        alive = kept_curve(h, "alive_nn1")
+        if not (spec.p1 and spec.p2) or not alive.size:
+            continue
+        below = np.flatnonzero(alive < bar) + 1
+        label = run_label(profile.name, name)
+        if not below.size:
+            out.append(f"In {label} NN1's alive fraction stayed at or above the probe's bar "
+                       f"({bar:.2g}) at all {alive.size} kept epochs.")
+            continue
+        end = ("so by the probe's own bar NN1 is no longer alive at the end"
+               if alive[-1] < bar else "so by the probe's bar NN1 is alive at the end")
+        out.append(f"In {label} NN1's alive fraction was below the probe's bar ({bar:.2g}) at "
+                   f"{below.size} of {alive.size} kept epochs, first at epoch {below[0]}; at "
+                   f"the last epoch it is {fmt(alive[-1], 2)}, {end}.")
+    return " ".join(out)
 
 
 def runs_table(profile: Profile = PROFILE) -> pd.DataFrame:
