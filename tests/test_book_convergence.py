@@ -114,6 +114,24 @@ def test_nn1s_lifetime_counts_the_epochs_below_the_probes_bar(monkeypatch, last,
     assert text.endswith(ending) and "model 12" not in text
 
 
+def test_a_projection_over_epochs_where_nn1_switched_off_is_not_trusted(monkeypatch):
+    """Model 9's NN1 drops below the bar (0.025) at epoch 10, within the fitted epochs (8 on):
+    its projection is flagged; model 11's dropped before epoch 8 and stays down: one trend."""
+    working = _history(np.ones(3)).assign(alive_nn1=("step", [0.05, 0.3, 0.4]))
+    monkeypatch.setattr(chapter, "_working_history", lambda: working)
+    nine = _history(np.ones(12)).assign(alive_nn1=("step", np.r_[np.full(9, 0.7), [0.0] * 3]))
+    eleven = _history(np.ones(12)).assign(alive_nn1=("step", np.r_[0.7, np.zeros(11)]))
+    monkeypatch.setattr(chapter, "histories",
+                        lambda profile: {"model_09": nine, "model_11": eleven})
+    assert chapter.nn1_crossed() == ["model 9"]
+    proj = pd.DataFrame({"epochs": [12]}, index=["model 9"])
+    assert chapter.projection_text(proj, chapter.nn1_crossed()).endswith(
+        "In model 9 NN1's alive fraction crossed the probe's bar within the fitted epochs: the "
+        "fit spans a change of the model, not one trend, so its projection is not to be "
+        "trusted.")
+    assert "crossed" not in chapter.projection_text(proj)
+
+
 def test_the_alive_threshold_is_set_beside_a_working_nn1s_fraction():
     """Model 6 (NN1 alone, alive output) is the yardstick; the sentence follows its numbers,
     and the committed probe's choice follows the rule: a variant whose NN1 fell to zero is not

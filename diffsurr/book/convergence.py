@@ -26,6 +26,7 @@ from ..nets import Surrogate, count_parameters
 from ..profiles import PROFILES, Profile
 from ..registry import spec as table2_spec, table2_frame
 from .report import fmt
+from .text import models_text
 from ..results import load_optional, load_seed_evals
 from ..runid import RunId, run_label
 from ..study import eval_name, history_name, study_runs
@@ -137,8 +138,9 @@ def near_sources_text(table: pd.DataFrame) -> str:
         alone = table[(table["epoch"] == last["epoch"]) & (table["fields"] == last["fields"])
                       & table["model"].map(lambda m: not spec[m].p1
                                            and spec[m].loss == spec[int(last["model"])].loss)]
-        earlier = "".join(f" ({fmt(v)} at epoch {e})" for e, v in zip(
+        earlier = ", ".join(f"{fmt(v)} at epoch {e}" for e, v in zip(
             g["epoch"].iloc[:-1], g["NN1 largest output"].iloc[:-1]))
+        earlier = f" ({earlier})" if earlier else ""
         text = (f"In {label} at epoch {int(last['epoch'])}, NN1's largest output is "
                 f"{fmt(last['NN1 largest output'])}{earlier}, and in "
                 f"{100 * last['peak near']:.0f} % of the fields it peaks near a source.")
@@ -200,10 +202,16 @@ def projections_shown(proj: pd.DataFrame, profile: Profile = PROFILE) -> pd.Data
     return proj.rename(index=lambda name: run_label(profile.name, name))
 
 
-def projection_text(proj: pd.DataFrame) -> str:
-    """How the projection is made and where it is not to be trusted."""
+def projection_text(proj: pd.DataFrame, crossed=()) -> str:
+    """How the projection is made and where it is not to be trusted (``crossed``: the runs
+    of :func:`nn1_crossed`)."""
     if proj.empty:
         return "No convergence run is in yet, so nothing is projected."
+    if crossed:
+        names = models_text(crossed)
+        crossed = (f" In {names} NN1's alive fraction crossed the probe's bar within the "
+                   "fitted epochs: the fit spans a change of the model, not one trend, so "
+                   f"{'its' if len(crossed) == 1 else 'their'} projection is not to be trusted.")
     return (f"Each projection fits ⟨res⟩ ∝ epoch^b to the run's validation loss (Eq. 1, "
             f"smoothed by a centred running median over {plateau.SMOOTH} epochs) from epoch "
             f"{FIT_FROM} "
@@ -212,7 +220,8 @@ def projection_text(proj: pd.DataFrame) -> str:
             "prediction: it assumes the loss keeps falling as one power of the epoch over a "
             "range ten to a hundred times longer than the one fitted, at a learning rate 200 "
             "times the preprint's, and that the test residual follows the validation loss; a "
-            "plateau, a roll-back or a learning-rate schedule would each break it.")
+            "plateau, a roll-back or a learning-rate schedule would each break it."
+            + (crossed or ""))
 
 
 def trend(history: xr.Dataset, start: int = FIT_FROM) -> tuple[float, float, int]:
@@ -397,6 +406,26 @@ def alive_scale_text() -> str:
             f"{nn1_probe.alive_threshold(h):.2g}; a dead NN1 sits at 0.")
 
 
+def _alive_curves(profile: Profile):
+    """(run label, NN1's alive fraction per kept epoch) of each run with both networks."""
+    for name, h in histories(profile).items():
+        spec = table2_spec(RunId.parse(profile.name, name).model)
+        alive = kept_curve(h, "alive_nn1")
+        if spec.p1 and spec.p2 and alive.size:
+            yield run_label(profile.name, name), alive
+
+
+def nn1_crossed(profile: Profile = PROFILE) -> list[str]:
+    """The runs whose NN1 alive fraction was both above and below the probe's bar over the
+    epochs the projection fits (from :data:`FIT_FROM` on)."""
+    working = _working_history()
+    if working is None:
+        return []
+    bar = nn1_probe.alive_threshold(working)
+    return [label for label, alive in _alive_curves(profile)
+            if (alive[FIT_FROM - 1:] < bar).any() and (alive[FIT_FROM - 1:] >= bar).any()]
+
+
 def nn1_lifetime_text(profile: Profile = PROFILE) -> str:
     """For each run with both networks: at how many of its kept epochs NN1's alive fraction was
     below the probe's threshold (:func:`diffsurr.nn1_probe.alive_threshold`), the first such
@@ -407,13 +436,8 @@ def nn1_lifetime_text(profile: Profile = PROFILE) -> str:
         return ""
     bar = nn1_probe.alive_threshold(working)
     out = []
-    for name, h in histories(profile).items():
-        spec = table2_spec(RunId.parse(profile.name, name).model)
-        alive = kept_curve(h, "alive_nn1")
-        if not (spec.p1 and spec.p2) or not alive.size:
-            continue
+    for label, alive in _alive_curves(profile):
         below = np.flatnonzero(alive < bar) + 1
-        label = run_label(profile.name, name)
         if not below.size:
             out.append(f"In {label} NN1's alive fraction stayed at or above the probe's bar "
                        f"({bar:.2g}) at all {alive.size} kept epochs.")
