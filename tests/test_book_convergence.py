@@ -95,8 +95,9 @@ def test_a_run_stopped_on_a_plateau_counts_its_last_epoch_once(tmp_results):
 
 
 @pytest.mark.parametrize("last, ending", [
-    (0.001, "so by the probe's own bar NN1 is no longer alive at the end."),
-    (0.5, "so by the probe's bar NN1 is alive at the end.")])
+    (0.001, "at the latest, epoch 5, it is 0.001, so by the probe's own bar NN1 is not alive "
+            "there."),
+    (0.5, "at the latest, epoch 5, it is 0.5, so by the probe's bar NN1 is alive there.")])
 def test_nn1s_lifetime_counts_the_epochs_below_the_probes_bar(monkeypatch, last, ending):
     """The bar is half the working NN1's lowest alive fraction (0.05 here: 0.025); model 9's
     NN1 falls below it at epochs 3 and 4 (and 5 when its last value is below it); NN2 alone

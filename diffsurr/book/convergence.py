@@ -207,11 +207,10 @@ def projection_text(proj: pd.DataFrame, crossed=()) -> str:
     of :func:`nn1_crossed`)."""
     if proj.empty:
         return "No convergence run is in yet, so nothing is projected."
-    if crossed:
-        names = models_text(crossed)
-        crossed = (f" In {names} NN1's alive fraction crossed the probe's bar within the "
-                   "fitted epochs: the fit spans a change of the model, not one trend, so "
-                   f"{'its' if len(crossed) == 1 else 'their'} projection is not to be trusted.")
+    caveat = "" if not crossed else (
+        f" In {models_text(crossed)} NN1's alive fraction crossed the probe's bar within the "
+        "fitted epochs: the fit spans a change of the model, not one trend, so "
+        f"{'its' if len(crossed) == 1 else 'their'} projection is not to be trusted.")
     return (f"Each projection fits ⟨res⟩ ∝ epoch^b to the run's validation loss (Eq. 1, "
             f"smoothed by a centred running median over {plateau.SMOOTH} epochs) from epoch "
             f"{FIT_FROM} "
@@ -220,8 +219,7 @@ def projection_text(proj: pd.DataFrame, crossed=()) -> str:
             "prediction: it assumes the loss keeps falling as one power of the epoch over a "
             "range ten to a hundred times longer than the one fitted, at a learning rate 200 "
             "times the preprint's, and that the test residual follows the validation loss; a "
-            "plateau, a roll-back or a learning-rate schedule would each break it."
-            + (crossed or ""))
+            "plateau, a roll-back or a learning-rate schedule would each break it." + caveat)
 
 
 def trend(history: xr.Dataset, start: int = FIT_FROM) -> tuple[float, float, int]:
@@ -415,13 +413,18 @@ def _alive_curves(profile: Profile):
             yield run_label(profile.name, name), alive
 
 
+def _alive_bar() -> float | None:
+    """The probe's liveness bar (:func:`diffsurr.nn1_probe.alive_threshold`), None until the
+    working NN1's history is in."""
+    working = _working_history()
+    return None if working is None else nn1_probe.alive_threshold(working)
+
+
 def nn1_crossed(profile: Profile = PROFILE) -> list[str]:
     """The runs whose NN1 alive fraction was both above and below the probe's bar over the
     epochs the projection fits (from :data:`FIT_FROM` on)."""
-    working = _working_history()
-    if working is None:
+    if (bar := _alive_bar()) is None:
         return []
-    bar = nn1_probe.alive_threshold(working)
     return [label for label, alive in _alive_curves(profile)
             if (alive[FIT_FROM - 1:] < bar).any() and (alive[FIT_FROM - 1:] >= bar).any()]
 
@@ -429,12 +432,10 @@ def nn1_crossed(profile: Profile = PROFILE) -> list[str]:
 def nn1_lifetime_text(profile: Profile = PROFILE) -> str:
     """For each run with both networks: at how many of its kept epochs NN1's alive fraction was
     below the probe's threshold (:func:`diffsurr.nn1_probe.alive_threshold`), the first such
-    epoch and the fraction at the last one; whether NN1 counts as alive at the end is chosen
-    from that last value."""
-    working = _working_history()
-    if working is None:
+    epoch and the fraction at the latest one; whether NN1 counts as alive there is chosen
+    from that value."""
+    if (bar := _alive_bar()) is None:
         return ""
-    bar = nn1_probe.alive_threshold(working)
     out = []
     for label, alive in _alive_curves(profile):
         below = np.flatnonzero(alive < bar) + 1
@@ -442,11 +443,11 @@ def nn1_lifetime_text(profile: Profile = PROFILE) -> str:
             out.append(f"In {label} NN1's alive fraction stayed at or above the probe's bar "
                        f"({bar:.2g}) at all {alive.size} kept epochs.")
             continue
-        end = ("so by the probe's own bar NN1 is no longer alive at the end"
-               if alive[-1] < bar else "so by the probe's bar NN1 is alive at the end")
+        end = ("so by the probe's own bar NN1 is not alive there" if alive[-1] < bar
+               else "so by the probe's bar NN1 is alive there")
         out.append(f"In {label} NN1's alive fraction was below the probe's bar ({bar:.2g}) at "
                    f"{below.size} of {alive.size} kept epochs, first at epoch {below[0]}; at "
-                   f"the last epoch it is {fmt(alive[-1], 2)}, {end}.")
+                   f"the latest, epoch {alive.size}, it is {fmt(alive[-1], 2)}, {end}.")
     return " ".join(out)
 
 
