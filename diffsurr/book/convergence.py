@@ -60,11 +60,12 @@ def _evaluations(profile: Profile):
         done = set()
         for epoch in epochs_evaluated(profile):
             ev = load_optional(run.dir / _eval_name(profile, epoch))
-            if ev is not None:
-                last = int(h.attrs.get("n_epochs", profile.epochs)) if h is not None else epoch
-                if min(epoch, last) not in done:
-                    done.add(min(epoch, last))
-                    yield run, min(epoch, last), ev
+            if ev is None:
+                continue
+            last = int(h.attrs.get("n_epochs", profile.epochs)) if h is not None else epoch
+            if (reached := min(epoch, last)) not in done:
+                done.add(reached)
+                yield run, reached, ev
 
 
 def milestone_table(profile: Profile = PROFILE) -> pd.DataFrame:
