@@ -6,7 +6,7 @@ CORES   ?= 2
 REPOSITORY ?=                 # the book's repository URL, for its buttons (Pages: its own)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: all test venv study book bench gpu-check slurm-check clean
+.PHONY: all test venv study nn1-probe book bench gpu-check slurm-check clean
 
 all: venv study book          ## the pipeline (Snakemake) at PROFILE, then the published book
 
@@ -23,6 +23,10 @@ test: venv                    ## unit and integration tests
 study: venv                   ## data -> trainings -> evaluations and generalisation per run -> benchmark
 	.venv/bin/snakemake --cores $(CORES) --config profile=$(PROFILE) -- data_sets
 	.venv/bin/snakemake --cores $(CORES) --config profile=$(PROFILE) -- results
+
+nn1-probe: venv               ## the NN1 probe: each variant 3 epochs (probe), then the longer one to 32 (convergence; hours)
+	for p in probe convergence; do t=$$($(PY) -m diffsurr.nn1_probe $$p) && \
+	  .venv/bin/snakemake --cores $(CORES) --config profile=$$p -- $$t || exit 1; done
 
 book: venv                    ## the Jupyter Book of results/$(BOOK) (committed for reference; trains nothing)
 	$(PY) -m diffsurr.book.build $(BOOK) $(if $(REPOSITORY),--repository $(REPOSITORY))

@@ -49,9 +49,9 @@ def test_verdict_changes_name_what_changed_between_milestones():
 
 
 def test_probe_text_chooses_only_a_variant_that_kept_nn1_alive():
-    assessed = {"NN1 lr × 0.1": {"min_alive": 0.0, "last_alive": 0.0, "alive": False,
+    assessed = {"NN1 lr × 0.1": {"epochs": 3, "min_alive": 0.0, "last_alive": 0.0, "alive": False,
                                  "val_ratio": 0.9},
-                "NN1 leaky head": {"min_alive": 0.4, "last_alive": 0.5, "alive": True,
+                "NN1 leaky head": {"epochs": 3, "min_alive": 0.4, "last_alive": 0.5, "alive": True,
                                    "val_ratio": 1.2}}
     assert "**Chosen: NN1 leaky head**" in chapter.probe_text(assessed)
     assert "Not in yet: NN1 lr × 0.005" in chapter.probe_text(assessed)
@@ -67,7 +67,9 @@ def test_an_empty_study_renders_as_not_in_yet(tmp_path, monkeypatch):
     assert "No convergence run" in chapter.best_text()
     assert chapter.probe_assessed() == {} and chapter.probe_table({}).empty
     assert chapter.probe_text({}).startswith("No NN1")
+    assert chapter.long_probe_assessed() == {}
     chapter.figure()
+    chapter.alive_figure()
 
 
 def test_a_run_still_training_shows_its_history_up_to_its_latest_milestone(tmp_results):
@@ -131,6 +133,51 @@ def test_a_projection_over_epochs_where_nn1_switched_off_is_not_trusted(monkeypa
         "fit spans a change of the model, not one trend, so its projection is not to be "
         "trusted.")
     assert "crossed" not in chapter.projection_text(proj)
+
+
+def _alive(values, stopped="epochs"):
+    h = _history(np.ones(len(values))).assign(alive_nn1=("step", np.asarray(values, float)))
+    h.attrs["stopped"] = stopped
+    return h
+
+
+def _serve(monkeypatch, named):
+    """Histories by run name, as the chapter's reader returns them for the runs asked for."""
+    working = _history(np.ones(3)).assign(alive_nn1=("step", [0.05, 0.3, 0.4]))
+    monkeypatch.setattr(chapter, "_working_history", lambda: working)
+    monkeypatch.setattr(chapter, "histories", lambda profile, runs=None: {
+        r.name: named[r.name] for r in runs if r.name in named})
+
+
+def test_the_longer_probe_says_whether_its_head_kept_nn1_alive(monkeypatch):
+    """Bar 0.025. Table 1's head falls below it at epoch 10 (model 9) and 8 (model 11); the
+    longer probe's head stays above it over the 8 epochs its shortest run has, and model 9's
+    run still trains; then model 11's falls to 0 and the sentence turns."""
+    named = {"model_09": _alive([0.8] * 9 + [0.01] * 3),
+             "model_11": _alive([0.8] * 7 + [0.0] * 5),
+             "model_09_nn1_head-relu": _alive([0.5] * 12, "running"),
+             "model_11_nn1_head-relu": _alive([0.3] * 8)}
+    _serve(monkeypatch, named)
+    assessed = chapter.long_probe_assessed()
+    label = "NN1 without its last BatchNorm"
+    assert assessed[label]["alive"] and assessed[label]["epochs"] == 8
+    assert chapter.probe_table(assessed).loc[label, "epochs"] == 8
+    text = chapter.long_probe_text(assessed)
+    assert text.startswith(f"**{label} keeps NN1 alive so far**: its alive fraction stayed at "
+                           "or above the probe's bar (0.025) at each of the 8 epochs")
+    assert "first fell below the bar at epoch 10 (model 9) and 8 (model 11)" in text
+    assert text.endswith("Still training, shown at their latest milestone: model 9 (NN1 head "
+                         "relu); a later epoch may change this.")
+    named["model_11_nn1_head-relu"] = _alive([0.3] * 6 + [0.0] * 2)
+    dead = chapter.long_probe_assessed()
+    assert chapter.long_probe_text(dead).startswith(
+        f"**{label} does not keep NN1 alive either**: within 8 epochs its alive fraction fell "
+        "to 0, below the probe's bar (0.025)")
+    del named["model_09_nn1_head-relu"], named["model_11_nn1_head-relu"]
+    assert chapter.long_probe_assessed() == {}
+    assert chapter.long_probe_text({}) == ("Not in yet: model 9 (NN1 head relu), model 11 "
+                                           "(NN1 head relu).")
+    chapter.alive_figure()
 
 
 def test_the_alive_threshold_is_set_beside_a_working_nn1s_fraction():

@@ -101,3 +101,17 @@ def test_the_leaky_head_keeps_table1s_layers_and_parameters():
         return [type(m).__name__ for m in net.layers]
     assert kinds(leaky)[:-3] == kinds(table1)[:-3]
     assert kinds(leaky)[-3:] == ["LeakyReLU", "Dropout", "BatchNorm2d"]
+
+
+def test_the_probe_targets_name_each_runs_files_and_refuse_another_profile(capsys):
+    """The short probe's histories; the longer probe's history and its evaluation at each of
+    the convergence profile's milestones and at the end (``make nn1-probe``)."""
+    short = nn1_probe.targets("probe")
+    assert len(short) == len(nn1_probe.RUNS) and all(t.endswith("/history.nc") for t in short)
+    assert "results/probe/model_09_nn1_head-leaky/history.nc" in short
+    long = nn1_probe.targets("convergence")
+    assert long[:4] == [f"results/convergence/model_09_nn1_head-relu/{n}"
+                        for n in ("history.nc", "eval-008.nc", "eval-016.nc", "eval.nc")]
+    assert nn1_probe.main(["reference"]) == 2
+    assert "trains in profiles 'probe' and 'convergence', not 'reference'" in (
+        capsys.readouterr().err)

@@ -164,11 +164,12 @@ def near_sources_text(table: pd.DataFrame) -> str:
     return " ".join(out)
 
 
-def histories(profile: Profile = PROFILE) -> dict[str, xr.Dataset]:
-    """The history of every run by run name: its history.nc, or for a run still training the
-    history up to its latest milestone (history-EEE.nc)."""
+def histories(profile: Profile = PROFILE, runs=None) -> dict[str, xr.Dataset]:
+    """The history of every run (of ``runs``, default the study's) by run name: its
+    history.nc, or for a run still training the history up to its latest milestone
+    (history-EEE.nc)."""
     out = {}
-    for run in study_runs(profile):
+    for run in study_runs(profile) if runs is None else runs:
         names = ["history.nc"] + [history_name(e) for e in sorted(profile.milestones,
                                                                   reverse=True)]
         found = (load_optional(run.dir / name) for name in names)
@@ -358,10 +359,27 @@ def probe_assessed() -> dict:
     return nn1_probe.assess(hist, controls, working)
 
 
+def long_probe_assessed(profile: Profile = PROFILE) -> dict:
+    """:func:`diffsurr.nn1_probe.assess` of the longer probe's runs
+    (:data:`diffsurr.nn1_probe.LONG_RUNS`, their histories so far) against the study's runs
+    of models 9 and 11 with Table 1's head ({} while one of those is missing)."""
+    hists = histories(profile, nn1_probe.LONG_RUNS.values())
+    hist = {run: hists[run.name] for run in nn1_probe.LONG_RUNS.values() if run.name in hists}
+    own = histories(profile, [RunId.of(profile, m) for m in nn1_probe.MODELS])
+    controls = {m: own[RunId.of(profile, m).name] for m in nn1_probe.MODELS
+                if RunId.of(profile, m).name in own}
+    working = _working_history()
+    if len(controls) < len(nn1_probe.MODELS) or working is None:
+        return {}
+    return nn1_probe.assess(hist, controls, working, nn1_probe.LONG_RUNS)
+
+
 def probe_table(assessed: dict) -> pd.DataFrame:
-    """The NN1 probe: per variant, NN1's lowest alive fraction and at the last epoch, whether
-    it stayed alive, and the validation loss relative to the control."""
-    rows = [{"variant": label, "lowest NN1 alive fraction": a["min_alive"],
+    """The NN1 probe: per variant, its epochs (of its shortest run), NN1's lowest alive
+    fraction and at the last epoch, whether it stayed alive, and the validation loss relative
+    to the control."""
+    rows = [{"variant": label, "epochs": a["epochs"],
+             "lowest NN1 alive fraction": a["min_alive"],
              "at the last epoch": a["last_alive"],
              "alive every epoch": "yes" if a["alive"] else "no",
              "val. loss / control": a["val_ratio"]} for label, a in assessed.items()]
@@ -385,6 +403,69 @@ def probe_text(assessed: dict) -> str:
     return (f"**Chosen: {choice}**, {which}; its validation loss at the probe's last epoch is "
             f"{fmt(assessed[choice]['val_ratio'])} × the control's (geometric mean over "
             "models 9 and 11)." + wait)
+
+
+def long_probe_text(assessed: dict, profile: Profile = PROFILE) -> str:
+    """Whether the longer probe's variant kept NN1 alive over the epochs it has (chosen from
+    :func:`diffsurr.nn1_probe.assess`), where the runs with Table 1's head first fell below
+    the bar, and its validation loss against theirs; which runs are not in yet or train on."""
+    runs = nn1_probe.LONG_RUNS.values()
+    hists = histories(profile, runs)
+    pending = [r.label for r in runs if r.name not in hists]
+    training = [r.label for r in runs
+                if r.name in hists and hists[r.name].attrs.get("stopped") == "running"]
+    bar = _alive_bar()
+    out = []
+    for label, a in assessed.items():
+        firsts = []
+        for m in nn1_probe.MODELS:
+            h = histories(profile, [RunId.of(profile, m)]).get(RunId.of(profile, m).name)
+            below = np.flatnonzero(kept_curve(h, "alive_nn1") < bar) + 1
+            firsts.append(f"{below[0]} (model {m})" if below.size else f"never (model {m})")
+        so_far = " so far" if training else ""
+        head = (f"**{label} keeps NN1 alive{so_far}**: its alive fraction stayed at or above "
+                f"the probe's bar ({bar:.2g}) at each of the {a['epochs']} epochs of models 9 "
+                f"and 11 (lowest {fmt(a['min_alive'], 2)})" if a["alive"] else
+                f"**{label} does not keep NN1 alive either**: within {a['epochs']} epochs its "
+                f"alive fraction fell to {fmt(a['min_alive'], 2)}, below the probe's bar "
+                f"({bar:.2g})")
+        out.append(f"{head}; with Table 1's head it first fell below the bar at epoch "
+                   f"{' and '.join(firsts)}. Its validation loss at epoch {a['epochs']} is "
+                   f"{fmt(a['val_ratio'])} × that of Table 1's head at the same epoch "
+                   "(geometric mean over models 9 and 11).")
+    if pending:
+        out.append("Not in yet: " + ", ".join(pending) + ".")
+    if training:
+        out.append("Still training, shown at their latest milestone: " + ", ".join(training)
+                   + "; a later epoch may change this.")
+    return " ".join(out)
+
+
+def alive_figure(profile: Profile = PROFILE):
+    """NN1's alive fraction per kept epoch in the runs with both networks of models 9 and 11,
+    Table 1's head (solid) and the longer probe's (dashed), with the probe's bar."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.2), layout="constrained")
+    ax = fig.subplots()
+    runs = {RunId.of(profile, m): "-" for m in nn1_probe.MODELS}
+    runs.update({r: "--" for r in nn1_probe.LONG_RUNS.values()})
+    hists = histories(profile, runs)
+    for run, style in runs.items():
+        if run.name in hists:
+            alive = kept_curve(hists[run.name], "alive_nn1")
+            ax.plot(np.arange(1, alive.size + 1), alive, style, marker=".",
+                    color=f"C{nn1_probe.MODELS.index(run.model)}", label=run.label)
+    if (bar := _alive_bar()) is not None:
+        ax.axhline(bar, color="k", lw=0.8, ls=":", label="the probe's bar")
+    if not hists:
+        ax.text(0.5, 0.5, "no run in yet", ha="center", va="center", transform=ax.transAxes)
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set(xlabel="epoch (kept)", ylabel="NN1 alive fraction", ylim=(0, 1.05))
+    ax.tick_params(labelsize=9)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    return fig
 
 
 def alive_scale_text() -> str:
