@@ -319,3 +319,37 @@ def test_where_a_sum_errs_is_measured_against_nn2_alone_on_the_same_fields(
     assert "model 12" not in chapter.near_sources_text(table[table["model"] == 9])
     shown = chapter.near_sources_shown(table)
     assert shown.loc[("model\u00a012", 8), "NN1 largest output"] == "—"
+
+
+def _stds(nn1, nn2):
+    """Per-seed output stds of models 9, 11 (both networks) and 12 (NN2 alone), seed 0."""
+    models = [9, 11, 12]
+    return xr.Dataset({"out_std_nn1": (("model", "seed"), [[nn1[0]], [nn1[1]], [np.nan]]),
+                       "out_std_nn2": (("model", "seed"), [[nn2], [nn2], [nn2]])},
+                      coords={"model": models, "seed": [0]})
+
+
+@pytest.mark.parametrize("late, ending", [
+    ((0.004, 0.009), "at 32 epochs NN1's is under 10 % of NN2's in every run with both "
+                     "networks, so the sums compared there are close to NN2 alone, trained "
+                     "beside a nearly silent NN1."),
+    ((0.004, 0.05), "at every evaluated epoch NN1's is at least 10 % of NN2's, so the sums "
+                    "compared are sums of two varying outputs.")])
+def test_nn1s_output_beside_nn2s_says_when_the_sums_are_nearly_nn2_alone(monkeypatch, late,
+                                                                         ending):
+    monkeypatch.setattr(chapter, "milestone_seeds", lambda profile: {
+        8: _stds((0.39, 0.42), 0.13), 32: _stds(late, 0.14)})
+    text = chapter.nn1_output_text()
+    assert text.startswith("NN1's unweighted output standard deviation over the stored test "
+                           "fields, against NN2's in the same run: at 8 epochs 0.39 against "
+                           "0.13 (model 9) and 0.42 against 0.13 (model 11); at 32 epochs")
+    assert "none of these is, so every comparison of a sum above is evidence" in text
+    assert text.endswith(ending) and "model 12" not in text
+
+
+def test_a_dead_nn1_beside_nn2_is_named(monkeypatch):
+    monkeypatch.setattr(chapter, "milestone_seeds", lambda profile: {8: _stds((0.0, 0.4), 0.1)})
+    assert ("NN1 is dead in model 9 at 8 epochs, and comparisons with it are not evidence"
+            in chapter.nn1_output_text())
+    monkeypatch.setattr(chapter, "milestone_seeds", lambda profile: {})
+    assert chapter.nn1_output_text() == ""

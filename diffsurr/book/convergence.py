@@ -272,16 +272,63 @@ def projections(profile: Profile = PROFILE) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
 
 
+def milestone_seeds(profile: Profile = PROFILE) -> dict[int, xr.Dataset]:
+    """The study's per-seed evaluations (:func:`diffsurr.results.load_seed_evals`) at each
+    evaluated epoch that has any."""
+    out = {}
+    for epoch in epochs_evaluated(profile):
+        try:
+            out[epoch] = load_seed_evals(profile, partial=True, name=_eval_name(profile, epoch))
+        except FileNotFoundError:
+            continue
+    return out
+
+
+SMALL_SHARE = 0.1
+"""NN1's output std below this share of NN2's in a sum: the sum is close to NN2 alone."""
+
+
+def nn1_output_text(profile: Profile = PROFILE) -> str:
+    """How much NN1's output varies in the runs with both networks at each evaluated epoch,
+    against NN2's in the same run (unweighted output std over the stored test fields, the
+    profile's seed), and at which epochs NN1's is under :data:`SMALL_SHARE` of NN2's in every
+    such run (the sums compared there are close to NN2 alone); chosen from the values."""
+    parts, small, dead = [], [], []
+    for epoch, seeds in milestone_seeds(profile).items():
+        both = [int(m) for m in seeds["model"].values
+                if table2_spec(int(m)).p1 and table2_spec(int(m)).p2]
+        pairs = [(m, *(float(seeds[f"out_std_{n}"].sel(model=m, seed=profile.seed))
+                       for n in ("nn1", "nn2"))) for m in both]
+        pairs = [p for p in pairs if np.isfinite(p[1]) and np.isfinite(p[2])]
+        if not pairs:
+            continue
+        parts.append(f"at {epoch} epochs " + " and ".join(
+            f"{fmt(a, 2)} against {fmt(b, 2)} (model {m})" for m, a, b in pairs))
+        if all(a < SMALL_SHARE * b for _, a, b in pairs):
+            small.append(epoch)
+        dead += [f"model {m} at {epoch} epochs" for m, a, _ in pairs if a < claims.DEAD_STD]
+    if not parts:
+        return ""
+    share = f"{SMALL_SHARE:.0%}".replace("%", " %")
+    evidence = (f"NN1 is dead in {', '.join(dead)}, and comparisons with it are not evidence"
+                if dead else "none of these is, so every comparison of a sum above is evidence")
+    end = (f"at {' and '.join(map(str, small))} epochs NN1's is under {share} of NN2's in "
+           "every run with both networks, so the sums compared there are close to NN2 alone, "
+           "trained beside a nearly silent NN1." if small else
+           f"at every evaluated epoch NN1's is at least {share} of NN2's, so the sums compared "
+           "are sums of two varying outputs.")
+    return ("NN1's unweighted output standard deviation over the stored test fields, against "
+            "NN2's in the same run: " + "; ".join(parts) + ". Only a constant output (below "
+            f"{fmt(claims.DEAD_STD, 1)}) makes a network dead and a comparison not evidence: "
+            f"{evidence}; " + end)
+
+
 def milestone_verdicts(profile: Profile = PROFILE) -> dict[int, dict[str, claims.Verdict]]:
     """The comparison claims judged on the runs' evaluations at each milestone (through
     :func:`diffsurr.book.claims.verdicts`; roll-back from the histories up to that epoch)."""
     hists = histories(profile)
     out = {}
-    for epoch in epochs_evaluated(profile):
-        try:
-            seeds = load_seed_evals(profile, partial=True, name=_eval_name(profile, epoch))
-        except FileNotFoundError:
-            continue
+    for epoch, seeds in milestone_seeds(profile).items():
         fired = sum(int((h["accepted"].values[h["epoch"].values <= epoch] == 0).sum())
                     for h in hists.values())
         ctx = claims.Context(caveat=f"at {epoch} epochs", epochs=epoch, m=profile.m,
