@@ -166,13 +166,15 @@ def test_the_longer_probe_says_whether_its_head_kept_nn1_alive(monkeypatch):
     assert text.startswith(f"**{label} keeps NN1 alive so far**: its alive fraction stayed at "
                            "or above the probe's bar (0.025) at each of the 8 epochs")
     assert "first fell below the bar at epoch 10 (model 9) and 8 (model 11)" in text
-    assert text.endswith("Still training, shown at their latest milestone: model 9 (NN1 head "
-                         "relu); a later epoch may change this.")
+    assert text.endswith("Not finished, shown at their latest milestone: model 9 (NN1 head "
+                         "relu). A later epoch may change this.")
     named["model_11_nn1_head-relu"] = _alive([0.3] * 6 + [0.0] * 2)
     dead = chapter.long_probe_assessed()
     assert chapter.long_probe_text(dead).startswith(
         f"**{label} does not keep NN1 alive either**: within 8 epochs its alive fraction fell "
         "to 0, below the probe's bar (0.025)")
+    assert chapter.long_probe_text(dead).endswith(
+        "model 9 (NN1 head relu). A later epoch cannot undo a fall below the bar.")
     del named["model_09_nn1_head-relu"], named["model_11_nn1_head-relu"]
     assert chapter.long_probe_assessed() == {}
     assert chapter.long_probe_text({}) == ("Not in yet: model 9 (NN1 head relu), model 11 "

@@ -455,7 +455,8 @@ def probe_text(assessed: dict) -> str:
 def long_probe_text(assessed: dict, profile: Profile = PROFILE) -> str:
     """Whether the longer probe's variant kept NN1 alive over the epochs it has (chosen from
     :func:`diffsurr.nn1_probe.assess`), where the runs with Table 1's head first fell below
-    the bar, and its validation loss against theirs; which runs are not in yet or train on."""
+    the bar, and its validation loss against theirs; which runs are not in yet or not
+    finished."""
     runs = nn1_probe.LONG_RUNS.values()
     hists = histories(profile, runs)
     pending = [r.label for r in runs if r.name not in hists]
@@ -483,8 +484,10 @@ def long_probe_text(assessed: dict, profile: Profile = PROFILE) -> str:
     if pending:
         out.append("Not in yet: " + ", ".join(pending) + ".")
     if training:
-        out.append("Still training, shown at their latest milestone: " + ", ".join(training)
-                   + "; a later epoch may change this.")
+        alive = any(a["alive"] for a in assessed.values())
+        out.append("Not finished, shown at their latest milestone: " + ", ".join(training)
+                   + (". A later epoch may change this." if alive else
+                      ". A later epoch cannot undo a fall below the bar."))
     return " ".join(out)
 
 
