@@ -51,11 +51,11 @@ def _eval_name(profile: Profile, epoch: int) -> str:
     return eval_name(None if epoch == profile.epochs else epoch)
 
 
-def _evaluations(profile: Profile):
-    """(run, epoch, its eval file) for every evaluated epoch so far; the epoch of a run stopped
-    early on a plateau is its last (its later milestones hold that model, so that epoch is
-    yielded once)."""
-    for run in study_runs(profile):
+def _evaluations(profile: Profile, runs=None):
+    """(run, epoch, its eval file) for every evaluated epoch so far of ``runs`` (default the
+    study's); the epoch of a run stopped early on a plateau is its last (its later milestones
+    hold that model, so that epoch is yielded once)."""
+    for run in study_runs(profile) if runs is None else runs:
         h = load_optional(run.dir / "history.nc")
         done = set()
         for epoch in epochs_evaluated(profile):
@@ -88,10 +88,12 @@ def near_sources(profile: Profile = PROFILE) -> pd.DataFrame:
     """Per run and evaluated epoch, from the test fields each evaluation stores (``fig_*``):
     NN1's largest unweighted output (NaN where NN1 is off; no target exceeds 1), the share of
     fields whose NN1 peaks within :data:`NEAR` spacings of a source pixel, and the mean
-    absolute residual near the sources and away from them. ``fields`` identifies the stored
+    absolute residual near the sources and away from them; the study's runs and the longer
+    NN1 probe's (:data:`diffsurr.nn1_probe.LONG_RUNS`). ``fields`` identifies the stored
     inputs, so that only evaluations of the same fields are compared."""
     rows = []
-    for run, epoch, ev in _evaluations(profile):
+    runs = [*study_runs(profile), *nn1_probe.LONG_RUNS.values()]
+    for run, epoch, ev in _evaluations(profile, runs):
         x = ev["fig_input"].values
         r = np.abs(ev["fig_pred"].values - ev["fig_target"].values)
         near = np.stack([ndimage.distance_transform_edt(f == 0) <= NEAR for f in x])
