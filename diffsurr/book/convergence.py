@@ -25,7 +25,7 @@ from ..pilot import kept_curve
 from ..nets import Surrogate, count_parameters
 from ..profiles import PROFILES, Profile
 from ..registry import spec as table2_spec, table2_frame
-from .report import fmt
+from .report import caption, fmt
 from .text import models_text
 from ..results import load_optional, load_seed_evals
 from ..runid import RunId, run_label
@@ -520,6 +520,15 @@ def alive_figure(profile: Profile = PROFILE):
     return fig
 
 
+def alive_caption(profile: Profile = PROFILE) -> str:
+    """Fig. C1's caption (:func:`alive_figure`)."""
+    return caption(
+        "C1", "NN1's alive fraction per epoch, with Table 1's head and without its last "
+        "BatchNorm", profile, f"results/{profile.name}/model_{{09,11}}*/history*.nc",
+        text="Solid: Table 1's NN1 head; dashed: the longer probe's (no last BatchNorm); "
+             "dotted: the probe's bar. Symmetric-log axis: a dead NN1 sits at 0.")
+
+
 def alive_scale_text() -> str:
     """The probe's liveness threshold, read off the working NN1 (model 6, NN1 alone, in the
     reference study), and why it is not a fixed share such as 0.1."""
@@ -638,6 +647,17 @@ def best_text(profile: Profile = PROFILE) -> str:
             f"parameters ({count_parameters(full):,} at the preprint's width) and "
             f"{fmt(hours, 2)} CPU hours of training (wall time × torch threads, over every "
             "resumed part, on a machine shared with other work).")
+
+
+def figure_caption(profile: Profile = PROFILE) -> str:
+    """Fig. C2's caption (:func:`figure`)."""
+    return caption(
+        "C2", "Test residual against epoch, and the training loss with its roll-backs", None,
+        f"results/{profile.name}/model_*/{{history,eval,eval-*}}.nc",
+        text="a) Mean test residual at each evaluated epoch (circles, log–log), the projection "
+             "to 800 epochs (dashed) with its 95 % interval (bar) and the preprint's value of "
+             "the same model (open square). b) Training loss of every attempted epoch; ×: an "
+             "epoch the roll-back rule undid.")
 
 
 def figure(profile: Profile = PROFILE):
