@@ -291,34 +291,39 @@ SMALL_SHARE = 0.1
 
 
 def nn1_output_text(profile: Profile = PROFILE) -> str:
-    """How much NN1's output varies in the runs with both networks at each evaluated epoch,
-    against NN2's in the same run (unweighted output std over the stored test fields, the
-    profile's seed), and at which epochs NN1's is under :data:`SMALL_SHARE` of NN2's in every
-    such run (the sums compared there are close to NN2 alone); chosen from the values."""
+    """How much NN1's output varies in the runs with both networks (every seed) at each
+    evaluated epoch, against NN2's in the same run (unweighted output std over the stored test
+    fields), and at which epochs NN1's is under :data:`SMALL_SHARE` of NN2's in every such run
+    (the sums there are close to NN2 alone); chosen from the values."""
     parts, small, dead = [], [], []
     for epoch, seeds in milestone_seeds(profile).items():
-        both = [int(m) for m in seeds["model"].values
-                if table2_spec(int(m)).p1 and table2_spec(int(m)).p2]
-        pairs = [(m, *(float(seeds[f"out_std_{n}"].sel(model=m, seed=profile.seed))
-                       for n in ("nn1", "nn2"))) for m in both]
-        pairs = [p for p in pairs if np.isfinite(p[1]) and np.isfinite(p[2])]
-        if not pairs:
+        rows = []
+        for m in seeds["model"].values:
+            if not (table2_spec(int(m)).p1 and table2_spec(int(m)).p2):
+                continue
+            for seed in seeds["seed"].values:
+                a, b = (float(seeds[f"out_std_{n}"].sel(model=m, seed=seed)) for n in
+                        ("nn1", "nn2"))
+                if np.isfinite(a) and np.isfinite(b):
+                    rows.append((RunId.of(profile, int(m), int(seed)).label, a, b))
+        if not rows:
             continue
-        parts.append(f"at {epoch} epochs " + " and ".join(
-            f"{fmt(a, 2)} against {fmt(b, 2)} (model {m})" for m, a, b in pairs))
-        if all(a < SMALL_SHARE * b for _, a, b in pairs):
-            small.append(epoch)
-        dead += [f"model {m} at {epoch} epochs" for m, a, _ in pairs if a < claims.DEAD_STD]
+        parts.append(f"at {epoch} epochs " + ", ".join(
+            f"{fmt(a, 2)} against {fmt(b, 2)} ({label})" for label, a, b in rows))
+        if all(a < SMALL_SHARE * b for _, a, b in rows):
+            small.append(str(epoch))
+        dead += [f"{label} at {epoch} epochs" for label, a, _ in rows if a < claims.DEAD_STD]
     if not parts:
         return ""
     share = f"{SMALL_SHARE:.0%}".replace("%", " %")
     evidence = (f"NN1 is dead in {', '.join(dead)}, and comparisons with it are not evidence"
                 if dead else "none of these is, so every comparison of a sum above is evidence")
-    end = (f"at {' and '.join(map(str, small))} epochs NN1's is under {share} of NN2's in "
-           "every run with both networks, so the sums compared there are close to NN2 alone, "
-           "trained beside a nearly silent NN1." if small else
-           f"at every evaluated epoch NN1's is at least {share} of NN2's, so the sums compared "
-           "are sums of two varying outputs.")
+    when = " and ".join([", ".join(small[:-1]), small[-1]] if len(small) > 1 else small)
+    end = (f"at {when} epochs NN1's is under {share} of NN2's in every run with both "
+           "networks, so there the sums are close to NN2 alone, trained beside a nearly silent "
+           "NN1." if small else
+           f"at every evaluated epoch NN1's is at least {share} of NN2's somewhere, so the sums "
+           "compared are sums of two varying outputs.")
     return ("NN1's unweighted output standard deviation over the stored test fields, against "
             "NN2's in the same run: " + "; ".join(parts) + ". Only a constant output (below "
             f"{fmt(claims.DEAD_STD, 1)}) makes a network dead and a comparison not evidence: "
