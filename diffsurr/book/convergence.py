@@ -290,13 +290,15 @@ SMALL_SHARE = 0.1
 """NN1's output std below this share of NN2's in a sum: the sum is close to NN2 alone."""
 
 
-def nn1_output_text(profile: Profile = PROFILE) -> str:
+def nn1_output_text(profile: Profile = PROFILE, by_epoch: dict | None = None) -> str:
     """How much NN1's output varies in the runs with both networks (every seed) at each
     evaluated epoch, against NN2's in the same run (unweighted output std over the stored test
     fields), and at which epochs NN1's is under :data:`SMALL_SHARE` of NN2's in every such run
-    (the sums there are close to NN2 alone); chosen from the values."""
+    (the sums there are close to NN2 alone); chosen from the values. ``by_epoch``:
+    :func:`milestone_seeds`, when the page has read them already."""
     parts, small, dead = [], [], []
-    for epoch, seeds in milestone_seeds(profile).items():
+    by_epoch = milestone_seeds(profile) if by_epoch is None else by_epoch
+    for epoch, seeds in by_epoch.items():
         rows = []
         for m in seeds["model"].values:
             if not (table2_spec(int(m)).p1 and table2_spec(int(m)).p2):
@@ -330,12 +332,15 @@ def nn1_output_text(profile: Profile = PROFILE) -> str:
             f"{evidence}; " + end)
 
 
-def milestone_verdicts(profile: Profile = PROFILE) -> dict[int, dict[str, claims.Verdict]]:
+def milestone_verdicts(profile: Profile = PROFILE, by_epoch: dict | None = None
+                       ) -> dict[int, dict[str, claims.Verdict]]:
     """The comparison claims judged on the runs' evaluations at each milestone (through
-    :func:`diffsurr.book.claims.verdicts`; roll-back from the histories up to that epoch)."""
+    :func:`diffsurr.book.claims.verdicts`; roll-back from the histories up to that epoch);
+    ``by_epoch``: :func:`milestone_seeds`, when the page has read them already."""
     hists = histories(profile)
     out = {}
-    for epoch, seeds in milestone_seeds(profile).items():
+    by_epoch = milestone_seeds(profile) if by_epoch is None else by_epoch
+    for epoch, seeds in by_epoch.items():
         fired = sum(int((h["accepted"].values[h["epoch"].values <= epoch] == 0).sum())
                     for h in hists.values())
         ctx = claims.Context(caveat=f"at {epoch} epochs", epochs=epoch, m=profile.m,
@@ -413,15 +418,21 @@ def probe_assessed() -> dict:
     return nn1_probe.assess(hist, controls, working)
 
 
+def _long_controls(profile: Profile) -> dict[int, xr.Dataset]:
+    """Model -> the history of the study's run of it with Table 1's head (the longer probe's
+    control), for the probe's models that are in."""
+    runs = {m: RunId.of(profile, m) for m in nn1_probe.MODELS}
+    hists = histories(profile, runs.values())
+    return {m: hists[run.name] for m, run in runs.items() if run.name in hists}
+
+
 def long_probe_assessed(profile: Profile = PROFILE) -> dict:
     """:func:`diffsurr.nn1_probe.assess` of the longer probe's runs
     (:data:`diffsurr.nn1_probe.LONG_RUNS`, their histories so far) against the study's runs
     of models 9 and 11 with Table 1's head ({} while one of those is missing)."""
     hists = histories(profile, nn1_probe.LONG_RUNS.values())
     hist = {run: hists[run.name] for run in nn1_probe.LONG_RUNS.values() if run.name in hists}
-    own = histories(profile, [RunId.of(profile, m) for m in nn1_probe.MODELS])
-    controls = {m: own[RunId.of(profile, m).name] for m in nn1_probe.MODELS
-                if RunId.of(profile, m).name in own}
+    controls = _long_controls(profile)
     working = _working_history()
     if len(controls) < len(nn1_probe.MODELS) or working is None:
         return {}
@@ -469,13 +480,12 @@ def long_probe_text(assessed: dict, profile: Profile = PROFILE) -> str:
     pending = [r.label for r in runs if r.name not in hists]
     training = [r.label for r in runs
                 if r.name in hists and hists[r.name].attrs.get("stopped") == "running"]
-    bar = _alive_bar()
+    bar, controls = _alive_bar(), _long_controls(profile)
     out = []
     for label, a in assessed.items():
         firsts = []
         for m in nn1_probe.MODELS:
-            h = histories(profile, [RunId.of(profile, m)]).get(RunId.of(profile, m).name)
-            below = np.flatnonzero(kept_curve(h, "alive_nn1") < bar) + 1
+            below = np.flatnonzero(kept_curve(controls[m], "alive_nn1") < bar) + 1
             firsts.append(f"{below[0]} (model {m})" if below.size else f"never (model {m})")
         so_far = " so far" if training else ""
         head = (f"**{label} keeps NN1 alive{so_far}**: its alive fraction stayed at or above "
