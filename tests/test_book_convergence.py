@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from diffsurr.book import claims, convergence as chapter
+from diffsurr.book import claims, convergence as chapter, nn1_alive
 
 
 def _history(val):
@@ -53,11 +53,11 @@ def test_probe_text_chooses_only_a_variant_that_kept_nn1_alive():
                                  "val_ratio": 0.9},
                 "NN1 leaky head": {"epochs": 3, "min_alive": 0.4, "last_alive": 0.5, "alive": True,
                                    "val_ratio": 1.2}}
-    assert "**Chosen: NN1 leaky head**" in chapter.probe_text(assessed)
-    assert "Not in yet: NN1 lr × 0.005" in chapter.probe_text(assessed)
-    assert list(chapter.probe_table(assessed)["alive every epoch"]) == ["no", "yes"]
+    assert "**Chosen: NN1 leaky head**" in nn1_alive.probe_text(assessed)
+    assert "Not in yet: NN1 lr × 0.005" in nn1_alive.probe_text(assessed)
+    assert list(nn1_alive.probe_table(assessed)["alive every epoch"]) == ["no", "yes"]
     dead = {k: {**a, "alive": False} for k, a in assessed.items()}
-    assert "No variant probed so far keeps NN1 alive" in chapter.probe_text(dead)
+    assert "No variant probed so far keeps NN1 alive" in nn1_alive.probe_text(dead)
 
 
 def test_an_empty_study_renders_as_not_in_yet(tmp_path, monkeypatch):
@@ -65,11 +65,11 @@ def test_an_empty_study_renders_as_not_in_yet(tmp_path, monkeypatch):
     assert chapter.missing_text().startswith("Not in yet (9): model 4; model 5;")
     assert chapter.milestone_table().empty and chapter.projections().empty
     assert "No convergence run" in chapter.best_text()
-    assert chapter.probe_assessed() == {} and chapter.probe_table({}).empty
-    assert chapter.probe_text({}).startswith("No NN1")
-    assert chapter.long_probe_assessed() == {}
+    assert nn1_alive.probe_assessed() == {} and nn1_alive.probe_table({}).empty
+    assert nn1_alive.probe_text({}).startswith("No NN1")
+    assert nn1_alive.long_probe_assessed() == {}
     chapter.figure()
-    chapter.alive_figure()
+    nn1_alive.alive_figure()
 
 
 def test_a_run_still_training_shows_its_history_up_to_its_latest_milestone(tmp_results):
@@ -105,12 +105,12 @@ def test_nn1s_lifetime_counts_the_epochs_below_the_probes_bar(monkeypatch, last,
     NN1 falls below it at epochs 3 and 4 (and 5 when its last value is below it); NN2 alone
     has no NN1 and is not named."""
     working = _history(np.ones(3)).assign(alive_nn1=("step", [0.05, 0.3, 0.4]))
-    monkeypatch.setattr(chapter, "_working_history", lambda: working)
+    monkeypatch.setattr(nn1_alive, "_working_history", lambda: working)
     nine = _history(np.ones(5)).assign(alive_nn1=("step", [0.8, 0.7, 0.01, 0.0, last]))
     twelve = _history(np.ones(5)).assign(alive_nn1=("step", np.full(5, np.nan)))
     monkeypatch.setattr(chapter, "histories",
                         lambda profile: {"model_09": nine, "model_12": twelve})
-    text = chapter.nn1_lifetime_text()
+    text = nn1_alive.nn1_lifetime_text()
     below = 3 if last < 0.025 else 2
     assert text.startswith(f"In model 9 NN1's alive fraction was below the probe's bar (0.025) "
                            f"at {below} of 5 kept epochs, first at epoch 3")
@@ -121,14 +121,14 @@ def test_a_projection_over_epochs_where_nn1_switched_off_is_not_trusted(monkeypa
     """Model 9's NN1 drops below the bar (0.025) at epoch 10, within the fitted epochs (8 on):
     its projection is flagged; model 11's dropped before epoch 8 and stays down: one trend."""
     working = _history(np.ones(3)).assign(alive_nn1=("step", [0.05, 0.3, 0.4]))
-    monkeypatch.setattr(chapter, "_working_history", lambda: working)
+    monkeypatch.setattr(nn1_alive, "_working_history", lambda: working)
     nine = _history(np.ones(12)).assign(alive_nn1=("step", np.r_[np.full(9, 0.7), [0.0] * 3]))
     eleven = _history(np.ones(12)).assign(alive_nn1=("step", np.r_[0.7, np.zeros(11)]))
     monkeypatch.setattr(chapter, "histories",
                         lambda profile: {"model_09": nine, "model_11": eleven})
-    assert chapter.nn1_crossed() == ["model 9"]
+    assert nn1_alive.nn1_crossed() == ["model 9"]
     proj = pd.DataFrame({"epochs": [12]}, index=["model 9"])
-    assert chapter.projection_text(proj, chapter.nn1_crossed()).endswith(
+    assert chapter.projection_text(proj, nn1_alive.nn1_crossed()).endswith(
         "In model 9 NN1's alive fraction crossed the probe's bar within the fitted epochs: the "
         "fit spans a change of the model, not one trend, so its projection is not to be "
         "trusted.")
@@ -144,7 +144,7 @@ def _alive(values, stopped="epochs"):
 def _serve(monkeypatch, named):
     """Histories by run name, as the chapter's reader returns them for the runs asked for."""
     working = _history(np.ones(3)).assign(alive_nn1=("step", [0.05, 0.3, 0.4]))
-    monkeypatch.setattr(chapter, "_working_history", lambda: working)
+    monkeypatch.setattr(nn1_alive, "_working_history", lambda: working)
     monkeypatch.setattr(chapter, "histories", lambda profile, runs=None: {
         r.name: named[r.name] for r in runs if r.name in named})
 
@@ -158,39 +158,39 @@ def test_the_longer_probe_says_whether_its_head_kept_nn1_alive(monkeypatch):
              "model_09_nn1_head-relu": _alive([0.5] * 12, "running"),
              "model_11_nn1_head-relu": _alive([0.3] * 8)}
     _serve(monkeypatch, named)
-    assessed = chapter.long_probe_assessed()
+    assessed = nn1_alive.long_probe_assessed()
     label = "NN1 without its last BatchNorm"
     assert assessed[label]["alive"] and assessed[label]["epochs"] == 8
-    assert chapter.probe_table(assessed).loc[label, "epochs"] == 8
-    text = chapter.long_probe_text(assessed)
+    assert nn1_alive.probe_table(assessed).loc[label, "epochs"] == 8
+    text = nn1_alive.long_probe_text(assessed)
     assert text.startswith(f"**{label} keeps NN1 alive so far**: its alive fraction stayed at "
                            "or above the probe's bar (0.025) at each of the 8 epochs")
     assert "first fell below the bar at epoch 10 (model 9) and 8 (model 11)" in text
     assert text.endswith("Not finished, shown at their latest milestone: model 9 (NN1 head "
                          "relu). A later epoch may change this.")
     named["model_11_nn1_head-relu"] = _alive([0.3] * 6 + [0.0] * 2)
-    dead = chapter.long_probe_assessed()
-    assert chapter.long_probe_text(dead).startswith(
+    dead = nn1_alive.long_probe_assessed()
+    assert nn1_alive.long_probe_text(dead).startswith(
         f"**{label} does not keep NN1 alive either**: within 8 epochs its alive fraction fell "
         "to 0, below the probe's bar (0.025)")
-    assert chapter.long_probe_text(dead).endswith(
+    assert nn1_alive.long_probe_text(dead).endswith(
         "model 9 (NN1 head relu). A later epoch cannot undo a fall below the bar.")
     del named["model_09_nn1_head-relu"], named["model_11_nn1_head-relu"]
-    assert chapter.long_probe_assessed() == {}
-    assert chapter.long_probe_text({}) == ("Not in yet: model 9 (NN1 head relu), model 11 "
+    assert nn1_alive.long_probe_assessed() == {}
+    assert nn1_alive.long_probe_text({}) == ("Not in yet: model 9 (NN1 head relu), model 11 "
                                            "(NN1 head relu).")
-    chapter.alive_figure()
+    nn1_alive.alive_figure()
 
 
 def test_the_alive_threshold_is_set_beside_a_working_nn1s_fraction():
     """Model 6 (NN1 alone, alive output) is the yardstick; the sentence follows its numbers,
     and the committed probe's choice follows the rule: a variant whose NN1 fell to zero is not
     alive, one that kept the working NN1's level is."""
-    text = chapter.alive_scale_text()
+    text = nn1_alive.alive_scale_text()
     h = xr.open_dataset(chapter.RunId.of(chapter.PROFILES["reference"], 6).dir / "history.nc")
     low = float(h.alive_nn1.where(h.kept == 1, drop=True).min())
     assert f"between {low:.2g}" in text and f"{0.5 * low:.2g}; a dead NN1" in text
-    assessed = chapter.probe_assessed()
+    assessed = nn1_alive.probe_assessed()
     for a in assessed.values():
         assert a["alive"] == (a["min_alive"] >= 0.5 * low)
     chosen = chapter.nn1_probe.choose(assessed)
@@ -199,7 +199,7 @@ def test_the_alive_threshold_is_set_beside_a_working_nn1s_fraction():
 
 def test_the_convergence_profile_uses_the_probes_choice():
     """The committed probe's chosen variant is what the convergence profile sets."""
-    chosen = chapter.nn1_probe.choose(chapter.probe_assessed())
+    chosen = chapter.nn1_probe.choose(nn1_alive.probe_assessed())
     assert chosen is not None
     for key, value in chapter.nn1_probe.VARIANTS[chosen].items():
         assert getattr(chapter.PROFILE, key) == value
@@ -344,7 +344,7 @@ def test_nn1s_output_beside_nn2s_says_when_the_sums_are_nearly_nn2_alone(monkeyp
     monkeypatch.setattr(chapter, "milestone_seeds", lambda profile: {
         8: _stds((0.39, 0.42), 0.13, seed1=0.5), 16: _stds(late, 0.14),
         32: _stds(late, 0.14)})
-    text = chapter.nn1_output_text()
+    text = nn1_alive.nn1_output_text()
     assert text.startswith("NN1's unweighted output standard deviation over the stored test "
                            "fields, against NN2's in the same run: at 8 epochs 0.39 against "
                            "0.13 (model 9), 0.5 against 0.13 (model 9, seed 1), 0.42 against "
@@ -356,6 +356,6 @@ def test_nn1s_output_beside_nn2s_says_when_the_sums_are_nearly_nn2_alone(monkeyp
 def test_a_dead_nn1_beside_nn2_is_named(monkeypatch):
     monkeypatch.setattr(chapter, "milestone_seeds", lambda profile: {8: _stds((0.0, 0.4), 0.1)})
     assert ("NN1 is dead in model 9 at 8 epochs, and comparisons with it are not evidence"
-            in chapter.nn1_output_text())
+            in nn1_alive.nn1_output_text())
     monkeypatch.setattr(chapter, "milestone_seeds", lambda profile: {})
-    assert chapter.nn1_output_text() == ""
+    assert nn1_alive.nn1_output_text() == ""
