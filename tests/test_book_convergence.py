@@ -72,6 +72,21 @@ def test_an_empty_study_renders_as_not_in_yet(tmp_path, monkeypatch):
     nn1_alive.alive_figure()
 
 
+def test_an_unfinished_run_names_the_milestones_it_has_not_reached(monkeypatch):
+    """A finished run stopped on a plateau lacks nothing; an unfinished one lacks every
+    milestone after its latest evaluation."""
+    rows = [("model_06", 8), ("model_06", 16), ("model_09_seed1", 8)]
+    monkeypatch.setattr(chapter, "milestone_table", lambda profile: pd.DataFrame(
+        rows, columns=["run", "epoch"]))
+    monkeypatch.setattr(chapter, "histories", lambda profile: {
+        "model_06": _history(np.ones(16)).assign_attrs(n_epochs=16, stopped="plateau"),
+        "model_09_seed1": _history(np.ones(8)).assign_attrs(n_epochs=8, stopped="running")})
+    gone = chapter.missing()
+    assert "model 9, seed 1 at epoch 16" in gone and "model 9, seed 1 at epoch 32" in gone
+    assert not [g for g in gone if g.startswith("model 6")]
+    assert "model 4" in gone
+
+
 def test_a_run_still_training_shows_its_history_up_to_its_latest_milestone(tmp_results):
     from diffsurr.study import study_runs
     run = study_runs(chapter.PROFILE)[0]
@@ -229,7 +244,7 @@ def test_the_runs_table_says_how_far_each_run_is_and_whether_nn1_lives(tmp_resul
     h.assign_attrs(**{**attrs, "n_rollbacks": 1}, n_epochs=32, stopped="epochs").to_netcdf(
         second.dir / "history.nc")
     table = chapter.runs_table()
-    assert table.loc[first.label, "state"] == "training on"
+    assert table.loc[first.label, "state"] == "unfinished"
     assert table.loc[first.label, "NN1 alive at the last epoch"] == "—"
     assert table.loc[second.label, "state"] == "done"
     assert table.loc[second.label, "roll-backs"] == 1
@@ -237,8 +252,9 @@ def test_the_runs_table_says_how_far_each_run_is_and_whether_nn1_lives(tmp_resul
 
 
 def test_a_milestone_that_runs_have_not_reached_is_not_in_yet_not_a_change(monkeypatch):
-    """A claim judged at 8 epochs whose runs still train short of 16 shows "not in yet" at 16,
-    and that is no change; a claim first judged at 16 is one."""
+    """A claim judged at 8 epochs that needs a run not trained to 16 yet shows "not in yet" at
+    16, and that is no change; a claim first judged at 16 that does not need it is one, and
+    one that needs it (a further seed short of 16) is not in yet either."""
     h = _history(np.ones(8)).assign_attrs(n_epochs=8, stopped="running")
     monkeypatch.setattr(chapter, "histories", lambda profile: {"model_11": h})
     monkeypatch.setattr(chapter, "load_seed_evals", lambda profile, **kw: kw["name"])
@@ -253,6 +269,12 @@ def test_a_milestone_that_runs_have_not_reached_is_not_in_yet_not_a_change(monke
     df = chapter.verdict_changes(by_epoch)
     assert df.loc["NN1 + NN2 beats NN2 alone", "changed"] == "no"
     assert df.loc["MSE overfits more than MAE", "changed"] == "yes"
+    seed = _history(np.ones(8)).assign_attrs(n_epochs=8, stopped="running")
+    monkeypatch.setattr(chapter, "histories", lambda profile: {"model_11_seed1": seed})
+    by_epoch = chapter.milestone_verdicts()
+    assert by_epoch[16]["mse-overfits-more"].outcome == chapter.PENDING
+    assert by_epoch[16]["mse-overfits-more"].reason.endswith("model 11, seed 1")
+    assert by_epoch[8]["mse-overfits-more"].outcome == "not tested"
 
 
 def test_a_verdict_that_lost_its_seed_spread_or_its_models_is_not_in_yet(monkeypatch):

@@ -38,7 +38,7 @@ TARGET_EPOCHS = 800
 FIT_FROM = 8
 """First epoch of the power-law fit (earlier epochs are the fast initial descent)."""
 PENDING = "not in yet"
-"""A milestone's verdict on a claim judged earlier whose runs are still training short of it."""
+"""A milestone's verdict on a claim that needs a run not trained to that epoch yet."""
 STATS = {"mean_res": ("⟨res⟩", 1e-3), "p99_res": ("99-P", 1e-2), "max_res": ("max", 1.0)}
 
 
@@ -168,7 +168,7 @@ def near_sources_text(table: pd.DataFrame) -> str:
 
 def histories(profile: Profile = PROFILE, runs=None) -> dict[str, xr.Dataset]:
     """The history of every run (of ``runs``, default the study's) by run name: its
-    history.nc, or for a run still training the history up to its latest milestone
+    history.nc, or for an unfinished run the history up to its latest milestone
     (history-EEE.nc)."""
     out = {}
     for run in study_runs(profile) if runs is None else runs:
@@ -181,14 +181,18 @@ def histories(profile: Profile = PROFILE, runs=None) -> dict[str, xr.Dataset]:
 
 
 def missing(profile: Profile = PROFILE) -> list[str]:
-    """The runs (and milestones) not evaluated yet, by run label."""
+    """The runs (and milestones) not evaluated yet, by run label: a run with no evaluation,
+    and per run each milestone below its latest evaluation or, while it is unfinished (its
+    history says so), not reached yet."""
     table = milestone_table(profile)
     have = set(zip(table["run"], table["epoch"]))
     runs = {r for r, _ in have}
+    hists = histories(profile)
     out = [r.label for r in study_runs(profile) if r.name not in runs]
     return out + [f"{run_label(profile.name, r)} at epoch {e}" for r in sorted(runs)
                   for e in epochs_evaluated(profile)
-                  if (r, e) not in have and e <= max(ep for rr, ep in have if rr == r)]
+                  if (r, e) not in have and (hists[r].attrs.get("stopped") == "running"
+                                             or e <= max(ep for rr, ep in have if rr == r))]
 
 
 def missing_text(profile: Profile = PROFILE) -> str:
@@ -289,8 +293,10 @@ def milestone_seeds(profile: Profile = PROFILE) -> dict[int, xr.Dataset]:
 def milestone_verdicts(profile: Profile = PROFILE, by_epoch: dict | None = None
                        ) -> dict[int, dict[str, claims.Verdict]]:
     """The comparison claims judged on the runs' evaluations at each milestone (through
-    :func:`diffsurr.book.claims.verdicts`; roll-back from the histories up to that epoch);
-    ``by_epoch``: :func:`milestone_seeds`, when the page has read them already."""
+    :func:`diffsurr.book.claims.verdicts`; roll-back from the histories up to that epoch), or
+    :data:`PENDING` where the verdict needs (:func:`_needed`) an unfinished run that has not
+    reached the milestone; ``by_epoch``: :func:`milestone_seeds`, when the page has read them
+    already."""
     hists = histories(profile)
     out = {}
     by_epoch = milestone_seeds(profile) if by_epoch is None else by_epoch
@@ -304,23 +310,19 @@ def milestone_verdicts(profile: Profile = PROFILE, by_epoch: dict | None = None
     behind = {e: [RunId.parse(profile.name, n) for n, h in hists.items()
                   if h.attrs.get("stopped") == "running" and int(h.attrs["n_epochs"]) < e]
               for e in out}
-    seen = set()
     for epoch in sorted(out):
         for key, v in out[epoch].items():
-            short = [r for r in behind[epoch] if _needed(r, v, profile)]
-            if key in seen and short:
+            if short := [r for r in behind[epoch] if _needed(r, v, profile)]:
                 out[epoch][key] = dataclasses.replace(
-                    v, outcome=PENDING, reason=f"runs still training short of epoch {epoch}: "
+                    v, outcome=PENDING, reason=f"runs not trained to epoch {epoch} yet: "
                     + ", ".join(r.label for r in short))
-            elif v.outcome != "not tested":
-                seen.add(key)
     return out
 
 
 def _needed(run: RunId, verdict: claims.Verdict, profile: Profile) -> bool:
-    """Whether ``verdict``, judged without ``run``, lacks evidence it had at an earlier
-    milestone: it was not tested, ``run`` is a further seed (the seed spread every comparison
-    uses), or ``run``'s model is one the verdict compares."""
+    """Whether ``verdict``, judged without ``run``, may lack evidence ``run`` would bring: it
+    was not tested, ``run`` is a further seed (the seed spread every comparison uses), or
+    ``run``'s model is one the verdict compares."""
     models = {m for c in verdict.comparisons for m in (c.model_a, c.model_b)}
     return (verdict.outcome == "not tested" or run.seed in profile.extra_seeds
             or run.model in models)
@@ -355,8 +357,8 @@ def changes_text(df: pd.DataFrame) -> str:
 
 
 def runs_table(profile: Profile = PROFILE) -> pd.DataFrame:
-    """One row per run that is in: epochs trained and why it stopped (or the milestone it is
-    at while it trains on), its best epoch, its roll-backs, NN1's alive fraction at its last
+    """One row per run that is in: epochs trained and why it stopped (or, unfinished, the
+    milestone it reached), its best epoch, its roll-backs, NN1's alive fraction at its last
     accepted epoch (models with NN1) and its CPU hours so far."""
     rows = []
     for name, h in histories(profile).items():
@@ -366,7 +368,7 @@ def runs_table(profile: Profile = PROFILE) -> pd.DataFrame:
             "run": run_label(profile.name, name),
             "epochs": int(h.attrs["n_epochs"]),
             "state": {"epochs": "done", "plateau": "stopped on a plateau"}.get(
-                done, "training on"),
+                done, "unfinished"),
             "best epoch": int(h.attrs["best_epoch"]),
             "roll-backs": int(h.attrs["n_rollbacks"]),
             "NN1 alive at the last epoch": (fmt(alive[-1], 2) if alive.size and
