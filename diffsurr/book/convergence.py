@@ -180,6 +180,11 @@ def histories(profile: Profile = PROFILE, runs=None) -> dict[str, xr.Dataset]:
     return out
 
 
+def unfinished(history: xr.Dataset) -> bool:
+    """Whether ``history`` is of a training that has not ended (a milestone's history)."""
+    return history.attrs.get("stopped") == "running"
+
+
 def missing(profile: Profile = PROFILE) -> list[str]:
     """The runs (and milestones) not evaluated yet, by run label: a run with no evaluation,
     and per run each milestone below its latest evaluation or, while it is unfinished (its
@@ -191,7 +196,7 @@ def missing(profile: Profile = PROFILE) -> list[str]:
     out = [r.label for r in study_runs(profile) if r.name not in runs]
     return out + [f"{run_label(profile.name, r)} at epoch {e}" for r in sorted(runs)
                   for e in epochs_evaluated(profile)
-                  if (r, e) not in have and (hists[r].attrs.get("stopped") == "running"
+                  if (r, e) not in have and (unfinished(hists[r])
                                              or e <= max(ep for rr, ep in have if rr == r))]
 
 
@@ -308,7 +313,7 @@ def milestone_verdicts(profile: Profile = PROFILE, by_epoch: dict | None = None
         vs = claims.verdicts(seeds, ctx)
         out[epoch] = {k: v for k, v in vs.items() if k != "speed-1000x"}
     behind = {e: [RunId.parse(profile.name, n) for n, h in hists.items()
-                  if h.attrs.get("stopped") == "running" and int(h.attrs["n_epochs"]) < e]
+                  if unfinished(h) and int(h.attrs["n_epochs"]) < e]
               for e in out}
     for epoch in sorted(out):
         for key, v in out[epoch].items():

@@ -21,18 +21,20 @@ from ..runid import RunId, run_label
 from . import claims, convergence
 from .report import caption, fmt
 
+
 PROFILE = convergence.PROFILE
 
 
 SMALL_SHARE = 0.1
 """NN1's output std below this share of NN2's in a sum: the sum is close to NN2 alone."""
 
+
 def nn1_output_text(profile: Profile = PROFILE, by_epoch: dict | None = None) -> str:
     """How much NN1's output varies in the runs with both networks (every seed) at each
     evaluated epoch, against NN2's in the same run (unweighted output std over the stored test
     fields), and at which epochs NN1's is under :data:`SMALL_SHARE` of NN2's in every such run
     (the sums there are close to NN2 alone); chosen from the values. ``by_epoch``:
-    :func:`milestone_seeds`, when the page has read them already."""
+    :func:`diffsurr.book.convergence.milestone_seeds`, when the page has read them already."""
     parts, small, dead = [], [], []
     by_epoch = convergence.milestone_seeds(profile) if by_epoch is None else by_epoch
     for epoch, seeds in by_epoch.items():
@@ -68,9 +70,11 @@ def nn1_output_text(profile: Profile = PROFILE, by_epoch: dict | None = None) ->
             f"{fmt(claims.DEAD_STD, 1)}) makes a network dead and a comparison not evidence: "
             f"{evidence}; " + end)
 
+
 def _working_history(profile: Profile = PROFILES["reference"]) -> xr.Dataset | None:
     """The history of the working NN1 (:data:`diffsurr.nn1_probe.WORKING_MODEL`, reference)."""
     return load_optional(RunId.of(profile, nn1_probe.WORKING_MODEL).dir / "history.nc")
+
 
 def probe_assessed() -> dict:
     """:func:`diffsurr.nn1_probe.assess` of the probe runs that are in, against the reference
@@ -84,12 +88,14 @@ def probe_assessed() -> dict:
         return {}
     return nn1_probe.assess(hist, controls, working)
 
+
 def _long_controls(profile: Profile) -> dict[int, xr.Dataset]:
     """Model -> the history of the study's run of it with Table 1's head (the longer probe's
     control), for the probe's models that are in."""
     runs = {m: RunId.of(profile, m) for m in nn1_probe.MODELS}
     hists = convergence.histories(profile, runs.values())
     return {m: hists[run.name] for m, run in runs.items() if run.name in hists}
+
 
 def long_probe_assessed(profile: Profile = PROFILE) -> dict:
     """:func:`diffsurr.nn1_probe.assess` of the longer probe's runs
@@ -103,6 +109,7 @@ def long_probe_assessed(profile: Profile = PROFILE) -> dict:
         return {}
     return nn1_probe.assess(hist, controls, working, nn1_probe.LONG_RUNS)
 
+
 def probe_table(assessed: dict) -> pd.DataFrame:
     """The NN1 probe: per variant, its epochs (of its shortest run), NN1's lowest alive
     fraction and at the last epoch, whether it stayed alive, and the validation loss relative
@@ -113,6 +120,7 @@ def probe_table(assessed: dict) -> pd.DataFrame:
              "alive every epoch": "yes" if a["alive"] else "no",
              "val. loss / control": a["val_ratio"]} for label, a in assessed.items()]
     return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()
+
 
 def probe_text(assessed: dict) -> str:
     """The probe's choice (:func:`diffsurr.nn1_probe.choose`), or why there is none yet."""
@@ -132,6 +140,7 @@ def probe_text(assessed: dict) -> str:
             f"{fmt(assessed[choice]['val_ratio'])} × the control's (geometric mean over "
             "models 9 and 11)." + wait)
 
+
 def long_probe_text(assessed: dict, profile: Profile = PROFILE) -> str:
     """Whether the longer probe's variant kept NN1 alive over the epochs it has (chosen from
     :func:`diffsurr.nn1_probe.assess`), where the runs with Table 1's head first fell below
@@ -141,7 +150,7 @@ def long_probe_text(assessed: dict, profile: Profile = PROFILE) -> str:
     hists = convergence.histories(profile, runs)
     pending = [r.label for r in runs if r.name not in hists]
     training = [r.label for r in runs
-                if r.name in hists and hists[r.name].attrs.get("stopped") == "running"]
+                if r.name in hists and convergence.unfinished(hists[r.name])]
     bar, controls = _alive_bar(), _long_controls(profile)
     out = []
     for label, a in assessed.items():
@@ -169,6 +178,7 @@ def long_probe_text(assessed: dict, profile: Profile = PROFILE) -> str:
                       ". A later epoch cannot undo a fall below the bar."))
     return " ".join(out)
 
+
 def alive_figure(profile: Profile = PROFILE):
     """NN1's alive fraction per kept epoch in the runs with both networks of models 9 and 11,
     Table 1's head (solid) and the longer probe's (dashed), with the probe's bar."""
@@ -195,6 +205,7 @@ def alive_figure(profile: Profile = PROFILE):
         ax.legend(fontsize=8)
     return fig
 
+
 def alive_caption(profile: Profile = PROFILE) -> str:
     """Fig. C1's caption (:func:`alive_figure`)."""
     return caption(
@@ -202,6 +213,7 @@ def alive_caption(profile: Profile = PROFILE) -> str:
         "BatchNorm", profile, f"results/{profile.name}/model_{{09,11}}*/history*.nc",
         text="Solid: Table 1's NN1 head; dashed: the longer probe's (no last BatchNorm); "
              "dotted: the probe's bar. Symmetric-log axis: a dead NN1 sits at 0.")
+
 
 def alive_scale_text() -> str:
     """The probe's liveness threshold, read off the working NN1 (model 6, NN1 alone, in the
@@ -220,6 +232,7 @@ def alive_scale_text() -> str:
             f"above {nn1_probe.ALIVE_SHARE:g} × the working NN1's lowest, "
             f"{nn1_probe.alive_threshold(h):.2g}; a dead NN1 sits at 0.")
 
+
 def _alive_curves(profile: Profile):
     """(run label, NN1's alive fraction per kept epoch) of each run with both networks."""
     for name, h in convergence.histories(profile).items():
@@ -228,11 +241,13 @@ def _alive_curves(profile: Profile):
         if spec.p1 and spec.p2 and alive.size:
             yield run_label(profile.name, name), alive
 
+
 def _alive_bar() -> float | None:
     """The probe's liveness bar (:func:`diffsurr.nn1_probe.alive_threshold`), None until the
     working NN1's history is in."""
     working = _working_history()
     return None if working is None else nn1_probe.alive_threshold(working)
+
 
 def nn1_crossed(profile: Profile = PROFILE) -> list[str]:
     """The runs whose NN1 alive fraction was both above and below the probe's bar over the
@@ -241,6 +256,7 @@ def nn1_crossed(profile: Profile = PROFILE) -> list[str]:
         return []
     fitted = ((label, alive[convergence.FIT_FROM - 1:]) for label, alive in _alive_curves(profile))
     return [label for label, alive in fitted if (alive < bar).any() and (alive >= bar).any()]
+
 
 def nn1_lifetime_text(profile: Profile = PROFILE) -> str:
     """For each run with both networks: at how many of its kept epochs NN1's alive fraction was
